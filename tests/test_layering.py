@@ -1,0 +1,50 @@
+"""The tiers build upward, and the library never imports torch (it is only the tests' reference).
+
+common <- scalar;  common <- vectorized <- convolutional <- cli
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import nnscratch
+
+PACKAGE = Path(nnscratch.__file__).parent
+FORBIDDEN = {
+    "common": {"scalar", "vectorized", "convolutional", "cli"},
+    "scalar": {"vectorized", "convolutional", "cli"},
+    "vectorized": {"scalar", "convolutional", "cli"},
+    "convolutional": {"scalar", "cli"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.add(f"{base}.{node.module}" if node.module else base)
+                names.update(f"{base}.{alias.name}" for alias in node.names if not node.module)
+            else:
+                names.add(node.module)
+    return names
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_upward_imports_and_no_torch(path):
+    imports = imported_modules(path)
+    assert not any(name == "torch" or name.startswith("torch.") for name in imports), f"{path} imports torch"
+    tier = path.relative_to(PACKAGE).parts[0]
+    for name in imports:
+        parts = name.split(".")
+        if parts[0] == "nnscratch" and len(parts) > 1:
+            assert parts[1] not in FORBIDDEN.get(tier, set()), f"{path} ({tier}) imports {name}"

@@ -1,0 +1,202 @@
+"""Activation functions as modules: element-wise y = f(x), and backward grad_x = grad_y * f'(x).
+
+Each backward keeps the smallest thing that gives f'(x): a boolean mask for the piecewise
+linear ones, the output y where f' is a function of y (tanh, sigmoid, softmax), the input x
+otherwise. The convolutional tier re-exports these; there is one implementation of each.
+
+| module    | f(x)                                   | f'(x)                                     |
+| --------- | -------------------------------------- | ----------------------------------------- |
+| ReLU      | max(x, 0)                              | 1 if x > 0 else 0                         |
+| LeakyReLU | x if x > 0 else a*x                    | 1 if x > 0 else a                         |
+| ReLU6     | min(max(x, 0), 6)                      | 1 if 0 < x < 6 else 0                     |
+| Tanh      | tanh(x)                                | 1 - y^2                                   |
+| Sigmoid   | 1 / (1 + exp(-x))                      | y (1 - y)                                 |
+| SiLU      | x * sigmoid(x)                         | s (1 + x (1 - s)),  s = sigmoid(x)        |
+| GELU      | x * Phi(x),  Phi = normal CDF          | Phi(x) + x * phi(x),  phi = normal PDF    |
+| Softmax   | exp(x_i) / sum_j exp(x_j)              | grad_x = y * (grad_y - sum(grad_y * y))   |
+
+The derivative at a kink (x = 0 for ReLU) is taken as PyTorch takes it, so gradients agree.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..common.backend import get_array_module
+from ..common.softmax import softmax
+from ..common.special import erf
+from .module import Module
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x| <= 0."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class ReLU(Module):
+    """max(x, 0). x: any shape."""
+
+    def forward(self, x: Any) -> Any:
+        self._save_for_backward(x > 0)
+        return get_array_module(x).maximum(x, 0)
+
+    def backward(self, grad_out: Any) -> Any:
+        (positive,) = self._saved()
+        return grad_out * positive
+
+
+class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope * x`` otherwise (Maas et al. 2013). x: any shape."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        self.negative_slope = float(negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def forward(self, x: Any) -> Any:
+        positive = x > 0
+        self._save_for_backward(positive)
+        return get_array_module(x).where(positive, x, x * self.negative_slope)
+
+    def backward(self, grad_out: Any) -> Any:
+        (positive,) = self._saved()
+        return get_array_module(grad_out).where(positive, grad_out, grad_out * self.negative_slope)
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6): ReLU capped at 6, used by MobileNet and EfficientNet-Lite. x: any shape."""
+
+    def forward(self, x: Any) -> Any:
+        self._save_for_backward((x > 0) & (x < 6))
+        return get_array_module(x).clip(x, 0, 6)
+
+    def backward(self, grad_out: Any) -> Any:
+        (inside,) = self._saved()
+        return grad_out * inside
+
+
+class Tanh(Module):
+    """tanh(x); its derivative 1 - tanh(x)^2 needs only the output. x: any shape."""
+
+    def forward(self, x: Any) -> Any:
+        y = get_array_module(x).tanh(x)
+        self._save_for_backward(y)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (y,) = self._saved()
+        return grad_out * (1 - y * y)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)); its derivative y (1 - y) needs only the output. x: any shape."""
+
+    def forward(self, x: Any) -> Any:
+        y = sigmoid(x)
+        self._save_for_backward(y)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (y,) = self._saved()
+        return grad_out * y * (1 - y)
+
+
+class SiLU(Module):
+    """x * sigmoid(x), also called Swish (Ramachandran et al. 2017). x: any shape."""
+
+    def forward(self, x: Any) -> Any:
+        s = sigmoid(x)
+        self._save_for_backward(x, s)
+        return x * s
+
+    def backward(self, grad_out: Any) -> Any:
+        x, s = self._saved()
+        # d/dx [x s(x)] = s + x s (1 - s) = s (1 + x (1 - s))
+        return grad_out * (s * (1 + x * (1 - s)))
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_CUBIC = 0.044715
+
+
+class GELU(Module):
+    """x * Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016). x: any shape.
+
+    approximate="none" uses Phi(x) = (1 + erf(x / sqrt 2)) / 2 exactly; "tanh" uses the
+    paper's approximation 0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch does.
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        if self.approximate == "tanh":
+            t = xp.tanh(_SQRT_2_OVER_PI * (x + _TANH_CUBIC * x * x * x))
+            self._save_for_backward(x, t)
+            return 0.5 * x * (1 + t)
+        cdf = 0.5 * (1 + erf(x / _SQRT_2))
+        self._save_for_backward(x, cdf)
+        return x * cdf
+
+    def backward(self, grad_out: Any) -> Any:
+        xp = get_array_module(grad_out)
+        x, saved = self._saved()
+        if self.approximate == "tanh":
+            t = saved
+            inner_slope = _SQRT_2_OVER_PI * (1 + 3 * _TANH_CUBIC * x * x)
+            return grad_out * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * inner_slope)
+        cdf = saved
+        pdf = _ONE_OVER_SQRT_2PI * xp.exp(-0.5 * x * x)
+        return grad_out * (cdf + x * pdf)
+
+
+class Softmax(Module):
+    """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
+    ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+    def forward(self, x: Any) -> Any:
+        y = softmax(x, self.axis)
+        self._save_for_backward(y)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (y,) = self._saved()
+        # Jacobian-vector product of softmax: dy_i/dx_j = y_i (delta_ij - y_j)
+        return y * (grad_out - (grad_out * y).sum(axis=self.axis, keepdims=True))
+
+
+ACTIVATIONS = {
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "relu6": ReLU6,
+    "tanh": Tanh,
+    "sigmoid": Sigmoid,
+    "silu": SiLU,
+    "gelu": GELU,
+}
+
+
+def make_activation(name: str) -> Module:
+    """An activation module by name (``"relu"``, ``"gelu"``, ...); a ValueError lists the choices."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of: {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()

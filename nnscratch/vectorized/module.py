@@ -1,0 +1,280 @@
+"""The module protocol shared by tiers 2 and 3: Parameter, Module, Sequential.
+
+A module is a function with a hand-written derivative:
+
+    y = module.forward(x)              computes the output and keeps what backward needs
+    grad_x = module.backward(grad_y)   given dL/dy, adds dL/dparameter into each
+                                       ``parameter.grad`` and returns dL/dx
+
+There is no automatic differentiation: every ``backward`` sits next to its ``forward`` so the
+two can be read together. A network is modules composed; its backward is its parts'
+backwards called in reverse order (the chain rule, spelled out).
+
+Parameters are found by walking the module's attributes (as tinygrad does): a ``Parameter``,
+a sub-``Module``, or a list/tuple/dict holding them, in the order they were assigned. No
+registration calls are needed. Buffers (state that is saved but not trained, such as
+BatchNorm's running statistics) are declared with ``register_buffer``.
+
+Caching for backward can be switched off for inference with ``no_grad()``, which the
+trainers use in ``evaluate`` and ``predict``: nothing is kept, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..common.backend import get_array_module, to_device
+
+_grad_mode = {"enabled": True}
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block, forward passes keep nothing for backward (inference)."""
+    previous = _grad_mode["enabled"]
+    _grad_mode["enabled"] = False
+    try:
+        yield
+    finally:
+        _grad_mode["enabled"] = previous
+
+
+def grad_enabled() -> bool:
+    """False inside :func:`no_grad`: modules should then not cache anything."""
+    return _grad_mode["enabled"]
+
+
+class Parameter:
+    """A trainable array ``data`` and the gradient ``grad`` (same shape) that backward adds into."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.grad = get_array_module(data).zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    def zero_grad(self) -> None:
+        self.grad.fill(0)
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+
+
+class Module:
+    """Base class of every layer and network in tiers 2 and 3. See the module docstring."""
+
+    training: bool = True
+
+    def forward(self, x: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def backward(self, grad_out: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
+    # ------------------------------------------------------------------ the backward cache
+
+    def _save_for_backward(self, *values: Any) -> None:
+        """Keep ``values`` for backward, unless inside ``no_grad()`` (then keep nothing)."""
+        self._cache = values if grad_enabled() else None
+
+    def _saved(self) -> tuple:
+        """What forward kept; a clear error when there is nothing to differentiate."""
+        cache = getattr(self, "_cache", None)
+        if cache is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called before forward() "
+                "(or after a forward inside no_grad(), which keeps nothing for backward)"
+            )
+        return cache
+
+    # ------------------------------------------------------------------ walking the tree
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Direct sub-modules with their attribute paths, in assignment order."""
+        for name, value in _public_attributes(self):
+            for path, item in _walk(name, value):
+                if isinstance(item, Module):
+                    yield path, item
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every module below it, depth first."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> list[Module]:
+        return [module for _, module in self.named_modules()]
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter below this module, named by attribute path (``"layers.0.weight"``).
+
+        Stable order: attribute assignment order, depth first. A Parameter shared by two
+        modules is listed once.
+        """
+        seen: set[int] = set()
+        for prefix, module in self.named_modules():
+            for name, value in _public_attributes(module):
+                for path, item in _walk(name, value):
+                    if isinstance(item, Parameter) and id(item) not in seen:
+                        seen.add(id(item))
+                        yield (f"{prefix}.{path}" if prefix else path), item
+
+    def parameters(self) -> list[Parameter]:
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Attach ``value`` as saved-but-not-trained state (e.g. running statistics)."""
+        if "_buffer_names" not in vars(self):
+            self._buffer_names: list[str] = []
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, value)
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        for prefix, module in self.named_modules():
+            for name in vars(module).get("_buffer_names", []):
+                yield (f"{prefix}.{name}" if prefix else name), getattr(module, name)
+
+    # ------------------------------------------------------------------ modes and gradients
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (batch statistics, dropout on) or, with ``mode=False``, evaluation mode."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def to(self, dtype: Any = None) -> Module:
+        """Move every parameter and buffer to the active backend, optionally as ``dtype``.
+
+        Call it before creating the optimizer (whose state is built from the parameters).
+        """
+        for parameter in self.parameters():
+            parameter.data = to_device(parameter.data, dtype)
+            parameter.grad = get_array_module(parameter.data).zeros_like(parameter.data)
+        for module in self.modules():
+            for name in vars(module).get("_buffer_names", []):
+                value = getattr(module, name)
+                floating = get_array_module(value).issubdtype(value.dtype, get_array_module(value).floating)
+                setattr(module, name, to_device(value, dtype if floating else None))
+        return self
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every parameter and buffer by name: ``{"0.weight": array, "1.running_mean": array, ...}``."""
+        state = {name: parameter.data for name, parameter in self.named_parameters()}
+        state.update(self.named_buffers())
+        return state
+
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
+        """Copy arrays from ``state`` into this module's parameters and buffers (in place).
+
+        With ``strict`` (the default), missing, unexpected and mis-shaped keys are all
+        reported in one ValueError, by name and shape, and nothing is changed.
+        """
+        own = self.state_dict()
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
+        misshaped = [
+            f"{name}: expected {tuple(own[name].shape)}, got {tuple(state[name].shape)}"
+            for name in own
+            if name in state and tuple(own[name].shape) != tuple(state[name].shape)
+        ]
+        problems = []
+        if missing and strict:
+            problems.append(f"missing keys: {missing}")
+        if unexpected and strict:
+            problems.append(f"unexpected keys: {unexpected}")
+        if misshaped:
+            problems.append("mis-shaped: " + "; ".join(misshaped))
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
+        for name, array in own.items():
+            if name in state:
+                array[...] = to_device(state[name], array.dtype)
+
+    # ------------------------------------------------------------------ display
+
+    def extra_repr(self) -> str:
+        """Constructor arguments to show in ``repr`` (override in subclasses)."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            lines += [f"  ({name}): " + repr(child).replace("\n", "\n  ")]
+        return "\n".join(lines + [")"])
+
+
+def _public_attributes(module: Module) -> Iterator[tuple[str, Any]]:
+    """Attributes in assignment order, skipping private ones (caches, buffer bookkeeping)."""
+    return ((name, value) for name, value in vars(module).items() if not name.startswith("_"))
+
+
+def _walk(name: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """Modules and Parameters held by an attribute: the value itself, or inside lists/tuples/dicts.
+
+    Does not descend into a Module: its own attributes are walked when its turn comes.
+    """
+    if isinstance(value, (Module, Parameter)):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _walk(f"{name}.{index}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(f"{name}.{key}", item)
+
+
+class Sequential(Module):
+    """Modules applied one after another; backward runs them in reverse (the chain rule).
+
+    Children are named by position, as in PyTorch: ``"0.weight"``, ``"1.running_mean"``.
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        self.layers = list(layers)
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for index, layer in enumerate(self.layers):
+            yield str(index), layer
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out: Any) -> Any:
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)

@@ -169,9 +169,266 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- nnscratch mlp
+
+
+def _add_mlp_arguments(parser: argparse.ArgumentParser) -> None:
+    from .vectorized.activations import ACTIVATIONS
+    from .vectorized.optim import OPTIMIZERS
+    from .vectorized.schedules import SCHEDULES
+
+    parser.add_argument(
+        "--hidden-sizes", type=int_list, default=[256, 128], help="hidden layer widths (default: 256,128)"
+    )
+    parser.add_argument(
+        "--activations",
+        type=str_list,
+        default=["relu"],
+        help=f"one name for every hidden layer, or one per layer; from: {', '.join(ACTIVATIONS)} (default: relu)",
+    )
+    parser.add_argument(
+        "--dropout", type=unit_interval, default=0.1, help="dropout after each hidden layer (%(default)s)"
+    )
+    parser.add_argument("--batchnorm", action="store_true", help="BatchNorm1D after each hidden Linear")
+    add_optimizer_arguments(parser, OPTIMIZERS, optimizer="adam", lr=1e-3)
+    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule (%(default)s)")
+    parser.add_argument(
+        "--warmup-epochs", type=int, default=0, help="linear warmup epochs before the cosine (%(default)s)"
+    )
+    parser.add_argument("--grad-clip", type=positive_float, help="clip the gradients' joint L2 norm to this")
+    parser.add_argument("--lookahead", action="store_true", help="wrap the optimizer in Lookahead (k=5, alpha=0.5)")
+    add_epoch_arguments(parser, epochs=15, batch_size=64)
+    parser.add_argument(
+        "--early-stopping",
+        type=positive_int,
+        metavar="PATIENCE",
+        help="stop after this many epochs without a lower val loss",
+    )
+    parser.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default: %(default)s")
+    add_data_arguments(parser)
+
+
+def _mlp_argument_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with a combination of flags (each flag alone was checked by its argparse type)."""
+    from .vectorized.activations import ACTIVATIONS
+
+    problems = []
+    if len(args.activations) not in (1, len(args.hidden_sizes)):
+        problems.append(
+            f"--activations: got {len(args.activations)} names for {len(args.hidden_sizes)} hidden layers; "
+            "give one name, or one per hidden layer"
+        )
+    unknown = [name for name in args.activations if name not in ACTIVATIONS]
+    if unknown:
+        problems.append(f"--activations: unknown {unknown}; choose from: {', '.join(ACTIVATIONS)}")
+    if args.warmup_epochs < 0:
+        problems.append(f"--warmup-epochs must be >= 0, got {args.warmup_epochs}")
+    elif args.warmup_epochs and args.schedule != "cosine":
+        problems.append(f"--warmup-epochs needs --schedule cosine, got --schedule {args.schedule}")
+    elif args.warmup_epochs >= args.epochs:
+        problems.append(f"--warmup-epochs ({args.warmup_epochs}) must be smaller than --epochs ({args.epochs})")
+    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
+        problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
+    if args.early_stopping and not args.val_split:
+        problems.append("--early-stopping needs validation data: --val-split > 0")
+    return problems
+
+
+def _use_requested_device(device: str, command: str) -> bool:
+    """Switch to ``device``; False (with the reason on stderr) when the GPU was asked for and is missing."""
+    from .common.backend import gpu_available, use_device
+
+    if device == "auto" and not gpu_available():
+        print("note: --device auto found no usable GPU (CuPy and a CUDA device); training on the CPU", file=sys.stderr)
+        device = "cpu"
+    try:
+        use_device(device)
+    except RuntimeError as error:
+        print(f"nnscratch {command}: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def _print_epoch(entry: dict, epochs: int) -> None:
+    """One line per epoch (the Trainer's callback in ``nnscratch mlp``)."""
+    validation = ""
+    if entry["val_loss"] is not None:
+        validation = f"  val_loss {entry['val_loss']:.4f}  val_acc {entry['val_accuracy']:.2%}"
+    print(
+        f"epoch {entry['epoch']:>{len(str(epochs))}}/{epochs}  loss {entry['loss']:.4f}  "
+        f"acc {entry['accuracy']:.2%}{validation}  lr {entry['lr']:.2e}  {entry['seconds']:.1f}s  "
+        f"{entry['samples_per_s']:,.0f} samples/s",
+        flush=True,
+    )
+
+
+def _run_mlp(args: argparse.Namespace) -> int:
+    problems = _mlp_argument_problems(args)
+    if problems:
+        for problem in problems:
+            print(f"nnscratch mlp: error: {problem}", file=sys.stderr)
+        return 2
+    if not _use_requested_device(args.device, "mlp"):
+        return 1
+    from .common.backend import current_device
+    from .common.seed import manual_seed
+    from .vectorized.mlp import build_mlp
+    from .vectorized.optim import make_optimizer
+    from .vectorized.schedules import make_schedule
+    from .vectorized.trainer import NonFiniteLossError, Trainer
+
+    dataset = load_data(args)
+    x_train = dataset.normalize(dataset.x_train).reshape(len(dataset.x_train), -1)
+    x_test = dataset.normalize(dataset.x_test).reshape(len(dataset.x_test), -1)
+    manual_seed(args.seed)
+    model = build_mlp(
+        x_train.shape[1], args.hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.batchnorm
+    )
+    optimizer = make_optimizer(
+        args.optimizer, model.parameters(), args.lr, args.momentum, args.nesterov, args.weight_decay, args.lookahead
+    )
+    schedule = make_schedule(args.schedule, optimizer, args.epochs, args.warmup_epochs)
+    trainer = Trainer(
+        model,
+        optimizer,
+        schedule=schedule,
+        grad_clip=args.grad_clip,
+        callbacks=[lambda _, entry: _print_epoch(entry, args.epochs)],
+        quiet=args.quiet,
+        seed=args.seed,
+    )
+    sizes = "-".join(str(size) for size in [x_train.shape[1], *args.hidden_sizes, dataset.num_classes])
+    num_parameters = sum(parameter.data.size for parameter in model.parameters())
+    print(
+        f"MLP {sizes} ({','.join(args.activations)}), {num_parameters:,} parameters; {args.optimizer} lr {args.lr:g}, "
+        f"{args.schedule} schedule; {dataset.name}: {len(x_train):,} train ({args.val_split:.0%} held out "
+        f"for validation), {len(x_test):,} test; device {current_device()}"
+    )
+    try:
+        history = trainer.fit(
+            x_train,
+            dataset.y_train,
+            args.epochs,
+            args.batch_size,
+            val_split=args.val_split,
+            early_stopping=args.early_stopping,
+        )
+    except NonFiniteLossError as error:
+        print(f"nnscratch mlp: {error}", file=sys.stderr)
+        return 1
+    test_loss, test_accuracy = trainer.evaluate(x_test, dataset.y_test)
+    seconds = sum(entry["seconds"] for entry in history)
+    # every epoch trains on the same samples, so the overall rate is the harmonic mean of the epochs' rates
+    samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
+    stopped = f", stopped early; weights of epoch {trainer.best_epoch}" if trainer.stopped_early else ""
+    print(
+        f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epoch(s){stopped}: "
+        f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
+    )
+    return 0
+
+
+# ----------------------------------------------------------------------------- nnscratch scalar
+
+
+def _add_scalar_arguments(parser: argparse.ArgumentParser) -> None:
+    from .scalar.activations import ACTIVATIONS
+
+    parser.add_argument(
+        "--hidden-sizes",
+        type=int_list,
+        help="hidden layer widths, e.g. 32,16 (default: 32; 3 with --trace)",
+    )
+    parser.add_argument(
+        "--activations",
+        type=str_list,
+        default=["relu"],
+        help=f"one name for every hidden layer, or one per layer; from: {', '.join(ACTIVATIONS)} (default: relu)",
+    )
+    parser.add_argument(
+        "--dropout", type=unit_interval, default=0.0, help="dropout after each hidden layer (%(default)s)"
+    )
+    add_optimizer_arguments(parser, ("sgd", "adam"), optimizer="sgd", lr=0.01)
+    add_epoch_arguments(parser, epochs=3, batch_size=32)
+    parser.add_argument(
+        "--limit-train",
+        type=positive_int,
+        default=20_000,
+        metavar="N",
+        help="use the first N training images, validation included: pure Python is slow (%(default)s)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print every value and gradient of one toy sample through a 4-3-2 network (hidden sizes, "
+        "activations, dropout and seed can be changed) instead of training",
+    )
+    add_data_arguments(parser)
+
+
+def _run_scalar(args: argparse.Namespace) -> int:
+    from .scalar import SGD, Adam, Network, Trainer
+    from .scalar.network import layer_plan
+    from .scalar.trace import trace_toy_network
+
+    hidden_sizes = args.hidden_sizes or ([3] if args.trace else [32])
+    problems = []
+    try:
+        layer_plan(hidden_sizes, args.activations, args.dropout)
+    except ValueError as error:
+        problems.append(str(error))
+    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
+        problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
+    if problems:
+        for problem in problems:
+            print(f"nnscratch scalar: error: {problem}", file=sys.stderr)
+        return 2
+    if args.trace:
+        print(trace_toy_network(hidden_sizes, args.activations, args.dropout, args.seed), end="")
+        return 0
+
+    dataset = load_data(args)
+    x_train, y_train = dataset.x_train[: args.limit_train], dataset.y_train[: args.limit_train]
+    input_size = len(dataset.x_train[0].reshape(-1))
+    network = Network(input_size, hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.seed)
+    if args.optimizer == "sgd":
+        optimizer = SGD(
+            network.parameters(),
+            lr=args.lr,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            nesterov=args.nesterov,
+        )
+    else:
+        optimizer = Adam(network.parameters(), args.lr, weight_decay=args.weight_decay)
+    trainer = Trainer(
+        network,
+        optimizer,
+        callbacks=[lambda _, entry: _print_epoch(entry, args.epochs)],
+        quiet=args.quiet,
+        seed=args.seed,
+    )
+    print(
+        f"scalar network {network.architecture} ({','.join(args.activations)}), "
+        f"{len(network.parameters()):,} parameters; {args.optimizer} lr {args.lr:g}; {dataset.name}: "
+        f"{len(x_train):,} train images ({args.val_split:.0%} held out for validation), {len(dataset.x_test):,} test"
+    )
+    history = trainer.fit(dataset.normalize(x_train), y_train, args.epochs, args.batch_size, args.val_split)
+    test_loss, test_accuracy = trainer.evaluate(dataset.normalize(dataset.x_test), dataset.y_test)
+    seconds = sum(entry["seconds"] for entry in history)
+    samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
+    print(
+        f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epochs: "
+        f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
+    )
+    return 0
+
+
 SUBCOMMANDS = {
     "datasets": (_add_datasets_arguments, _run_datasets, "list datasets, where they are, checksum status"),
     "download": (_add_download_arguments, _run_download, "download a dataset (the only networked command)"),
+    "mlp": (_add_mlp_arguments, _run_mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
+    "scalar": (_add_scalar_arguments, _run_scalar, "train the scalar network (tier 1), or --trace one sample"),
 }
 
 

@@ -72,6 +72,10 @@ class Module:
     """Base class of every layer and network in tiers 2 and 3. See the module docstring."""
 
     training: bool = True
+    # False when nothing upstream wants dL/dx, as for a first layer whose input is the data:
+    # a layer may then skip that product and return None (autograd makes the same saving for
+    # inputs that don't require grad). Layers that ignore it simply return dL/dx anyway.
+    needs_input_grad: bool = True
 
     def forward(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")

@@ -1,18 +1,77 @@
 """The layers of tier 2, each a forward and its hand-written backward side by side.
 
-The protocol (``Parameter``, ``Module``, ``Sequential``, ``no_grad``) lives in ``module.py``
-and the activations in ``activations.py``; both are re-exported here, so
-``from nnscratch.vectorized.modules import Linear, ReLU, Sequential`` finds everything.
+The protocol (``Parameter``, ``Module``, ``Sequential``, ``no_grad``) lives in ``module.py``,
+the activations in ``activations.py`` and batch normalisation in ``batchnorm.py``; all are
+re-exported here, so ``from nnscratch.vectorized.modules import Linear, ReLU, Sequential``
+finds everything.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..common.backend import get_array_module
-from ..common.seed import next_seed
+from ..common.backend import get_array_module, to_device, xp
+from ..common.seed import new_generator, next_seed
 from .activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
+from .batchnorm import BatchNorm1D
+from .checks import check_int
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
+
+
+class Linear(Module):
+    """A fully connected layer: y = x W^T + b.
+
+    x: (N, in_features) -> y: (N, out_features). weight: (out_features, in_features) and
+    bias: (out_features,), shaped as in PyTorch so weights can be copied across.
+
+    Initial values as PyTorch's default (Kaiming-uniform with a = sqrt(5), He et al. 2015):
+    both weight and bias are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), in
+    float32, on the CPU from ``new_generator(seed)`` and then moved to the active device,
+    so the same seed gives the same network on NumPy and CuPy.
+
+    Backward, with g = dL/dy of shape (N, out_features):
+
+        dL/dW = g^T x      (out, in): every sample's outer product, summed over the batch
+        dL/db = sum_n g    (out,)
+        dL/dx = g W        (N, in)
+
+    ``needs_input_grad = False`` skips dL/dx (``backward`` then returns None): for the
+    first layer of a network, whose input is the data, that saves a third of its backward.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
+        self.in_features = check_int("Linear", "in_features", in_features, 1)
+        self.out_features = check_int("Linear", "out_features", out_features, 1)
+        rng = new_generator(seed)
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = Parameter(to_device(rng.uniform(-bound, bound, (out_features, in_features)), xp.float32))
+        self.bias = Parameter(to_device(rng.uniform(-bound, bound, out_features), xp.float32)) if bias else None
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear(in_features={self.in_features}) got input of shape {tuple(x.shape)}: "
+                f"expected (N, {self.in_features})"
+            )
+        self._save_for_backward(x)
+        # x @ W.T reads W transposed in place (a BLAS flag), no copy is made
+        y = x @ self.weight.data.T
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (x,) = self._saved()
+        self.weight.grad += grad_out.T @ x
+        if self.bias is not None:
+            self.bias.grad += grad_out.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
+        return grad_out @ self.weight.data
 
 
 class Identity(Module):
@@ -82,10 +141,12 @@ class Dropout(Module):
 
 __all__ = [
     "GELU",
+    "BatchNorm1D",
     "Dropout",
     "Flatten",
     "Identity",
     "LeakyReLU",
+    "Linear",
     "Module",
     "Parameter",
     "ReLU",

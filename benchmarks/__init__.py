@@ -1,0 +1,1 @@
+"""Speed and memory against PyTorch on the same machine, in the same run: ``python -m benchmarks.<name>``."""

@@ -1,0 +1,303 @@
+"""The training loop, written once: the MLP ``Trainer`` here, and ``ConvTrainer`` on top of it.
+
+One epoch of ``fit``::
+
+    shuffle (seeded) -> for each batch: augment -> forward -> loss -> backward -> clip -> step
+    then: validation -> schedule step -> history entry -> callbacks -> early stopping
+
+The data is moved to the device once, before the first epoch. Nothing is read back to the
+host per batch: the epoch's loss and accuracy are summed on the device and converted once,
+at the end of the epoch (on a GPU, every ``float(x)`` waits for the device to finish).
+
+Subclasses change the loop through small hooks instead of copying it: ``_augment_batch``
+(identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
+step on one batch).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..common.backend import get_array_module, to_cpu, to_device
+from ..common.cross_entropy import CrossEntropyLoss
+from ..common.datasets import train_val_split
+from ..common.progress import progress_bar
+from ..common.seed import new_generator
+from .checks import check_int, check_number
+from .module import Module, no_grad
+from .optim import clip_grad_norm
+
+EVAL_BATCH_SIZE = 1000  # evaluation keeps nothing for backward, so larger batches are cheap
+
+Callback = Callable[["Trainer", dict], None]
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged: the loss (or the network's output) became NaN or infinite."""
+
+
+class Trainer:
+    """Trains a classifier ``model`` with ``optimizer`` (see the module docstring for the loop).
+
+    loss: an object with ``forward(logits, targets)`` -> the batch *mean* and ``backward()``
+    -> d loss / d logits (default: a new ``CrossEntropyLoss()``). schedule: stepped once per
+    epoch (ReduceLROnPlateau gets the validation loss, or the training loss without
+    validation). grad_clip: max L2 norm of all gradients together (``clip_grad_norm``).
+    callbacks: ``callback(trainer, entry)`` after every epoch, e.g. to print ``entry``.
+    quiet: no progress bar (there is none anyway when the output is not a terminal).
+    seed: the shuffling order (and the validation split of ``fit(val_split=...)``).
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        optimizer: Any,
+        loss: Any = None,
+        schedule: Any = None,
+        grad_clip: float | None = None,
+        callbacks: Sequence[Callback] = (),
+        quiet: bool = False,
+        seed: int = 0,
+    ) -> None:
+        loss = CrossEntropyLoss() if loss is None else loss
+        if getattr(loss, "reduction", "mean") != "mean":
+            raise ValueError(f"Trainer: the loss must return the batch mean, got reduction={loss.reduction!r}")
+        if grad_clip is not None and not 0 < grad_clip < math.inf:
+            raise ValueError(f"Trainer: grad_clip must be a finite number > 0 (or None), got {grad_clip}")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.schedule = schedule
+        self.grad_clip = grad_clip
+        self.callbacks = list(callbacks)
+        self.quiet = quiet
+        self.seed = seed
+        self.rng = new_generator(seed)
+        self.epoch = 0  # epochs completed, over every call of fit
+        self.history: list[dict[str, Any]] = []
+        # early stopping: the best validation loss so far and the weights that gave it
+        self.best_val_loss = math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.epochs_without_improvement = 0
+        self.stopped_early = False
+
+    # ------------------------------------------------------------------ training
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int,
+        batch_size: int,
+        val_split: float = 0.0,
+        validation: tuple[Any, Any] | None = None,
+        early_stopping: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Train for ``epochs`` epochs on x (N, ...) and integer labels y (N,); return this call's history.
+
+        Validation data comes from ``val_split`` (a stratified, seeded fraction of x held
+        out) or ``validation=(x_val, y_val)``. ``early_stopping=patience`` stops after that
+        many epochs without a lower validation loss and restores the weights of the best
+        epoch. Each history entry: epoch, loss, accuracy, val_loss, val_accuracy (None
+        without validation), lr (used in that epoch), seconds (the whole epoch) and
+        samples_per_s (training samples over the time of the training batches).
+        """
+        self._check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        if val_split:
+            x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
+            validation = (x_val, y_val)
+        x, y = to_device(x), to_device(y)
+        if validation is not None:
+            validation = (to_device(validation[0]), to_device(validation[1]))
+        self._check_model_accepts(x, y)
+        self.stopped_early = False
+        entries = []
+        for _ in range(epochs):
+            entry = self._run_epoch(x, y, batch_size, validation)
+            entries.append(entry)
+            if early_stopping is not None and self._should_stop(entry, early_stopping):
+                self.stopped_early = True
+                break
+        if early_stopping is not None and self.best_epoch not in (None, self.epoch):
+            self.model.load_state_dict(self.best_state)
+        return entries
+
+    def _run_epoch(self, x: Any, y: Any, batch_size: int, validation: tuple[Any, Any] | None) -> dict[str, Any]:
+        self.epoch += 1
+        start = time.perf_counter()
+        lr = self.optimizer.lr
+        loss, accuracy = self._train_epoch(x, y, batch_size)
+        train_seconds = time.perf_counter() - start
+        val_loss, val_accuracy = self.evaluate(*validation) if validation is not None else (None, None)
+        if self.schedule is not None:
+            if self.schedule.needs_metric:
+                self.schedule.step(loss if val_loss is None else val_loss)
+            else:
+                self.schedule.step()
+        entry = {
+            "epoch": self.epoch,
+            "loss": loss,
+            "accuracy": accuracy,
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+            "lr": lr,
+            "seconds": time.perf_counter() - start,
+            "samples_per_s": len(x) / train_seconds,
+        }
+        self.history.append(entry)
+        for callback in self.callbacks:
+            callback(self, entry)
+        return entry
+
+    def _train_epoch(self, x: Any, y: Any, batch_size: int) -> tuple[float, float]:
+        """One pass over the shuffled data; returns (mean loss, accuracy) over its samples."""
+        self.model.train()
+        # the order is drawn on the host, so NumPy and CuPy runs see the same batches
+        order = to_device(self.rng.permutation(len(x)))
+        num_batches = math.ceil(len(x) / batch_size)
+        loss_sum, correct, batch_losses = 0.0, 0, []
+        bar = progress_bar(range(num_batches), quiet=self.quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
+        for batch in bar:
+            indices = order[batch * batch_size : (batch + 1) * batch_size]
+            labels = y[indices]
+            loss, logits = self._train_batch(self._augment_batch(x[indices]), labels, batch, num_batches)
+            # device-side sums: no host round-trip per batch
+            batch_losses.append(loss)
+            loss_sum = loss_sum + loss * len(labels)
+            correct = correct + (logits.argmax(axis=1) == labels).sum()
+        self._check_finite(batch_losses, num_batches)
+        return float(loss_sum) / len(x), int(correct) / len(x)
+
+    def _augment_batch(self, images: Any) -> Any:
+        """Data augmentation of one training batch; the identity here (ConvTrainer overrides it)."""
+        return images
+
+    def _train_batch(self, inputs: Any, targets: Any, batch: int, num_batches: int) -> tuple[Any, Any]:
+        """forward -> loss -> backward -> clip -> step on one batch; returns (loss, logits) still on the device."""
+        logits = self.model.forward(inputs)
+        loss = self._loss(logits, targets, batch, num_batches)
+        self.optimizer.zero_grad()
+        self.model.backward(self.loss.backward())
+        if self.grad_clip is not None:
+            clip_grad_norm(self.optimizer.params, self.grad_clip)
+        self.optimizer.step()
+        return loss, logits
+
+    def _loss(self, logits: Any, targets: Any, batch: int, num_batches: int) -> Any:
+        """The loss, turning "the logits are NaN/inf" into a NonFiniteLossError that says where."""
+        try:
+            return self.loss.forward(logits, targets)
+        except ValueError as error:
+            # CrossEntropyLoss refuses non-finite logits: that is divergence, not bad input
+            if bool(get_array_module(logits).isfinite(logits).all()):
+                raise
+            raise NonFiniteLossError(self._divergence_message(batch, num_batches, "the network's outputs")) from error
+
+    def _check_finite(self, batch_losses: list, num_batches: int) -> None:
+        xp = get_array_module(batch_losses[0])
+        finite = xp.isfinite(xp.stack(batch_losses))
+        if not bool(finite.all()):
+            raise NonFiniteLossError(self._divergence_message(int(xp.argmax(~finite)), num_batches, "the loss"))
+
+    def _divergence_message(self, batch: int, num_batches: int, what: str) -> str:
+        return (
+            f"training diverged at epoch {self.epoch}, batch {batch + 1} of {num_batches}: {what} became "
+            f"NaN or infinite (learning rate {self.optimizer.lr:g}); try a lower learning rate or gradient clipping"
+        )
+
+    def _should_stop(self, entry: dict[str, Any], patience: int) -> bool:
+        """Early stopping: remember the best weights; True after ``patience`` epochs without improvement."""
+        if entry["val_loss"] < self.best_val_loss:
+            self.best_val_loss, self.best_epoch = entry["val_loss"], entry["epoch"]
+            self.best_state = {name: array.copy() for name, array in self.model.state_dict().items()}
+            self.epochs_without_improvement = 0
+            return False
+        self.epochs_without_improvement += 1
+        return self.epochs_without_improvement >= patience
+
+    def _check_fit_arguments(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int,
+        batch_size: int,
+        val_split: float,
+        validation: tuple[Any, Any] | None,
+        early_stopping: int | None,
+    ) -> None:
+        """Every problem with fit's arguments is found here, before any work is done."""
+        check_int("Trainer.fit", "epochs", epochs, 1)
+        check_int("Trainer.fit", "batch_size", batch_size, 1)
+        _check_data("Trainer.fit", "x", "y", x, y)
+        if validation is not None:
+            if val_split:
+                raise ValueError("Trainer.fit: give val_split or validation=(x_val, y_val), not both")
+            _check_data("Trainer.fit", "x_val", "y_val", *validation)
+        check_number("Trainer.fit", "val_split", val_split, 0.0, 1.0, high_open=True)
+        if early_stopping is not None:
+            check_int("Trainer.fit", "early_stopping (a patience in epochs)", early_stopping, 1)
+            if not val_split and validation is None:
+                raise ValueError("Trainer.fit: early_stopping needs validation data: val_split > 0 or validation=...")
+
+    def _check_model_accepts(self, x: Any, y: Any) -> None:
+        """Run one sample through the model (eval mode, nothing kept) so that an input of the wrong
+        shape fails with the layer's own message, and check the labels against the number of outputs,
+        all before the first update."""
+        num_classes = self.predict_logits(x[:1]).shape[1]
+        if y.dtype.kind not in "iu":  # signed or unsigned integers
+            raise ValueError(f"Trainer.fit: labels must be integer class indices, got dtype {y.dtype}")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(
+                f"Trainer.fit: labels range from {low} to {high}, but the model has {num_classes} outputs "
+                f"(classes 0..{num_classes - 1})"
+            )
+
+    # ------------------------------------------------------------------ inference
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = EVAL_BATCH_SIZE) -> tuple[float, float]:
+        """(mean loss, accuracy) of the model on x, y, in eval mode and without caching for backward."""
+        _check_data("Trainer.evaluate", "x", "y", x, y)
+        x, y = to_device(x), to_device(y)
+        loss_sum, correct = 0.0, 0
+        for start, logits in self._logits_in_batches(x, batch_size):
+            labels = y[start : start + len(logits)]
+            loss_sum = loss_sum + self.loss.forward(logits, labels) * len(labels)
+            correct = correct + (logits.argmax(axis=1) == labels).sum()
+        return float(loss_sum) / len(x), int(correct) / len(x)
+
+    def predict_logits(self, x: Any, batch_size: int = EVAL_BATCH_SIZE) -> Any:
+        """The model's outputs (N, num_classes) for x, on the active device, in eval mode."""
+        x = to_device(x)
+        xp = get_array_module(x)
+        return xp.concatenate([logits for _, logits in self._logits_in_batches(x, batch_size)])
+
+    def predict(self, x: Any, batch_size: int = EVAL_BATCH_SIZE) -> Any:
+        """The predicted class index of every sample of x: (N,) int64, on the active device."""
+        return self.predict_logits(x, batch_size).argmax(axis=1)
+
+    def _logits_in_batches(self, x: Any, batch_size: int):
+        """(start, logits) for consecutive slices of x, computed in eval mode under no_grad()."""
+        check_int("Trainer", "batch_size", batch_size, 1)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with no_grad():
+                for start in range(0, len(x), batch_size):
+                    yield start, self.model.forward(x[start : start + batch_size])
+        finally:
+            self.model.train(was_training)
+
+
+def _check_data(owner: str, x_name: str, y_name: str, x: Any, y: Any) -> None:
+    if len(x) == 0:
+        raise ValueError(f"{owner}: {x_name} is empty")
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(
+            f"{owner}: {y_name} must hold one class index per sample of {x_name}: {x_name} has shape "
+            f"{tuple(x.shape)}, {y_name} has shape {tuple(y.shape)}"
+        )

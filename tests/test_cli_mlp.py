@@ -1,0 +1,96 @@
+"""`nnscratch mlp`: a short run on the bundled sample, and every bad input refused before any work."""
+
+import re
+
+import pytest
+
+from nnscratch import cli
+from nnscratch.cli import main
+from nnscratch.common import backend
+
+
+def test_mlp_trains_on_the_sample_printing_a_line_per_epoch_and_the_test_accuracy(capsys):
+    code = main(["mlp", "--dataset", "sample", "--epochs", "2", "--hidden-sizes", "32", "--quiet", "--seed", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "MLP 784-32-10 (relu), 25,450 parameters; adam lr 0.001, cosine schedule; sample: 1,500 train" in out
+    assert re.search(r"^epoch 1/2  loss \d\.\d{4}  acc [\d.]+%  val_loss \d\.\d{4}  val_acc [\d.]+%  lr ", out, re.M)
+    accuracy = float(re.search(r"test accuracy ([\d.]+)% \(loss [\d.]+\) after 2 epoch\(s\)", out).group(1))
+    assert accuracy > 60
+
+
+def test_mlp_takes_every_option(capsys):
+    code = main(
+        "mlp --dataset sample --epochs 3 --hidden-sizes 16,8 --activations tanh,gelu --batchnorm --dropout 0.2 "
+        "--optimizer sgd --lr 0.05 --momentum 0.8 --nesterov --weight-decay 1e-4 --schedule plateau --grad-clip 1 "
+        "--lookahead --batch-size 32 --val-split 0.2 --early-stopping 2 --seed 3 --quiet".split()
+    )
+    assert code == 0
+    assert "MLP 784-16-8-10 (tanh,gelu)" in capsys.readouterr().out
+
+
+def test_device_auto_without_a_gpu_says_so_and_trains_on_the_cpu(capsys, monkeypatch):
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
+    assert (
+        main(["mlp", "--dataset", "sample", "--epochs", "1", "--hidden-sizes", "8", "--device", "auto", "--quiet"]) == 0
+    )
+    captured = capsys.readouterr()
+    assert "--device auto found no usable GPU" in captured.err and "device cpu" in captured.out
+
+
+def test_device_gpu_without_cupy_is_the_backends_message_without_a_traceback(capsys, monkeypatch):
+    def no_gpu(device):
+        raise RuntimeError("the GPU backend needs CuPy, which is not installed: install CuPy")
+
+    monkeypatch.setattr(backend, "use_device", no_gpu)
+    assert main(["mlp", "--device", "gpu"]) == 1
+    err = capsys.readouterr().err
+    assert err == "nnscratch mlp: the GPU backend needs CuPy, which is not installed: install CuPy\n"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ("--optimizer rmsprop", "argument --optimizer: invalid choice: 'rmsprop'"),
+        ("--schedule linear", "argument --schedule: invalid choice: 'linear'"),
+        ("--hidden-sizes 256,x", "must be comma-separated integers like 256,128, got '256,x'"),
+        ("--hidden-sizes 256,0", "sizes must be positive"),
+        ("--dropout 1.0", "argument --dropout: must be in [0, 1), got 1.0"),
+        ("--lr 0", "argument --lr: must be > 0, got 0"),
+        ("--epochs -1", "argument --epochs: must be a positive integer, got -1"),
+        ("--grad-clip -2", "argument --grad-clip: must be a finite number >= 0, got -2"),
+        ("--device tpu", "argument --device: invalid choice: 'tpu'"),
+    ],
+)
+def test_bad_flags_are_refused_by_argparse(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["mlp", *arguments.split()])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ("--activations relu,tanh,gelu", "--activations: got 3 names for 2 hidden layers"),
+        ("--activations swish", "--activations: unknown ['swish']; choose from: relu, leaky_relu"),
+        ("--warmup-epochs 2 --schedule step", "--warmup-epochs needs --schedule cosine, got --schedule step"),
+        ("--warmup-epochs 15", "--warmup-epochs (15) must be smaller than --epochs (15)"),
+        ("--warmup-epochs -1", "--warmup-epochs must be >= 0, got -1"),
+        ("--nesterov", "--nesterov needs --optimizer sgd and a --momentum > 0"),
+        ("--optimizer sgd --momentum 0 --nesterov", "--nesterov needs --optimizer sgd and a --momentum > 0"),
+        ("--early-stopping 3 --val-split 0", "--early-stopping needs validation data: --val-split > 0"),
+    ],
+)
+def test_bad_flag_combinations_are_refused_before_the_data_is_loaded(arguments, message, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "load_data", lambda args: pytest.fail("the data was loaded"))
+    assert main(["mlp", *arguments.split()]) == 2
+    assert f"nnscratch mlp: error: {message}" in capsys.readouterr().err
+
+
+def test_divergence_ends_the_run_with_its_epoch_and_batch_and_no_traceback(capsys):
+    code = main("mlp --dataset sample --optimizer sgd --lr 1e4 --epochs 2 --quiet".split())
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.search(r"nnscratch mlp: training diverged at epoch 1, batch \d+ of 22: ", err)
+    assert "Traceback" not in err

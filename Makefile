@@ -9,7 +9,7 @@ NNSCRATCH := $(VENV)/bin/nnscratch
 demo:
 	bash scripts/setup.sh
 	$(NNSCRATCH) datasets
-	$(PY) examples/softmax_regression.py
+	$(NNSCRATCH) train lenet --epochs 3 --plots out/lenet
 
 ## test: install the test extras and run the whole suite
 test:

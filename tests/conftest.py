@@ -15,9 +15,12 @@ settings.load_profile(os.environ.get("NNSCRATCH_HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(autouse=True)
 def _cpu_backend():
-    """Every test starts (and ends) on the CPU backend, whatever an earlier test selected."""
+    """Every test starts (and ends) on the CPU backend, whatever an earlier test selected, and from
+    the same root seed, so its random weights do not depend on which tests ran before it."""
     from nnscratch.common.backend import use_device
+    from nnscratch.common.seed import manual_seed
 
+    manual_seed(0)
     use_device("cpu")
     yield
     use_device("cpu")

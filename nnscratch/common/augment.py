@@ -347,6 +347,24 @@ class Augmentation:
             return cutmix(images, labels, num_classes, self.cutmix_alpha, rng)
         return images, labels
 
+    def describe(self) -> str:
+        """A short human-readable list of what is on, e.g. "shift 2px, hflip, cutout 8px"."""
+        parts = []
+        if self.randaugment_ops:
+            parts.append(f"RandAugment {self.randaugment_ops} ops at {self.randaugment_magnitude:g}")
+        if self.rotate:
+            parts.append(f"rotate {self.rotate:g} deg")
+        if self.shift:
+            parts.append(f"shift {self.shift}px")
+        parts += [name for name in ("hflip", "vflip") if getattr(self, name)]
+        if self.noise:
+            parts.append(f"noise {self.noise:g}")
+        if self.cutout:
+            parts.append(f"cutout {self.cutout}px")
+        if self.cutmix_alpha:
+            parts.append(f"CutMix alpha {self.cutmix_alpha:g}")
+        return ", ".join(parts) or "none"
+
     @property
     def enabled(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self) if f.name != "randaugment_magnitude")

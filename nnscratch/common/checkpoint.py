@@ -17,6 +17,20 @@ inspected safely; an array that would need pickle is refused, never loaded.
 Why atomic: the file is written under a temporary name in the same folder, flushed to disk,
 then renamed over the old one with ``os.replace``. A crash at any moment leaves either the
 old checkpoint or the new one, never a torn file.
+
+On top of that file format, ``save_checkpoint`` and ``load_checkpoint`` store and restore a
+training run. The state holds these parts (each only when given):
+
+    "model"         model.state_dict(): every parameter and buffer
+    "model_extra"   model.extra_state_dict(): module state that is neither (Dropout's mask streams)
+    "optimizer"     optimizer.state_dict(): moments, step counts, Lookahead's slow weights, lr
+    "schedule"      schedule.state_dict(): its epoch (and ReduceLROnPlateau's counters)
+    "trainer"       trainer.state_dict(): epoch, history, every generator's state, early stopping
+
+Any object with ``state_dict()`` / ``load_state_dict(state)`` fits, so the scalar tier's
+network, optimizers and trainer are saved the same way. ``load_checkpoint`` checks the
+metadata against what the caller expects and every part against the objects it is loaded
+into, and loads all parts or none.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ import tempfile
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from .backend import get_array_module, to_cpu
+from .state import copy_state
 
 FORMAT_VERSION = 1
 _STATE_KEY = "__state__"
@@ -47,10 +63,63 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    """What a checkpoint file holds: the nested state and the metadata record."""
+    """What a checkpoint file holds: the nested state and the metadata record, read from ``path``."""
 
     state: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def epoch(self) -> int | None:
+        """The number of epochs the saved run had completed (None without trainer state)."""
+        return self.state.get("trainer", {}).get("epoch")
+
+    def check_metadata(self, expected: dict[str, Any] | None) -> None:
+        """Raise a CheckpointError naming every entry of ``expected`` that the metadata records differently.
+
+        Only the entries in ``expected`` are compared (dictionaries entry by entry), so a caller
+        can check the architecture before it knows everything else.
+        """
+        differences = metadata_differences(self.metadata, expected or {})
+        if differences:
+            raise CheckpointError(
+                f"{self.path}: saved with a different architecture or options: " + "; ".join(differences)
+            )
+
+    def restore(self, model: Any = None, optimizer: Any = None, schedule: Any = None, trainer: Any = None) -> None:
+        """Load the saved parts into the objects given (None: that part is not loaded).
+
+        Each object's ``load_state_dict`` checks its part (names, shapes, types); the first
+        problem becomes a CheckpointError naming the file and the part, and every object is
+        put back as it was: all parts are loaded, or none.
+        """
+        parts = [
+            (key, getattr(owner, getter), getattr(owner, loader))
+            for key, owner, getter, loader in (
+                ("model", model, "state_dict", "load_state_dict"),
+                ("model_extra", model, "extra_state_dict", "load_extra_state_dict"),
+                ("optimizer", optimizer, "state_dict", "load_state_dict"),
+                ("schedule", schedule, "state_dict", "load_state_dict"),
+                ("trainer", trainer, "state_dict", "load_state_dict"),
+            )
+            if owner is not None and hasattr(owner, loader)
+        ]
+        absent = [key for key, _, _ in parts if key not in self.state]
+        if absent:
+            held = ", ".join(self.state) or "nothing"
+            raise CheckpointError(f"{self.path}: holds no {' and no '.join(absent)} state (it holds: {held})")
+        loaded: list[tuple[Callable, Any]] = []
+        key = ""
+        try:
+            for key, get_state, load_state in parts:
+                loaded.append((load_state, copy_state(get_state())))
+                load_state(self.state[key])
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as error:
+            # RuntimeError: state that cannot be read here, such as a Dropout stream on the GPU
+            for load_state, previous in reversed(loaded):
+                load_state(previous)
+            detail = f"the entry {error} is missing" if isinstance(error, KeyError) else str(error)
+            raise CheckpointError(f"{self.path}: cannot load its {key} state: {detail}") from error
 
 
 # ----------------------------------------------------------------------------- nested state <-> arrays + JSON
@@ -74,7 +143,7 @@ def pack_state(state: Any, path: str = "") -> tuple[Any, dict[str, np.ndarray]]:
         if isinstance(value, (list, tuple)):
             return [walk(item, f"{where}/{index}") for index, item in enumerate(value)]
         if _is_array(value):
-            array = np.ascontiguousarray(to_cpu(value))
+            array = np.asarray(to_cpu(value), order="C")  # (ascontiguousarray would make a 0-d array 1-d)
             if array.dtype == object:
                 raise CheckpointError(f"checkpoint state {where!r}: object arrays need pickle and are not stored")
             arrays[where] = array
@@ -125,6 +194,8 @@ def write_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as stream:
+            if hasattr(os, "fchmod"):  # (not on Windows) mkstemp makes the file private (0600):
+                os.fchmod(stream.fileno(), 0o666 & ~_umask())  # give it the permissions of any new file
             np.savez(stream, **entries)
             stream.flush()
             os.fsync(stream.fileno())
@@ -138,6 +209,12 @@ def write_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -201,7 +278,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         state = unpack_state(skeleton, arrays)
     except KeyError as error:
         raise CheckpointError(f"{path}: corrupt checkpoint (array {error} is missing)") from error
-    return Checkpoint(state, metadata)
+    return Checkpoint(state, metadata, path)
 
 
 def _decode_json(path: Path, raw: np.ndarray, what: str) -> Any:
@@ -209,3 +286,76 @@ def _decode_json(path: Path, raw: np.ndarray, what: str) -> Any:
         return json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"{path}: corrupt checkpoint {what} ({error})") from error
+
+
+# ----------------------------------------------------------------------------- training runs
+
+
+def checkpoint_state(
+    model: Any, optimizer: Any = None, schedule: Any = None, trainer_state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The nested state of a run (see the module docstring), with the live arrays (no copies)."""
+    state = {"model": model.state_dict()}
+    if hasattr(model, "extra_state_dict"):
+        state["model_extra"] = model.extra_state_dict()
+    for key, value in (("optimizer", optimizer), ("schedule", schedule)):
+        if value is not None:
+            state[key] = value.state_dict()
+    if trainer_state is not None:
+        state["trainer"] = trainer_state
+    return state
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: Any,
+    optimizer: Any = None,
+    schedule: Any = None,
+    trainer_state: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write model, optimizer, schedule and trainer state and a metadata record to ``path``, atomically.
+
+    metadata: the caller's record, e.g. ``{"architecture": {"name": "mlp", ...}, "dataset": ...}``:
+    plain values only. ``load_checkpoint(path, expected=...)`` compares it; ``nnscratch
+    evaluate`` rebuilds the model from its "architecture".
+    """
+    return write_checkpoint(path, checkpoint_state(model, optimizer, schedule, trainer_state), metadata)
+
+
+def load_checkpoint(
+    path: str | Path,
+    model: Any = None,
+    optimizer: Any = None,
+    schedule: Any = None,
+    trainer: Any = None,
+    expected: dict[str, Any] | None = None,
+) -> Checkpoint:
+    """Read ``path``, check its metadata against ``expected``, load its parts into the objects given.
+
+    Every problem is a CheckpointError naming the file: unreadable files (see
+    ``read_checkpoint``), metadata that differs from ``expected`` (each difference named), a
+    part that is absent or does not fit its object (missing, unexpected or mis-shaped
+    arrays, by name and shape). Nothing is changed unless everything fits. Returns the
+    Checkpoint (its metadata, and ``state["trainer"]`` for a trainer loaded later).
+    """
+    checkpoint = read_checkpoint(path)
+    checkpoint.check_metadata(expected)
+    checkpoint.restore(model, optimizer, schedule, trainer)
+    return checkpoint
+
+
+def metadata_differences(saved: dict[str, Any], expected: dict[str, Any], where: str = "") -> list[str]:
+    """``["architecture.hidden_sizes is [32] in the checkpoint, [64] now", ...]`` for every entry of
+    ``expected`` that ``saved`` records differently (compared as JSON values: tuples are lists)."""
+    expected = json.loads(json.dumps(expected))
+    differences = []
+    for key, value in expected.items():
+        name = f"{where}{key}"
+        if key not in saved:
+            differences.append(f"{name} is not recorded in the checkpoint ({value!r} now)")
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            differences += metadata_differences(saved[key], value, f"{name}.")
+        elif saved[key] != value:
+            differences.append(f"{name} is {saved[key]!r} in the checkpoint, {value!r} now")
+    return differences

@@ -96,6 +96,8 @@ KNOWN_SHA256 = {
 }
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "cifar10", "sample")
+# (C, H, W) of one image: known before any file is read, so models can be checked against it first
+IMAGE_SHAPES = {"fashion-mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32), "sample": (1, 28, 28)}
 _CLASSES = {
     "fashion-mnist": FASHION_MNIST_CLASSES,
     "mnist": MNIST_CLASSES,

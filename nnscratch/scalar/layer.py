@@ -16,9 +16,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from ..common.checks import check_int
 from ..common.seed import next_seed
-from .checks import positive_int
 from .neuron import Bias, Neuron, Weight
+from .rng_state import random_state, restored_random
 
 
 class Layer:
@@ -32,7 +33,7 @@ class Layer:
     def __init__(
         self, num_inputs: int, num_outputs: int, activation: str = "relu", rng: random.Random | None = None
     ) -> None:
-        num_outputs = positive_int("Layer", "num_outputs", num_outputs)
+        num_outputs = check_int("Layer", "num_outputs", num_outputs)
         rng = random.Random(next_seed()) if rng is None else rng
         self.neurons = [Neuron(num_inputs, activation, fan_out=num_outputs, rng=rng) for _ in range(num_outputs)]
 
@@ -129,6 +130,18 @@ class Dropout:
     def restart(self) -> None:
         """Rewind the mask stream to its seed: the next forwards repeat the masks drawn since construction."""
         self.rng.seed(self.seed)
+
+    def extra_state(self) -> dict[str, Any]:
+        """The mask stream, for checkpoints: ``{"seed": int, "generator": random_state(rng)}``."""
+        return {"seed": self.seed, "generator": random_state(self.rng)}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Continue the mask stream that ``extra_state()`` described; a ValueError (nothing changed) if malformed."""
+        try:
+            rng = restored_random(state["generator"])
+        except ValueError as error:
+            raise ValueError(f"{self!r}.load_extra_state: {error}") from None
+        self.seed, self.rng = state["seed"], rng
 
     def forward(self, inputs: Sequence[float]) -> list[float]:
         if not self.training or self.p == 0.0:

@@ -20,9 +20,10 @@ import numbers
 import random
 from collections.abc import Sequence
 
+from ..common.checks import check_int
 from ..common.seed import next_seed
+from ..common.state import state_problems
 from .activations import get_activation
-from .checks import positive_int
 from .layer import Dropout, Layer
 from .loss import cross_entropy
 from .neuron import Bias, Weight
@@ -88,8 +89,8 @@ class Network:
         dropout: float | Sequence[float] = 0.0,
         seed: int | None = 0,
     ) -> None:
-        input_size = positive_int("Network", "input_size", input_size)
-        num_classes = positive_int("Network", "num_classes", num_classes)
+        input_size = check_int("Network", "input_size", input_size)
+        num_classes = check_int("Network", "num_classes", num_classes)
         plan = layer_plan(hidden_sizes, activations, dropout)
         rng = random.Random(next_seed() if seed is None else seed)
         self.input_size = input_size
@@ -192,6 +193,61 @@ class Network:
 
     def eval(self) -> Network:
         return self.train(False)
+
+    # ------------------------------------------------------------------ state (checkpoints)
+
+    def state_dict(self) -> dict[str, list]:
+        """Every weight and bias as (nested) lists of floats, named as the vectorized tier names them:
+        ``{"0.weight": [[w_ji]] (out, in), "0.bias": [b_j] (out,), "2.weight": ...}``, by each
+        Layer's position in ``layers``. New lists: changing them changes nothing here."""
+        state = {}
+        for index, layer in enumerate(self.layers):
+            if isinstance(layer, Layer):
+                state[f"{index}.weight"] = [list(neuron.weights) for neuron in layer.neurons]
+                state[f"{index}.bias"] = [neuron.bias for neuron in layer.neurons]
+        return state
+
+    def load_state_dict(self, state: dict[str, Sequence], strict: bool = True) -> None:
+        """Copy weights and biases from a ``state_dict()`` (lists or arrays of the same shapes).
+
+        With ``strict``, missing and unexpected names are errors; mis-shaped entries always are.
+        Every problem is named in one ValueError, and then nothing is changed.
+        """
+        own = self.state_dict()
+        problems = state_problems(own, state, strict)
+        if problems:
+            raise ValueError("Network.load_state_dict: " + " | ".join(problems))
+        try:
+            self._set_weights(state)
+        except (KeyError, TypeError, ValueError):
+            self._set_weights(own)
+            raise
+
+    def _set_weights(self, state: dict[str, Sequence]) -> None:
+        for index, layer in enumerate(self.layers):
+            if f"{index}.weight" in state:
+                layer.set_weights(state[f"{index}.weight"], state[f"{index}.bias"])
+
+    def extra_state_dict(self) -> dict[str, dict]:
+        """``{position: Dropout.extra_state()}``: every dropout layer's mask stream."""
+        return {
+            str(index): layer.extra_state() for index, layer in enumerate(self.layers) if isinstance(layer, Dropout)
+        }
+
+    def load_extra_state_dict(self, states: dict[str, dict]) -> None:
+        """Restore an ``extra_state_dict()`` (the same dropout positions, else a ValueError naming them)."""
+        own = {str(index): layer for index, layer in enumerate(self.layers) if isinstance(layer, Dropout)}
+        problems = state_problems(dict.fromkeys(own), states)
+        if problems:
+            raise ValueError("Network.load_extra_state_dict: " + " | ".join(problems))
+        before = self.extra_state_dict()
+        try:
+            for position, layer in own.items():
+                layer.load_extra_state(states[position])
+        except (KeyError, TypeError, ValueError):
+            for position, layer in own.items():
+                layer.load_extra_state(before[position])
+            raise
 
     def trace(self, inputs: Sequence[float], target: int) -> str:
         """Every value and gradient of one sample's forward and backward, as text tables.

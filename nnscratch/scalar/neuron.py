@@ -21,9 +21,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from ..common.checks import check_int
 from ..common.seed import next_seed
 from .activations import get_activation, init_std
-from .checks import positive_int
 
 
 class Neuron:
@@ -45,8 +45,8 @@ class Neuron:
     def __init__(
         self, num_inputs: int, activation: str = "relu", fan_out: int = 1, rng: random.Random | None = None
     ) -> None:
-        num_inputs = positive_int("Neuron", "num_inputs", num_inputs)
-        fan_out = positive_int("Neuron", "fan_out", fan_out)
+        num_inputs = check_int("Neuron", "num_inputs", num_inputs)
+        fan_out = check_int("Neuron", "fan_out", fan_out)
         self.activation = get_activation(activation)
         rng = random.Random(next_seed()) if rng is None else rng
         std = init_std(self.activation, num_inputs, fan_out)

@@ -5,7 +5,8 @@ A parameter is any object with a float ``value`` (read and written) and a float 
 defaults and argument checks are those of ``torch.optim.SGD`` and ``torch.optim.Adam``, so the
 same gradients give the same weights (to rounding) here, in the vectorized tier and in
 PyTorch. Gradients are taken as they are: the 1/N of a mean loss is already in them.
-Zeroing them between steps is ``network.zero_grad()``.
+Zeroing them between steps is ``network.zero_grad()``. ``state_dict()`` gives the learning
+rate and the per-parameter buffers as plain lists, for checkpoints.
 """
 
 from __future__ import annotations
@@ -29,6 +30,22 @@ def _parameter_list(optimizer: str, parameters: Iterable[ScalarParameter]) -> li
     if not parameters:
         raise ValueError(f"{optimizer}: got an empty parameter list")
     return parameters
+
+
+def _check_state(optimizer: str, state: dict, lists: dict[str, int | None]) -> None:
+    """A ValueError unless ``state`` is this optimizer's and each named list has the given length
+    (None: the list may also be None, as momentum buffers before the first step)."""
+    if state.get("type") != optimizer:
+        raise ValueError(f"{optimizer}.load_state_dict: the state is for {state.get('type')!r}, not {optimizer!r}")
+    for name, length in lists.items():
+        values = state[name]
+        if values is None and name == "momentum_buffers":
+            continue
+        if not isinstance(values, list) or len(values) != length:
+            found = f"{len(values)} values" if isinstance(values, list) else repr(values)
+            raise ValueError(
+                f"{optimizer}.load_state_dict: {name} must hold {length} values (one per parameter), got {found}"
+            )
 
 
 def _check_non_negative(optimizer: str, **values: float) -> None:
@@ -92,6 +109,16 @@ class SGD:
                 g = g + self.momentum * b if self.nesterov else b
             p.value = p.value - self.lr * g
 
+    def state_dict(self) -> dict:
+        """``{"type": "SGD", "lr", "momentum_buffers": [b per parameter] or None}``: plain numbers, live lists."""
+        return {"type": "SGD", "lr": self.lr, "momentum_buffers": self.momentum_buffers}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict()`` (checked first: a ValueError changes nothing)."""
+        _check_state("SGD", state, {"momentum_buffers": len(self.parameters)})
+        buffers = state["momentum_buffers"]
+        self.lr, self.momentum_buffers = float(state["lr"]), None if buffers is None else [float(b) for b in buffers]
+
 
 class Adam:
     """Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization"), as torch.optim.Adam.
@@ -140,3 +167,15 @@ class Adam:
             m_hat = self.m[i] / bias_correction1
             v_hat = self.v[i] / bias_correction2
             p.value = p.value - self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+
+    def state_dict(self) -> dict:
+        """``{"type": "Adam", "lr", "steps", "m": [...], "v": [...]}``: plain numbers, live lists."""
+        return {"type": "Adam", "lr": self.lr, "steps": self.steps, "m": self.m, "v": self.v}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict()`` (checked first: a ValueError changes nothing)."""
+        count = len(self.parameters)
+        _check_state("Adam", state, {"m": count, "v": count})
+        lr, steps = float(state["lr"]), int(state["steps"])
+        self.m, self.v = [float(m) for m in state["m"]], [float(v) for v in state["v"]]
+        self.lr, self.steps = lr, steps

@@ -10,7 +10,13 @@ One epoch of ``fit``::
     then: validation (dropout off) -> history entry -> callbacks
 
 The loop has the shape of the vectorized tier's ``Trainer`` (same ``fit`` arguments, same
-history entries), one sample at a time instead of one matrix per batch.
+history entries, same resume semantics), one sample at a time instead of one matrix per batch.
+
+Resuming: ``fit(..., epochs=N)`` trains up to epoch N, so a trainer that has completed k
+epochs (in an earlier ``fit``, or restored by ``load_checkpoint``) runs epochs k+1..N.
+``state_dict()`` holds the epoch, the history and the shuffling generator's state; the
+network's weights and dropout streams and the optimizer's buffers are saved next to it
+(``checkpoint_state()``), so a resumed run repeats the uninterrupted one exactly.
 
 Images arrive as NumPy arrays and become lists of Python floats here, at the edge, one batch
 at a time (``.tolist()``); everything after that is Python floats. Converting a batch costs
@@ -23,15 +29,18 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..common.checkpoint import Checkpoint, checkpoint_state, load_checkpoint, write_checkpoint
+from ..common.checks import check_int
 from ..common.datasets import train_val_split
 from ..common.progress import progress_bar
-from .checks import positive_int
 from .network import Network
 from .optim import SGD, Adam
+from .rng_state import random_state, restored_random
 
 Callback = Callable[["Trainer", dict], None]
 
@@ -70,7 +79,11 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
 
     def fit(self, x: Any, y: Any, epochs: int, batch_size: int, val_split: float = 0.0) -> list[dict[str, Any]]:
-        """Train for ``epochs`` epochs on samples x (N, ...) with labels y (N,); return this call's history.
+        """Train up to epoch ``epochs`` on samples x (N, ...) with labels y (N,); return this call's history.
+
+        ``epochs`` is the length of the whole run: epochs ``self.epoch + 1 .. epochs`` are
+        trained (none when the trainer has already reached it), so a resumed trainer finishes
+        the run it was saved from.
 
         val_split: the fraction of x held out for validation, stratified by class and seeded
         (``train_val_split``). Each history entry: epoch, loss, accuracy (means over the
@@ -78,15 +91,17 @@ class Trainer:
         None without validation), lr, seconds (the whole epoch) and samples_per_s (training
         samples over the time of the training batches).
         """
-        epochs = positive_int("Trainer.fit", "epochs", epochs)
-        batch_size = positive_int("Trainer.fit", "batch_size", batch_size)
+        epochs = check_int("Trainer.fit", "epochs", epochs)
+        batch_size = check_int("Trainer.fit", "batch_size", batch_size)
         _check_samples("Trainer.fit", x, y)
         x_train, y_train, x_val, y_val = train_val_split(as_rows(x), np.asarray(y), val_split, self.seed)
-        order = list(range(len(x_train)))
         entries = []
-        for _ in range(epochs):
+        while self.epoch < epochs:
             self.epoch += 1
             start = time.perf_counter()
+            # a fresh order each epoch, not the last one reshuffled: then the order depends only on
+            # the generator's state, which is what a checkpoint keeps
+            order = list(range(len(x_train)))
             self.rng.shuffle(order)
             loss, accuracy = self._train_epoch(x_train, y_train, order, batch_size)
             train_seconds = time.perf_counter() - start
@@ -106,6 +121,16 @@ class Trainer:
             for callback in self.callbacks:
                 callback(self, entry)
         return entries
+
+    def predict(self, x: Any) -> list[int]:
+        """The predicted class of every sample of x (N, ...), with dropout off."""
+        rows = as_rows(x)
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            return [self.network.predict(row) for row in rows.tolist()]
+        finally:
+            self.network.train(was_training)
 
     def evaluate(self, x: Any, y: Any) -> tuple[float, float]:
         """(mean loss, accuracy) on samples x (N, ...) with labels y (N,), with dropout off."""
@@ -145,6 +170,41 @@ class Trainer:
         finally:
             self.network.train(was_training)
         return total_loss / len(x), correct / len(x)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"epoch", "seed", "history", "generators": {"rng": random_state}}``: plain values, for checkpoints."""
+        return {
+            "epoch": self.epoch,
+            "seed": self.seed,
+            "history": self.history,
+            "generators": {"rng": random_state(self.rng)},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``; a ValueError (and nothing changed) if it is malformed."""
+        owner = "Trainer.load_state_dict"
+        if set(state["generators"]) != {"rng"}:
+            raise ValueError(f"{owner}: expected the generator 'rng', got {sorted(state['generators'])}")
+        try:
+            rng = restored_random(state["generators"]["rng"])
+        except ValueError as error:
+            raise ValueError(f"{owner}: generator 'rng': {error}") from None
+        epoch, history = check_int(owner, "epoch", state["epoch"], low=0), [dict(entry) for entry in state["history"]]
+        self.epoch, self.seed, self.rng, self.history = epoch, int(state["seed"]), rng, history
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The whole run's state (network, optimizer, trainer), as ``save_checkpoint`` stores it."""
+        return checkpoint_state(self.network, self.optimizer, None, self.state_dict())
+
+    def save_checkpoint(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+        """Write the whole run's state and ``metadata`` to ``path``, atomically (``common.checkpoint``)."""
+        return write_checkpoint(path, self.checkpoint_state(), metadata)
+
+    def load_checkpoint(self, path: str | Path, expected: dict[str, Any] | None = None) -> Checkpoint:
+        """Restore network, optimizer and trainer from ``path`` (all or none); the next ``fit`` resumes the run."""
+        return load_checkpoint(path, self.network, self.optimizer, None, self, expected)
 
 
 def _check_samples(where: str, x: Any, y: Any) -> None:

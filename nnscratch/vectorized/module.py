@@ -17,6 +17,10 @@ BatchNorm's running statistics) are declared with ``register_buffer``.
 
 Caching for backward can be switched off for inference with ``no_grad()``, which the
 trainers use in ``evaluate`` and ``predict``: nothing is kept, so memory stays flat.
+
+``state_dict()`` holds the parameters and buffers. A module's state that is neither, such as
+the position of Dropout's mask generator, is its ``extra_state()``; ``extra_state_dict()``
+collects it over the tree, so a checkpoint of any network carries every dropout stream.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..common.backend import get_array_module, to_device
+from ..common.state import state_problems
 
 _grad_mode = {"enabled": True}
 
@@ -195,25 +200,49 @@ class Module:
         reported in one ValueError, by name and shape, and nothing is changed.
         """
         own = self.state_dict()
-        missing = [name for name in own if name not in state]
-        unexpected = [name for name in state if name not in own]
-        misshaped = [
-            f"{name}: expected {tuple(own[name].shape)}, got {tuple(state[name].shape)}"
-            for name in own
-            if name in state and tuple(own[name].shape) != tuple(state[name].shape)
-        ]
-        problems = []
-        if missing and strict:
-            problems.append(f"missing keys: {missing}")
-        if unexpected and strict:
-            problems.append(f"unexpected keys: {unexpected}")
-        if misshaped:
-            problems.append("mis-shaped: " + "; ".join(misshaped))
+        problems = state_problems(own, state, strict)
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
         for name, array in own.items():
             if name in state:
                 array[...] = to_device(state[name], array.dtype)
+
+    # ------------------------------------------------------------------ extra state
+
+    def extra_state(self) -> Any:
+        """This module's own state that is neither a parameter nor a buffer, as plain values
+        (numbers, strings, lists, dicts), for checkpoints; None (the default) when it has none.
+
+        Dropout returns the position of its mask generator, so that a resumed run draws the
+        masks the uninterrupted run would have drawn. A module that overrides this overrides
+        ``load_extra_state`` too.
+        """
+        return None
+
+    def load_extra_state(self, state: Any) -> None:
+        """Restore what ``extra_state()`` returned (checking it before changing anything)."""
+        raise ValueError(f"{type(self).__name__} keeps no extra state, got {state!r}")
+
+    def extra_state_dict(self) -> dict[str, Any]:
+        """``{module path: extra_state()}`` for every module in the tree that keeps extra state,
+        e.g. ``{"3": {"seed": ..., "generator": ...}}`` for a Dropout at position 3."""
+        return {name: module.extra_state() for name, module in self.named_modules() if _has_extra_state(module)}
+
+    def load_extra_state_dict(self, states: dict[str, Any]) -> None:
+        """Restore an ``extra_state_dict()``: the same modules must keep extra state (a ValueError
+        names the missing and unexpected ones); if one module refuses its state, none is changed."""
+        own = {name: module for name, module in self.named_modules() if _has_extra_state(module)}
+        problems = state_problems(dict.fromkeys(own), states)
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_extra_state_dict: " + " | ".join(problems))
+        before = self.extra_state_dict()
+        try:
+            for name, module in own.items():
+                module.load_extra_state(states[name])
+        except Exception:
+            for name, module in own.items():
+                module.load_extra_state(before[name])
+            raise
 
     # ------------------------------------------------------------------ display
 
@@ -229,6 +258,10 @@ class Module:
         for name, child in children:
             lines += [f"  ({name}): " + repr(child).replace("\n", "\n  ")]
         return "\n".join(lines + [")"])
+
+
+def _has_extra_state(module: Module) -> bool:
+    return type(module).extra_state is not Module.extra_state
 
 
 def _public_attributes(module: Module) -> Iterator[tuple[str, Any]]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..common.backend import get_array_module, to_device, xp
+import numpy as np
+
+from ..common.backend import current_device, get_array_module, to_device, xp
+from ..common.checks import check_int
 from ..common.seed import new_generator, next_seed
 from .activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
 from .batchnorm import BatchNorm1D
-from .checks import check_int
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
 
 
@@ -41,8 +43,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
-        self.in_features = check_int("Linear", "in_features", in_features, 1)
-        self.out_features = check_int("Linear", "out_features", out_features, 1)
+        self.in_features = check_int("Linear", "in_features", in_features)
+        self.out_features = check_int("Linear", "out_features", out_features)
         rng = new_generator(seed)
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(to_device(rng.uniform(-bound, bound, (out_features, in_features)), xp.float32))
@@ -102,6 +104,7 @@ class Dropout(Module):
     unchanged and evaluation needs no rescaling: in eval mode it is the identity.
 
     x: any shape. ``seed`` fixes the mask stream (default: drawn from ``manual_seed``'s root).
+    The stream's position is the module's ``extra_state()``, so a resumed run continues it.
     """
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
@@ -120,6 +123,32 @@ class Dropout(Module):
         if self._rng_backend is not xp:
             self._rng, self._rng_backend = xp.random.default_rng(self.seed), xp
         return self._rng
+
+    def extra_state(self) -> dict[str, Any]:
+        """The mask stream, for checkpoints: ``{"seed": int, "generator": state}``, where state is the
+        NumPy generator's ``bit_generator.state`` (a dict of ints), None before the first mask.
+
+        CuPy's generators cannot export their state, so on the GPU this is a RuntimeError rather
+        than a checkpoint that would silently resume with other masks.
+        """
+        on_gpu = self._rng is not None and not isinstance(self._rng, np.random.Generator)
+        if on_gpu or (self._rng is None and current_device() == "gpu"):
+            raise RuntimeError(
+                "Dropout: the mask generator of a model on the GPU is CuPy's, whose state cannot be saved, "
+                "so a checkpoint could not resume with the same masks; checkpoint on the CPU, or without dropout"
+            )
+        return {"seed": self.seed, "generator": None if self._rng is None else self._rng.bit_generator.state}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Continue the mask stream that ``extra_state()`` described (on the CPU)."""
+        seed, generator_state = state["seed"], state["generator"]
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"Dropout.load_extra_state: seed must be an integer, got {seed!r}")
+        rng = None
+        if generator_state is not None:
+            rng = np.random.default_rng(seed)
+            rng.bit_generator.state = generator_state  # NumPy checks the state's form
+        self.seed, self._rng, self._rng_backend = seed, rng, None if rng is None else np
 
     def forward(self, x: Any) -> Any:
         if not self.training or self.p == 0.0:

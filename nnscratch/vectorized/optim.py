@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..common.backend import get_array_module, to_device
-from .checks import check_int, check_number
+from ..common.checks import check_int, check_number
 from .module import Module, Parameter
 
 
@@ -250,7 +250,7 @@ class Lookahead:
         if not isinstance(base, Optimizer):
             raise TypeError(f"Lookahead: base must be an optimizer such as SGD or Adam, got {type(base).__name__}")
         self.base = base
-        self.k = check_int("Lookahead", "k", k, 1)
+        self.k = check_int("Lookahead", "k", k)
         self.alpha = check_number("Lookahead", "alpha", alpha, 0.0, 1.0)
         self.step_count = 0
         self.slow = [parameter.data.copy() for parameter in base.params]

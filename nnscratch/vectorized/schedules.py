@@ -30,7 +30,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .checks import check_int, check_number
+from ..common.checks import check_int, check_number
 
 
 class Schedule:
@@ -95,7 +95,7 @@ class StepLR(Schedule):
     """base_lr * gamma ** (epoch // step_size): multiply by gamma every ``step_size`` epochs."""
 
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = check_int("StepLR", "step_size", step_size, 1)
+        self.step_size = check_int("StepLR", "step_size", step_size)
         self.gamma = check_number("StepLR", "gamma", gamma, 0.0)
         super().__init__(optimizer)
 
@@ -109,7 +109,7 @@ class MultiStepLR(Schedule):
     def __init__(self, optimizer: Any, milestones: Sequence[int], gamma: float = 0.1) -> None:
         milestones = list(milestones)
         for milestone in milestones:
-            check_int("MultiStepLR", "each milestone", milestone, 1)
+            check_int("MultiStepLR", "each milestone", milestone)
         if milestones != sorted(set(milestones)):
             raise ValueError(f"MultiStepLR: milestones must be strictly increasing, got {milestones}")
         self.milestones = milestones
@@ -263,7 +263,7 @@ def make_schedule(name: str, optimizer: Any, epochs: int, warmup_epochs: int = 0
     """
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of: {', '.join(SCHEDULES)}")
-    check_int("make_schedule", "epochs", epochs, 1)
+    check_int("make_schedule", "epochs", epochs)
     if warmup_epochs and name != "cosine":
         raise ValueError(f"warmup_epochs={warmup_epochs} needs the cosine schedule, got schedule {name!r}")
     if name == "none":

@@ -3,7 +3,7 @@
 One epoch of ``fit``::
 
     shuffle (seeded) -> for each batch: augment -> forward -> loss -> backward -> clip -> step
-    then: validation -> schedule step -> history entry -> callbacks -> early stopping
+    then: validation -> schedule step -> history entry -> early-stopping bookkeeping -> callbacks
 
 The data is moved to the device once, before the first epoch. Nothing is read back to the
 host per batch: the epoch's loss and accuracy are summed on the device and converted once,
@@ -12,6 +12,25 @@ at the end of the epoch (on a GPU, every ``float(x)`` waits for the device to fi
 Subclasses change the loop through small hooks instead of copying it: ``_augment_batch``
 (identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
 step on one batch).
+
+Resuming. ``fit(..., epochs=N)`` trains *up to* epoch N: a new trainer runs epochs 1..N; a
+trainer that has completed k epochs (in an earlier ``fit``, or loaded with
+``load_state_dict``/``load_checkpoint``) runs epochs k+1..N, and nothing when k >= N. So a
+run of N epochs can be cut anywhere between epochs and continued, even in another process,
+with the same call. ``state_dict()`` holds all a resumed run needs besides the model,
+optimizer and schedule: the epoch, the history, the state of every generator the trainer
+draws from (``named_generators``: shuffling here, augmentation in ConvTrainer) and the
+early-stopping bookkeeping with the best weights; the model's Dropout streams travel with the
+model (``Module.extra_state_dict``). With everything restored, the resumed epochs are the
+uninterrupted run's, bit for bit. A run that stopped early is over: ``fit`` trains no further.
+With early stopping, ``fit`` hands back the best epoch's weights when it returns, so a run
+that is to be continued exactly is checkpointed from inside ``fit`` (``common.autosave``: a
+callback keeps the state after every epoch, and Ctrl-C saves that), not after it returns.
+
+Divergence. A NaN or infinite output or loss stops training with a ``NonFiniteLossError``
+naming the epoch and batch; the failing batch is then run again with a check after every
+module (``diagnose.locate_non_finite``) to name the first module whose output or gradient
+became non-finite. Those checks cost nothing while training goes well.
 """
 
 from __future__ import annotations
@@ -19,14 +38,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..common.backend import get_array_module, to_cpu, to_device
+from ..common.checkpoint import Checkpoint, CheckpointError, checkpoint_state, read_checkpoint, write_checkpoint
+from ..common.checks import check_int, check_number
 from ..common.cross_entropy import CrossEntropyLoss
 from ..common.datasets import train_val_split
 from ..common.progress import progress_bar
 from ..common.seed import new_generator
-from .checks import check_int, check_number
+from ..common.state import copy_state, state_problems
+from .diagnose import locate_non_finite
 from .module import Module, no_grad
 from .optim import clip_grad_norm
 
@@ -97,14 +122,17 @@ class Trainer:
         validation: tuple[Any, Any] | None = None,
         early_stopping: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Train for ``epochs`` epochs on x (N, ...) and integer labels y (N,); return this call's history.
+        """Train up to epoch ``epochs`` on x (N, ...) and integer labels y (N,); return this call's history.
 
-        Validation data comes from ``val_split`` (a stratified, seeded fraction of x held
-        out) or ``validation=(x_val, y_val)``. ``early_stopping=patience`` stops after that
-        many epochs without a lower validation loss and restores the weights of the best
-        epoch. Each history entry: epoch, loss, accuracy, val_loss, val_accuracy (None
-        without validation), lr (used in that epoch), seconds (the whole epoch) and
-        samples_per_s (training samples over the time of the training batches).
+        ``epochs`` is the length of the whole run: epochs ``self.epoch + 1 .. epochs`` are
+        trained (none when the trainer has already reached it, or stopped early), so a resumed
+        trainer finishes the run it was saved from. Validation data comes from ``val_split`` (a
+        stratified, seeded fraction of x held out) or ``validation=(x_val, y_val)``.
+        ``early_stopping=patience`` stops after that many epochs without a lower validation
+        loss and restores the weights of the best epoch. Each history entry: epoch, loss,
+        accuracy, val_loss, val_accuracy (None without validation), lr (used in that epoch),
+        seconds (the whole epoch) and samples_per_s (training samples over the time of the
+        training batches).
         """
         self._check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
         if val_split:
@@ -114,19 +142,16 @@ class Trainer:
         if validation is not None:
             validation = (to_device(validation[0]), to_device(validation[1]))
         self._check_model_accepts(x, y)
-        self.stopped_early = False
         entries = []
-        for _ in range(epochs):
-            entry = self._run_epoch(x, y, batch_size, validation)
-            entries.append(entry)
-            if early_stopping is not None and self._should_stop(entry, early_stopping):
-                self.stopped_early = True
-                break
+        while self.epoch < epochs and not self.stopped_early:
+            entries.append(self._run_epoch(x, y, batch_size, validation, early_stopping))
         if early_stopping is not None and self.best_epoch not in (None, self.epoch):
             self.model.load_state_dict(self.best_state)
         return entries
 
-    def _run_epoch(self, x: Any, y: Any, batch_size: int, validation: tuple[Any, Any] | None) -> dict[str, Any]:
+    def _run_epoch(
+        self, x: Any, y: Any, batch_size: int, validation: tuple[Any, Any] | None, patience: int | None
+    ) -> dict[str, Any]:
         self.epoch += 1
         start = time.perf_counter()
         lr = self.optimizer.lr
@@ -149,6 +174,9 @@ class Trainer:
             "samples_per_s": len(x) / train_seconds,
         }
         self.history.append(entry)
+        if patience is not None:
+            # before the callbacks, so that a checkpoint written by one holds this epoch's bookkeeping
+            self.stopped_early = self._should_stop(entry, patience)
         for callback in self.callbacks:
             callback(self, entry)
         return entry
@@ -161,15 +189,23 @@ class Trainer:
         num_batches = math.ceil(len(x) / batch_size)
         loss_sum, correct, batch_losses = 0.0, 0, []
         bar = progress_bar(range(num_batches), quiet=self.quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
+
+        def batch_indices(batch: int) -> Any:
+            return order[batch * batch_size : (batch + 1) * batch_size]
+
         for batch in bar:
-            indices = order[batch * batch_size : (batch + 1) * batch_size]
-            labels = y[indices]
-            loss, logits = self._train_batch(self._augment_batch(x[indices]), labels, batch, num_batches)
+            indices = batch_indices(batch)
+            inputs, labels = self._augment_batch(x[indices]), y[indices]
+            try:
+                loss, logits = self._train_batch(inputs, labels, batch, num_batches)
+            except NonFiniteLossError as error:
+                where = locate_non_finite(self.model, self.loss, inputs, labels)
+                raise NonFiniteLossError(f"{error}; {where}") from error
             # device-side sums: no host round-trip per batch
             batch_losses.append(loss)
             loss_sum = loss_sum + loss * len(labels)
             correct = correct + (logits.argmax(axis=1) == labels).sum()
-        self._check_finite(batch_losses, num_batches)
+        self._check_finite(batch_losses, num_batches, lambda batch: (x[batch_indices(batch)], y[batch_indices(batch)]))
         return float(loss_sum) / len(x), int(correct) / len(x)
 
     def _augment_batch(self, images: Any) -> Any:
@@ -197,11 +233,18 @@ class Trainer:
                 raise
             raise NonFiniteLossError(self._divergence_message(batch, num_batches, "the network's outputs")) from error
 
-    def _check_finite(self, batch_losses: list, num_batches: int) -> None:
+    def _check_finite(self, batch_losses: list, num_batches: int, batch_data: Callable[[int], tuple]) -> None:
+        """End of an epoch: a NonFiniteLossError for the first batch whose loss was NaN or infinite.
+
+        batch_data(batch) gives that batch's (inputs, labels), to run it again (with the weights
+        as they are now, after the epoch) and name the first module that goes non-finite.
+        """
         xp = get_array_module(batch_losses[0])
         finite = xp.isfinite(xp.stack(batch_losses))
         if not bool(finite.all()):
-            raise NonFiniteLossError(self._divergence_message(int(xp.argmax(~finite)), num_batches, "the loss"))
+            batch = int(xp.argmax(~finite))
+            where = locate_non_finite(self.model, self.loss, *batch_data(batch))
+            raise NonFiniteLossError(f"{self._divergence_message(batch, num_batches, 'the loss')}; {where}")
 
     def _divergence_message(self, batch: int, num_batches: int, what: str) -> str:
         return (
@@ -230,8 +273,8 @@ class Trainer:
         early_stopping: int | None,
     ) -> None:
         """Every problem with fit's arguments is found here, before any work is done."""
-        check_int("Trainer.fit", "epochs", epochs, 1)
-        check_int("Trainer.fit", "batch_size", batch_size, 1)
+        check_int("Trainer.fit", "epochs", epochs)
+        check_int("Trainer.fit", "batch_size", batch_size)
         _check_data("Trainer.fit", "x", "y", x, y)
         if validation is not None:
             if val_split:
@@ -239,7 +282,7 @@ class Trainer:
             _check_data("Trainer.fit", "x_val", "y_val", *validation)
         check_number("Trainer.fit", "val_split", val_split, 0.0, 1.0, high_open=True)
         if early_stopping is not None:
-            check_int("Trainer.fit", "early_stopping (a patience in epochs)", early_stopping, 1)
+            check_int("Trainer.fit", "early_stopping (a patience in epochs)", early_stopping)
             if not val_split and validation is None:
                 raise ValueError("Trainer.fit: early_stopping needs validation data: val_split > 0 or validation=...")
 
@@ -247,7 +290,7 @@ class Trainer:
         """Run one sample through the model (eval mode, nothing kept) so that an input of the wrong
         shape fails with the layer's own message, and check the labels against the number of outputs,
         all before the first update."""
-        num_classes = self.predict_logits(x[:1]).shape[1]
+        num_classes = self.num_classes = int(self.predict_logits(x[:1]).shape[1])
         if y.dtype.kind not in "iu":  # signed or unsigned integers
             raise ValueError(f"Trainer.fit: labels must be integer class indices, got dtype {y.dtype}")
         low, high = int(y.min()), int(y.max())
@@ -256,6 +299,94 @@ class Trainer:
                 f"Trainer.fit: labels range from {low} to {high}, but the model has {num_classes} outputs "
                 f"(classes 0..{num_classes - 1})"
             )
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def named_generators(self) -> dict[str, np.random.Generator]:
+        """Every NumPy generator the trainer draws from, by attribute name: ``{"rng": ...}`` (the
+        shuffling) here, and ConvTrainer's ``augment_rng`` too. Found by walking the attributes, so
+        a subclass's generators are checkpointed without more code; override this to add
+        generators kept inside other objects."""
+        return {name: value for name, value in vars(self).items() if isinstance(value, np.random.Generator)}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The trainer's own state, for checkpoints: plain values, and arrays (live, not copied)::
+
+            {"epoch", "seed", "history": [entries], "generators": {name: bit_generator.state},
+             "early_stopping": {"best_val_loss", "best_epoch", "best_state", "epochs_without_improvement",
+                                "stopped_early"}}
+
+        best_val_loss is None before the first validation (JSON has no infinity).
+        """
+        return {
+            "epoch": self.epoch,
+            "seed": self.seed,
+            "history": self.history,
+            "generators": {name: rng.bit_generator.state for name, rng in self.named_generators().items()},
+            "early_stopping": {
+                "best_val_loss": None if math.isinf(self.best_val_loss) else self.best_val_loss,
+                "best_epoch": self.best_epoch,
+                "best_state": self.best_state,
+                "epochs_without_improvement": self.epochs_without_improvement,
+                "stopped_early": self.stopped_early,
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``. The generators (same names, same kinds, valid states) and the
+        best weights (the model's names and shapes) are checked first: a ValueError names every
+        problem, and nothing is changed."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        generators, saved = self.named_generators(), state["generators"]
+        problems = [f"generators: {problem}" for problem in state_problems(dict.fromkeys(generators), saved)]
+        for name, rng in generators.items():
+            if name in saved:
+                try:
+                    type(rng.bit_generator)().state = saved[name]  # a scratch generator of the same kind
+                except (ValueError, TypeError, KeyError) as error:
+                    problems.append(f"generator {name!r}: {error}")
+        stopping = state["early_stopping"]
+        if stopping["best_state"] is not None:
+            problems += [f"best_state {p}" for p in state_problems(self.model.state_dict(), stopping["best_state"])]
+        if problems:
+            raise ValueError(f"{owner}: " + " | ".join(problems))
+        epoch, seed = check_int(owner, "epoch", state["epoch"], low=0), int(state["seed"])
+        best_val_loss = math.inf if stopping["best_val_loss"] is None else float(stopping["best_val_loss"])
+        waited, stopped = int(stopping["epochs_without_improvement"]), bool(stopping["stopped_early"])
+        for name, rng in generators.items():
+            rng.bit_generator.state = saved[name]
+        self.epoch, self.seed, self.history = epoch, seed, copy_state(state["history"])
+        self.best_val_loss, self.best_epoch = best_val_loss, stopping["best_epoch"]
+        self.best_state = copy_state(stopping["best_state"])
+        self.epochs_without_improvement, self.stopped_early = waited, stopped
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The whole run's state (model, optimizer, schedule, trainer), as ``save_checkpoint`` stores it."""
+        return checkpoint_state(self.model, self.optimizer, self.schedule, self.state_dict())
+
+    def save_checkpoint(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
+        """Write the whole run's state and ``metadata`` to ``path``, atomically (``common.checkpoint``)."""
+        return write_checkpoint(path, self.checkpoint_state(), metadata)
+
+    def load_checkpoint(self, path: str | Path, expected: dict[str, Any] | None = None) -> Checkpoint:
+        """Restore model, optimizer, schedule and trainer from ``path``: all of them or, on any problem
+        (a CheckpointError naming the file and what differs), none. The next ``fit`` resumes the run.
+
+        The optimizer and schedule must exist already, as in the saved run: a checkpoint holding
+        a schedule's state refuses to load into a trainer without one (ConvTrainer's default
+        schedule, made in ``fit``, must be made before loading).
+        """
+        checkpoint = read_checkpoint(path)
+        checkpoint.check_metadata(expected)
+        for part, owner in (("optimizer", self.optimizer), ("schedule", self.schedule)):
+            if owner is None and part in checkpoint.state:
+                saved_type = checkpoint.state[part].get("type")
+                raise CheckpointError(
+                    f"{checkpoint.path}: holds the state of a {saved_type} {part}, and this trainer has no {part}: "
+                    f"create the same {part} before loading"
+                )
+        checkpoint.restore(self.model, self.optimizer, self.schedule, self)
+        return checkpoint
 
     # ------------------------------------------------------------------ inference
 
@@ -282,7 +413,7 @@ class Trainer:
 
     def _logits_in_batches(self, x: Any, batch_size: int):
         """(start, logits) for consecutive slices of x, computed in eval mode under no_grad()."""
-        check_int("Trainer", "batch_size", batch_size, 1)
+        check_int("Trainer", "batch_size", batch_size)
         was_training = self.model.training
         self.model.eval()
         try:

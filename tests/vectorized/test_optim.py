@@ -281,7 +281,7 @@ def test_load_state_dict_refuses_another_optimizer_or_other_parameters():
         (lambda p: AdamW(p, eps=-1e-8), r"AdamW: eps must be"),
         (lambda p: AdamW(p, weight_decay=float("nan")), r"AdamW: weight_decay must be"),
         (lambda p: Adam(p, lr="fast"), r"Adam: lr must be a number"),
-        (lambda p: Lookahead(SGD(p, 0.1), k=0), r"Lookahead: k must be an integer >= 1, got 0"),
+        (lambda p: Lookahead(SGD(p, 0.1), k=0), r"Lookahead: k must be a positive integer, got 0"),
         (lambda p: Lookahead(SGD(p, 0.1), alpha=1.5), r"Lookahead: alpha must be a number in \[0.0, 1.0\]"),
     ],
 )

@@ -173,11 +173,11 @@ def test_load_state_dict_refuses_the_state_of_another_schedule():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda o: StepLR(o, 0), r"StepLR: step_size must be an integer >= 1, got 0"),
+        (lambda o: StepLR(o, 0), r"StepLR: step_size must be a positive integer, got 0"),
         (lambda o: StepLR(o, 3, gamma=-0.1), r"StepLR: gamma must be a number in \[0.0, inf\]"),
         (lambda o: MultiStepLR(o, [5, 3]), r"MultiStepLR: milestones must be strictly increasing, got \[5, 3\]"),
-        (lambda o: MultiStepLR(o, [0, 3]), r"MultiStepLR: each milestone must be an integer >= 1, got 0"),
-        (lambda o: CosineAnnealingLR(o, 0), r"CosineAnnealingLR: T_max must be an integer >= 1, got 0"),
+        (lambda o: MultiStepLR(o, [0, 3]), r"MultiStepLR: each milestone must be a positive integer, got 0"),
+        (lambda o: CosineAnnealingLR(o, 0), r"CosineAnnealingLR: T_max must be a positive integer, got 0"),
         (lambda o: CosineAnnealingLR(o, 10, warmup_epochs=10), r"warmup_epochs \(10\) must be smaller than T_max"),
         (lambda o: ConstantLR(o, factor=2.0), r"ConstantLR: factor must be a number in \[0.0, 1.0\]"),
         (lambda o: ReduceLROnPlateau(o, mode="lowest"), r"mode must be 'min' or 'max', got 'lowest'"),
@@ -225,5 +225,5 @@ def test_make_schedule_refuses_unknown_names_and_warmup_without_cosine():
         make_schedule("linear", optimizer, 10)
     with pytest.raises(ValueError, match=r"warmup_epochs=2 needs the cosine schedule, got schedule 'step'"):
         make_schedule("step", optimizer, 10, warmup_epochs=2)
-    with pytest.raises(ValueError, match=r"make_schedule: epochs must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"make_schedule: epochs must be a positive integer, got 0"):
         make_schedule("none", optimizer, 0)

@@ -1,0 +1,266 @@
+"""Conv2D against torch.nn.Conv2d: forward+backward time and peak memory, float32, batch 64.
+
+    python -m benchmarks.conv_modules                 # every shape, then memory at the largest
+    python -m benchmarks.conv_modules --repeats 31 --threads 2 --no-memory
+
+The shapes are the convolutions of LeNet-5, the BatchNorm baseline CNN and ResNet18 on 28x28
+images (Fashion-MNIST). For each, both libraries get the same weights, input and upstream
+gradient, run a forward and a backward (input, weight and bias gradients), and are timed
+interleaved (ours, torch, ours, torch, ...) so that a burst of load on the machine hits both,
+each library's threads awake and the other's asleep when it is timed (see
+``time_interleaved``). Both use the same number of threads (torch.set_num_threads and, for
+NumPy's BLAS, threadpoolctl). The table gives medians and [min, max] ranges in ms and the
+speed ratio torch time / our time (above 1: we are faster), then the geometric mean of the
+ratios. The load average is printed before and after: other work on the machine makes every
+number noisier.
+
+Memory: each library runs one forward+backward of the largest shape in a fresh subprocess,
+which reports its peak resident memory (VmHWM, reset via /proc/self/clear_refs after the
+setup) minus its resident memory before the step. That counts every allocator alike: NumPy's,
+torch's and oneDNN's scratch buffers. For ours it also reports the tracemalloc peak (NumPy
+registers its allocations there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from nnscratch.convolutional.modules import Conv2D
+
+# name, in_channels, out_channels, kernel, stride, padding, input size (square)
+SHAPES = [
+    ("LeNet-5 conv1", 1, 6, 5, 1, 2, 28),
+    ("LeNet-5 conv2", 6, 16, 5, 1, 0, 14),
+    ("baseline conv1", 1, 32, 3, 1, 1, 28),
+    ("baseline conv2", 32, 32, 3, 1, 1, 28),
+    ("baseline conv3", 32, 64, 3, 1, 1, 14),
+    ("baseline conv4", 64, 64, 3, 1, 1, 14),
+    ("ResNet18 stem", 1, 64, 3, 1, 1, 28),
+    ("ResNet18 layer1", 64, 64, 3, 1, 1, 28),
+    ("ResNet18 layer2 down", 64, 128, 3, 2, 1, 28),
+    ("ResNet18 layer2 proj", 64, 128, 1, 2, 0, 28),
+    ("ResNet18 layer2", 128, 128, 3, 1, 1, 14),
+    ("ResNet18 layer3 down", 128, 256, 3, 2, 1, 14),
+    ("ResNet18 layer3 proj", 128, 256, 1, 2, 0, 14),
+    ("ResNet18 layer3", 256, 256, 3, 1, 1, 7),
+    ("ResNet18 layer4 down", 256, 512, 3, 2, 1, 7),
+    ("ResNet18 layer4 proj", 256, 512, 1, 2, 0, 7),
+    ("ResNet18 layer4", 512, 512, 3, 1, 1, 4),
+]
+
+
+def output_side(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def largest_shape() -> tuple:
+    """The shape with the most activation memory (input + output), ties broken by the kernel size."""
+
+    def footprint(shape: tuple) -> tuple[int, int]:
+        _, cin, cout, kernel, stride, padding, size = shape
+        return cin * size * size + cout * output_side(size, kernel, stride, padding) ** 2, cin * kernel * kernel
+
+    return max(SHAPES, key=footprint)
+
+
+def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
+    """Our Conv2D, a torch.nn.Conv2d with the same weights, and the same float32 input and upstream gradient."""
+    _, cin, cout, kernel, stride, padding, size = shape
+    rng = np.random.default_rng(seed)
+    ours = Conv2D(cin, cout, kernel, stride, padding, seed=seed)
+    theirs = torch.nn.Conv2d(cin, cout, kernel, stride, padding).float()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.data))
+        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+    x = rng.standard_normal((batch, cin, size, size), dtype=np.float32)
+    side = output_side(size, kernel, stride, padding)
+    grad_out = rng.standard_normal((batch, cout, side, side), dtype=np.float32)
+    torch_x = torch.from_numpy(x).requires_grad_()
+    torch_grad_out = torch.from_numpy(grad_out)
+
+    def ours_step() -> tuple:
+        ours.zero_grad()
+        y = ours.forward(x)
+        return y, ours.backward(grad_out)
+
+    def torch_step() -> tuple:
+        theirs.zero_grad(set_to_none=True)
+        torch_x.grad = None
+        y = theirs(torch_x)
+        y.backward(torch_grad_out)
+        return y, torch_x.grad
+
+    return {"ours": ours, "theirs": theirs, "ours_step": ours_step, "torch_step": torch_step}
+
+
+def check_same_numbers(case: dict) -> None:
+    """A benchmark of wrong code means nothing: both sides must agree (to float32 accuracy) first."""
+    y, grad_x = case["ours_step"]()
+    torch_y, torch_grad_x = case["torch_step"]()
+    pairs = [
+        ("y", y, torch_y),
+        ("dL/dx", grad_x, torch_grad_x),
+        ("dL/dW", case["ours"].weight.grad, case["theirs"].weight.grad),
+    ]
+    for name, ours, reference in pairs:
+        reference = reference.detach().numpy()
+        scale = float(np.abs(reference).max()) or 1.0
+        error = float(np.abs(ours - reference).max()) / scale
+        if error > 1e-4:
+            raise AssertionError(f"{name} differs from torch by {error:.2e} (relative to its largest value)")
+
+
+def time_interleaved(
+    steps: dict[str, Callable[[], object]], repeats: int, warmup: int = 2, pause: float = 0.1
+) -> dict[str, list[float]]:
+    """Seconds per call of each step, the steps taking turns (A, B, A, B, ...) after a warm-up.
+
+    Each turn is: wait ``pause`` seconds, one untimed call, then the timed call. Both libraries'
+    worker threads busy-wait for a while after a parallel call (OpenBLAS for up to ~0.1 s,
+    OpenMP briefly) before they sleep: the pause lets the other library's threads go to sleep,
+    so they do not steal a core from this call (on 2 cores that doubles its time), and the
+    untimed call wakes this library's own threads, so the timed call runs as it would inside a
+    training loop, one layer after another.
+    """
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            time.sleep(pause)
+            step()
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def describe(shape: tuple) -> str:
+    name, cin, cout, kernel, stride, padding, size = shape
+    return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}"
+
+
+def run_speed(batch: int, repeats: int) -> list[float]:
+    header = f"{'shape':<45} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    for shape in SHAPES:
+        case = make_case(shape, batch)
+        check_same_numbers(case)
+        times = time_interleaved({"ours": case["ours_step"], "torch": case["torch_step"]}, repeats)
+        cells = []
+        for name in ("ours", "torch"):
+            ms = [1e3 * t for t in times[name]]
+            cells.append(f"{statistics.median(ms):8.2f} [{min(ms):7.2f}, {max(ms):7.2f}]")
+        ratio = statistics.median(times["torch"]) / statistics.median(times["ours"])
+        ratios.append(ratio)
+        print(f"{describe(shape):<45} {cells[0]:>30} {cells[1]:>30} {ratio:6.2f}x", flush=True)
+    geometric_mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    print(
+        f"\nspeed = torch time / our time. geometric mean {geometric_mean:.2f}x (target >= 1.0x), "
+        f"lowest {min(ratios):.2f}x (target >= 0.7x)"
+    )
+    return ratios
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+def resident_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def memory_child(library: str, batch: int) -> None:
+    """Run in a fresh process: one forward+backward of the largest shape; print the peaks as JSON."""
+    case = make_case(largest_shape(), batch)
+    step = case["ours_step"] if library == "ours" else case["torch_step"]
+    before = resident_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # resets VmHWM (the peak) to the current resident size
+    if library == "ours":
+        tracemalloc.start()
+    step()
+    result = {"peak_rss_bytes": (resident_kib("VmHWM") - before) * 1024}
+    if library == "ours":
+        result["tracemalloc_peak_bytes"] = tracemalloc.get_traced_memory()[1]
+    print(json.dumps(result))
+
+
+def run_memory(batch: int, threads: int) -> None:
+    shape = largest_shape()
+    peaks = {}
+    for library in ("ours", "torch"):
+        command = [sys.executable, "-m", "benchmarks.conv_modules", "--memory-child", library]
+        command += ["--batch", str(batch), "--threads", str(threads)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        peaks[library] = json.loads(output.strip().splitlines()[-1])
+    mib = 2**20
+    ours, torch_peak = peaks["ours"]["peak_rss_bytes"], peaks["torch"]["peak_rss_bytes"]
+    print(f"\npeak memory of one forward+backward, {describe(shape).strip()}, batch {batch}")
+    print("(peak resident memory above the resident memory before the step, each library in its own process)")
+    print(
+        f"  ours  {ours / mib:8.1f} MiB   (tracemalloc peak of NumPy allocations: "
+        f"{peaks['ours']['tracemalloc_peak_bytes'] / mib:.1f} MiB)"
+    )
+    print(f"  torch {torch_peak / mib:8.1f} MiB")
+    print(f"  ratio {ours / max(torch_peak, 1):.2f}x torch's (target <= 2x)")
+
+
+def limit_threads(threads: int) -> object | None:
+    """Same thread count for both: torch's intra-op pool and NumPy's BLAS (via threadpoolctl)."""
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("threadpoolctl is not installed: NumPy's BLAS uses its default thread count", file=sys.stderr)
+        return None
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs of each library per shape")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--memory-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    limits = limit_threads(args.threads)
+    if args.memory_child:
+        memory_child(args.memory_child, args.batch)
+        return
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    print(
+        f"{platform.processor() or platform.machine()}, {args.threads} threads; NumPy {np.__version__} "
+        f"({blas.get('name')} {blas.get('version')}), torch {torch.__version__}; batch {args.batch}, "
+        f"float32, {args.repeats} interleaved repeats\n"
+    )
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    run_speed(args.batch, args.repeats)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if not args.no_memory:
+        run_memory(args.batch, args.threads)
+    del limits
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The architecture gallery: one file per model, and a registry to build them by name.
+
+    from nnscratch.convolutional.architectures import build, ARCHITECTURES
+    model = build("lenet", in_channels=1, num_classes=10, image_size=28)
+
+| name               | paper                                   | file                    |
+| ------------------ | --------------------------------------- | ----------------------- |
+| baseline           | compact conv-BN-ReLU net (VGG-style)    | baseline.py             |
+| lenet              | LeCun et al. 1998                       | lenet.py                |
+| alexnet            | Krizhevsky et al. 2012                  | alexnet.py              |
+| vgg16              | Simonyan & Zisserman 2015               | vgg16.py                |
+| resnet18           | He et al. 2016                          | resnet18.py             |
+| efficientnet_lite0 | Tan & Le 2019 (Lite variant)            | efficientnet_lite0.py   |
+| convnext_tiny      | Liu et al. 2022                         | convnext_tiny.py        |
+
+Each file's docstring says how the model was adapted to 28x28 and 32x32 images. Every
+model works for 1x28x28 (MNIST, Fashion-MNIST) and 3x32x32 (CIFAR-10) input.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from . import alexnet, baseline, convnext_tiny, efficientnet_lite0, lenet, resnet18, vgg16
+from .classifier import ImageClassifier
+
+ARCHITECTURES: dict[str, Callable[..., ImageClassifier]] = {
+    "baseline": baseline.build,
+    "lenet": lenet.build,
+    "alexnet": alexnet.build,
+    "vgg16": vgg16.build,
+    "resnet18": resnet18.build,
+    "efficientnet_lite0": efficientnet_lite0.build,
+    "convnext_tiny": convnext_tiny.build,
+}
+
+
+def options_of(name: str) -> dict[str, Any]:
+    """The build options of architecture ``name`` and their defaults."""
+    check_name(name)
+    parameters = list(inspect.signature(ARCHITECTURES[name]).parameters.values())[3:]
+    return {p.name: p.default for p in parameters}
+
+
+def check_name(name: str) -> None:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}")
+
+
+def build(
+    name: str, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, **options: Any
+) -> ImageClassifier:
+    """Build architecture ``name`` for (in_channels, image_size, image_size) images and num_classes outputs.
+
+    options: the architecture's own settings (see ``options_of(name)``); unknown ones are refused.
+    The returned model's ``architecture`` dict records all of it, so the model can be rebuilt
+    from a checkpoint.
+    """
+    check_name(name)
+    for argument, value in (("in_channels", in_channels), ("num_classes", num_classes), ("image_size", image_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"build({name!r}): {argument} must be a positive int, got {value!r}")
+    known = options_of(name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"build({name!r}): unknown option(s) {unknown}; {name} accepts {sorted(known)}")
+    model = ARCHITECTURES[name](in_channels, num_classes, image_size, **options)
+    model.architecture = {
+        "name": name,
+        "in_channels": in_channels,
+        "num_classes": num_classes,
+        "image_size": image_size,
+        "options": {**known, **options},
+    }
+    return model
+
+
+__all__ = ["ARCHITECTURES", "ImageClassifier", "build", "check_name", "options_of"]

@@ -1,0 +1,38 @@
+"""``ImageClassifier``: the Sequential every architecture in the gallery returns.
+
+It is a plain ``Sequential`` that also knows the image shape it was built for, and checks
+it, so feeding 3x32x32 images to a model built for 1x28x28 fails at once with a message
+that says so (instead of deep inside, at the first layer whose shapes stop fitting).
+``architecture`` records how to rebuild the model: checkpoints store it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..modules import Module, Sequential
+
+
+class ImageClassifier(Sequential):
+    """Layers applied in order to images (N, C, H, W) -> logits (N, num_classes)."""
+
+    def __init__(self, name: str, input_shape: tuple[int, int, int], *layers: Module) -> None:
+        super().__init__(*layers)
+        self.name = name
+        self.input_shape = tuple(input_shape)
+        self.architecture: dict[str, Any] = {"name": name}
+
+    def extra_repr(self) -> str:
+        return f"{self.name}, input_shape={self.input_shape}"
+
+    def forward(self, x: Any) -> Any:
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
+            c, h, w = self.input_shape
+            raise ValueError(
+                f"{self.name} was built for {c}x{h}x{w} images, got input of shape {tuple(x.shape)}; "
+                f"build it with in_channels={x.shape[1] if x.ndim == 4 else '?'} and image_size matching the data"
+            )
+        return super().forward(x)
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("ImageClassifier(", f"ImageClassifier[{self.name}](", 1)

@@ -1,0 +1,442 @@
+"""The layers of tier 3, each a forward and its hand-written backward side by side.
+
+Where each concept lives:
+
+- here: ``Conv2D`` with ``im2col`` and ``col2im`` (convolution as one matrix product),
+  ``DepthwiseConv2D`` (one filter per channel) and ``SqueezeExcite`` (channel attention);
+- ``windows.py``: padding, output sizes and the sliding-window views all of them share;
+- ``pooling.py``: ``MaxPool2D``, ``AvgPool2D``, ``GlobalAvgPool2D``;
+- ``normalization.py``: ``BatchNorm2D`` (the batch-norm of ``vectorized/batchnorm.py`` for
+  images) and ``LayerNorm2D`` (ConvNeXt's channel LayerNorm);
+- ``blocks.py``: the residual, MBConv and ConvNeXt blocks built from these;
+- the vectorized tier: the module protocol (``Module``, ``Parameter``, ``Sequential``,
+  ``no_grad``), the activations (ReLU, LeakyReLU, ReLU6, Tanh, Sigmoid, SiLU, GELU, Softmax),
+  ``Dropout``, ``Flatten`` and ``Identity``. They are re-exported here, one implementation
+  each, so ``from nnscratch.convolutional.modules import Conv2D, ReLU, Sequential`` finds all.
+
+Images are NCHW: x (N, C, H, W), batch first, then channels, then rows and columns; weights
+are shaped as PyTorch's, so they can be copied across.
+
+The convolution (cross-correlation, as every deep-learning library computes it) of x with
+F filters W (F, C, kh, kw), stride (sh, sw) and zero padding (ph, pw) is
+
+    y[n, f, h, w] = b[f] + sum_{c, i, j} W[f, c, i, j] * x_pad[n, c, sh*h + i, sw*w + j]
+
+``conv2d_naive`` in ``tests/convolutional/test_naive_conv.py`` is exactly this formula as six
+nested loops; ``Conv2D`` computes the same numbers as one matrix product:
+
+1. pad x with zeros;
+2. ``im2col``: lay every kh x kw patch out as a column of a matrix ``cols`` (C*kh*kw rows,
+   one column per output pixel of every sample);
+3. multiply: W reshaped to (F, C*kh*kw) times ``cols`` is every output at once;
+4. reshape the (F, N*H'*W') product back to (N, F, H', W').
+
+Backward reverses it: dW = dY @ cols^T and dcols = W^T @ dY are two more matrix products,
+and ``col2im`` adds each column of dcols back onto the pixels its patch came from.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..common.backend import current_device, get_array_module, to_device
+from ..common.seed import new_generator
+from ..vectorized.modules import (
+    GELU,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Module,
+    Parameter,
+    ReLU,
+    ReLU6,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+    grad_enabled,
+    make_activation,
+    no_grad,
+)
+from .normalization import BatchNorm2D, LayerNorm2D
+from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from .windows import (
+    as_pair,
+    check_images,
+    check_positive_int,
+    kernel_offset,
+    output_size,
+    pad_images,
+    sliding_windows,
+    unpad_images,
+)
+
+# ----------------------------------------------------------------------------- im2col / col2im
+
+
+def im2col(padded: Any, kernel_size: tuple[int, int], stride: tuple[int, int], out: Any = None) -> Any:
+    """Every kh x kw patch of a padded batch, as the columns of one matrix.
+
+    padded: (N, C, Hp, Wp) -> cols: (C*kh*kw, N*H'*W'), where
+
+        cols[(c, i, j), (n, h, w)] = padded[n, c, sh*h + i, sw*w + j]
+
+    Row (c, i, j) lines up with ``weight.reshape(F, C*kh*kw)``, so ``weight_matrix @ cols`` is
+    the convolution for every sample and pixel at once, shaped (F, N, H', W').
+
+    The patches come from ``sliding_windows`` (a strided view, no copy); the one copy is the
+    assignment that lays them out as a matrix. Columns are ordered (n, h, w) so that each run
+    it copies is a row of an image, the longest contiguous stretch there is.
+    ``out``: a contiguous (C*kh*kw, N*H'*W') array to fill (a new one when None).
+    """
+    windows = sliding_windows(padded, kernel_size, stride)  # (N, C, H', W', kh, kw)
+    n, c, out_h, out_w, kh, kw = windows.shape
+    if out is None:
+        out = get_array_module(padded).empty((c * kh * kw, n * out_h * out_w), dtype=padded.dtype)
+    out.reshape(c, kh, kw, n, out_h, out_w)[...] = windows.transpose(1, 4, 5, 0, 2, 3)
+    return out
+
+
+def col2im(
+    cols: Any, padded_shape: tuple[int, ...], kernel_size: tuple[int, int], stride: tuple[int, int], out: Any = None
+) -> Any:
+    """The adjoint of ``im2col``: add every column back onto the pixels its patch came from.
+
+    cols: (C*kh*kw, N*H'*W'), laid out as ``im2col`` makes it -> (N, C, Hp, Wp) = ``padded_shape``.
+
+        out[n, c, sh*h + i, sw*w + j] += cols[(c, i, j), (n, h, w)]   for every c, i, j, n, h, w
+
+    Patches overlap when the stride is smaller than the kernel, so one pixel collects several
+    terms: they are added, one kernel position (i, j) at a time, each a strided slice of all
+    samples and pixels (kh*kw vectorised steps, no per-pixel loop, no ``add.at``). Within one
+    position (i, j) no two terms land on the same pixel, so each step is a plain ``+=``.
+    ``out``: an array of ``padded_shape`` to add into (a new zero array when None).
+    """
+    n, c, height, width = padded_shape
+    kh, kw = kernel_size
+    out_size = ((height - kh) // stride[0] + 1, (width - kw) // stride[1] + 1)
+    if out is None:
+        out = get_array_module(cols).zeros(padded_shape, dtype=cols.dtype)
+    blocks = cols.reshape(c, kh, kw, n, *out_size)
+    for i in range(kh):
+        for j in range(kw):
+            out[kernel_offset(i, j, stride, out_size)] += blocks[:, i, j].transpose(1, 0, 2, 3)
+    return out
+
+
+# The batch goes through im2col a slice at a time, each slice's ``cols`` about this size, so
+# that the copy and the matrix products that read it stay in the CPU's last-level cache
+# instead of streaming a matrix kh*kw times the size of the input through memory (it also
+# bounds the extra memory a layer needs). The numbers do not depend on it. Of 1, 2, 4, 8 and
+# 16 MiB, 8 was fastest overall for the shapes of benchmarks/conv_modules.py (2 cores, 32 MiB L3).
+# On a GPU the whole batch goes at once: there, fewer and larger products are what is fast.
+CPU_COLS_BYTES_PER_SLICE = 8 * 2**20
+
+
+def batch_slices(batch_size: int, cols_bytes_per_sample: int) -> list[slice]:
+    """Consecutive slices of the batch whose ``cols`` take about ``CPU_COLS_BYTES_PER_SLICE`` each."""
+    if current_device() != "cpu":
+        return [slice(0, batch_size)]
+    step = max(1, CPU_COLS_BYTES_PER_SLICE // max(1, cols_bytes_per_sample))
+    return [slice(start, min(batch_size, start + step)) for start in range(0, batch_size, step)]
+
+
+class Scratch:
+    """Flat scratch arrays that every batch slice of one forward or backward reuses.
+
+    ``get(name, shape)`` is a view of the first prod(shape) elements of the array ``name``
+    (allocated on first use; the first slice is the largest). Reusing the memory spares each
+    slice a fresh multi-megabyte allocation, which costs page faults every time.
+    """
+
+    def __init__(self, xp: Any, dtype: Any) -> None:
+        self.xp, self.dtype, self.arrays = xp, dtype, {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> Any:
+        size = math.prod(shape)
+        if name not in self.arrays or self.arrays[name].size < size:
+            self.arrays[name] = self.xp.empty(size, dtype=self.dtype)
+        return self.arrays[name][:size].reshape(shape)
+
+
+def _uniform_init(shape: tuple[int, ...], fan_in: int, rng: Any) -> Parameter:
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in float32: PyTorch's default for conv weights and biases.
+
+    (Kaiming-uniform with a = sqrt(5), He et al. 2015, works out to exactly this bound.) Drawn on
+    the CPU from ``rng`` and moved to the device, so a seed gives the same layer on NumPy and CuPy.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return Parameter(to_device(rng.uniform(-bound, bound, shape), "float32"))
+
+
+# ----------------------------------------------------------------------------- Conv2D
+
+
+class Conv2D(Module):
+    """2-D convolution by im2col and one matrix product (see the module docstring).
+
+    x: (N, C, H, W) -> y: (N, F, H', W'), H' = (H + 2ph - kh) // sh + 1 (likewise W').
+    weight: (F, C, kh, kw), bias: (F,), both drawn as in ``torch.nn.Conv2d``:
+    U(-1/sqrt(C*kh*kw), 1/sqrt(C*kh*kw)), from ``new_generator(seed)``.
+    ``kernel_size``, ``stride`` and ``padding``: an int or an (height, width) pair.
+
+    Backward, with dY = dL/dy reshaped to (F, N*H'*W') and cols = im2col(x_pad):
+
+        dL/dW = dY @ cols^T        dL/db = dY summed over n, h, w
+        dL/dx = col2im(W^T @ dY), cropped back from the padded size
+
+    On the CPU the batch goes through these steps a slice at a time (``batch_slices``), so
+    cols never has to exist for the whole batch. Forward keeps the padded input, kh*kw times
+    smaller than cols, and backward runs im2col again, one slice at a time; only a cols that
+    fits in a single slice is kept as it is. ``needs_input_grad = False`` skips dL/dx (backward
+    returns None): a network's first layer, whose input is the data, saves its col2im that way.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.in_channels = check_positive_int(in_channels, "in_channels", "Conv2D")
+        self.out_channels = check_positive_int(out_channels, "out_channels", "Conv2D")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2D", minimum=1)
+        self.stride = as_pair(stride, "stride", "Conv2D", minimum=1)
+        self.padding = as_pair(padding, "padding", "Conv2D", minimum=0)
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        rng = new_generator(seed)
+        self.weight = _uniform_init((out_channels, in_channels, *self.kernel_size), fan_in, rng)
+        self.bias = _uniform_init((out_channels,), fan_in, rng) if bias else None
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, bias={self.bias is not None}"
+        )
+
+    def _owner(self) -> str:
+        return f"Conv2D(in_channels={self.in_channels})"
+
+    def forward(self, x: Any) -> Any:
+        check_images(self._owner(), x, self.in_channels)
+        out_h, out_w = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
+        xp = get_array_module(x)
+        padded = pad_images(x, self.padding)
+        n, filters = x.shape[0], self.out_channels
+        weight_matrix = self.weight.data.reshape(filters, -1)  # (F, C*kh*kw), a view
+        y = xp.empty((n, filters, out_h, out_w), dtype=x.dtype)
+        scratch = Scratch(xp, x.dtype)
+        slices = batch_slices(n, weight_matrix.shape[1] * out_h * out_w * x.itemsize)
+        for batch in slices:
+            pixels = (batch.stop - batch.start) * out_h * out_w
+            cols = im2col(
+                padded[batch], self.kernel_size, self.stride, scratch.get("cols", (weight_matrix.shape[1], pixels))
+            )
+            product = xp.matmul(weight_matrix, cols, out=scratch.get("product", (filters, pixels)))
+            # (F, n, H', W') -> (n, F, H', W') and the bias add, in one pass over the output
+            product = product.reshape(filters, -1, out_h, out_w).transpose(1, 0, 2, 3)
+            if self.bias is None:
+                y[batch] = product
+            else:
+                xp.add(product, self.bias.data.reshape(1, -1, 1, 1), out=y[batch])
+        # a cols that fits in one slice is small: backward reuses it; larger ones it rebuilds slice by slice
+        self._save_for_backward(padded, cols if len(slices) == 1 else None)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        padded, kept_cols = self._saved()
+        xp = get_array_module(grad_out)
+        n, filters, out_h, out_w = grad_out.shape
+        weight_matrix = self.weight.data.reshape(filters, -1)
+        if self.bias is not None:
+            self.bias.grad += grad_out.sum(axis=(0, 2, 3))
+        grad_padded = xp.zeros(padded.shape, dtype=padded.dtype) if self.needs_input_grad else None
+        grad_weight_t = xp.zeros(weight_matrix.shape[::-1], dtype=weight_matrix.dtype)  # (C*kh*kw, F)
+        scratch = Scratch(xp, grad_out.dtype)
+        for batch in batch_slices(n, weight_matrix.shape[1] * out_h * out_w * grad_out.itemsize):
+            count = batch.stop - batch.start
+            pixels = count * out_h * out_w
+            grad_rows = scratch.get("grad_rows", (filters, pixels))  # dY as (F, n*H'*W')
+            grad_rows.reshape(filters, count, out_h, out_w)[...] = grad_out[batch].transpose(1, 0, 2, 3)
+            cols = kept_cols
+            if cols is None:
+                cols = im2col(
+                    padded[batch], self.kernel_size, self.stride, scratch.get("cols", (weight_matrix.shape[1], pixels))
+                )
+            # dW^T = cols @ dY^T: the same product as dY @ cols^T, in the operand order BLAS runs fastest
+            grad_weight_t += cols @ grad_rows.T
+            if grad_padded is not None:
+                grad_cols = xp.matmul(weight_matrix.T, grad_rows, out=scratch.get("grad_cols", cols.shape))
+                col2im(grad_cols, padded[batch].shape, self.kernel_size, self.stride, out=grad_padded[batch])
+        self.weight.grad += grad_weight_t.T.reshape(self.weight.shape)
+        return None if grad_padded is None else unpad_images(grad_padded, self.padding)
+
+
+# ----------------------------------------------------------------------------- DepthwiseConv2D
+
+
+class DepthwiseConv2D(Module):
+    """Depthwise convolution: each channel convolved with its own kh x kw filter (groups = C).
+
+    x: (N, C, H, W) -> y: (N, C, H', W'); weight: (C, 1, kh, kw) and bias: (C,), shaped and
+    drawn as ``torch.nn.Conv2d(C, C, k, groups=C)`` (fan-in kh*kw). The building block of
+    depthwise-separable convolutions (MobileNet, Howard et al. 2017; EfficientNet; ConvNeXt):
+
+        y[n, c, h, w] = b[c] + sum_{i, j} W[c, 0, i, j] * x_pad[n, c, sh*h + i, sw*w + j]
+
+    No channel mixing means no matrix product: it is a product-sum over the kh*kw kernel
+    positions, each one a strided slice of the whole batch (``kernel_offset``). Backward
+    walks the same positions:
+
+        dL/dW[c, 0, i, j] = sum_{n,h,w} dY[n, c, h, w] * x_pad[n, c, sh*h + i, sw*w + j]
+        dL/dx_pad[n, c, sh*h + i, sw*w + j] += dY[n, c, h, w] * W[c, 0, i, j]
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.channels = check_positive_int(channels, "channels", "DepthwiseConv2D")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "DepthwiseConv2D", minimum=1)
+        self.stride = as_pair(stride, "stride", "DepthwiseConv2D", minimum=1)
+        self.padding = as_pair(padding, "padding", "DepthwiseConv2D", minimum=0)
+        fan_in = self.kernel_size[0] * self.kernel_size[1]
+        rng = new_generator(seed)
+        self.weight = _uniform_init((channels, 1, *self.kernel_size), fan_in, rng)
+        self.bias = _uniform_init((channels,), fan_in, rng) if bias else None
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"bias={self.bias is not None}"
+        )
+
+    def _owner(self) -> str:
+        return f"DepthwiseConv2D(channels={self.channels})"
+
+    def _kernel_positions(self) -> list[tuple[int, int]]:
+        return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
+
+    def forward(self, x: Any) -> Any:
+        check_images(self._owner(), x, self.channels)
+        out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
+        xp = get_array_module(x)
+        padded = pad_images(x, self.padding)
+        weight = self.weight.data
+        y = xp.zeros((x.shape[0], self.channels, *out_size), dtype=x.dtype)
+        term = xp.empty_like(y)
+        for i, j in self._kernel_positions():
+            xp.multiply(padded[kernel_offset(i, j, self.stride, out_size)], weight[:, 0, i, j, None, None], out=term)
+            y += term
+        if self.bias is not None:
+            y += self.bias.data.reshape(1, -1, 1, 1)
+        self._save_for_backward(padded)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (padded,) = self._saved()
+        xp = get_array_module(grad_out)
+        out_size = grad_out.shape[2:]
+        if self.bias is not None:
+            self.bias.grad += grad_out.sum(axis=(0, 2, 3))
+        grad_padded = xp.zeros(padded.shape, dtype=padded.dtype) if self.needs_input_grad else None
+        weight = self.weight.data
+        term = xp.empty_like(grad_out)
+        for i, j in self._kernel_positions():
+            under_kernel = kernel_offset(i, j, self.stride, out_size)
+            self.weight.grad[:, 0, i, j] += xp.einsum("nchw,nchw->c", grad_out, padded[under_kernel])
+            if grad_padded is not None:
+                grad_padded[under_kernel] += xp.multiply(grad_out, weight[:, 0, i, j, None, None], out=term)
+        return None if grad_padded is None else unpad_images(grad_padded, self.padding)
+
+
+# ----------------------------------------------------------------------------- SqueezeExcite
+
+
+class SqueezeExcite(Module):
+    """Squeeze-and-excitation (Hu et al. 2018): rescale each channel by a gate computed from all of them.
+
+    x: (N, C, H, W) -> y: (N, C, H, W), y = x * s with the gate s: (N, C, 1, 1) from
+
+        squeeze  z = mean over (H, W) of x                        (N, C)
+        excite   s = sigmoid(expand(silu(reduce(z))))            reduce, expand: 1x1 convs with bias
+
+    ``reduce`` maps C -> ``reduced_channels`` and ``expand`` maps back; SiLU between them as in
+    EfficientNet. Its four parameters are the two convs', found by ``parameters()`` and saved in
+    ``state_dict`` as ``reduce.weight``, ``reduce.bias``, ``expand.weight``, ``expand.bias``.
+
+    Backward: x reaches y twice, directly and through the gate, and the two gradients add:
+
+        dL/dx = dY * s  +  pool.backward(gate path backward(sum over (H, W) of dY * x))
+    """
+
+    def __init__(self, channels: int, reduced_channels: int) -> None:
+        self.channels = check_positive_int(channels, "channels", "SqueezeExcite")
+        self.reduced_channels = check_positive_int(reduced_channels, "reduced_channels", "SqueezeExcite")
+        self.pool = GlobalAvgPool2D()
+        self.reduce = Conv2D(channels, reduced_channels, 1)
+        self.activation = SiLU()
+        self.expand = Conv2D(reduced_channels, channels, 1)
+        self.gate = Sigmoid()
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, reduced_channels={self.reduced_channels}"
+
+    def forward(self, x: Any) -> Any:
+        check_images(f"SqueezeExcite(channels={self.channels})", x, self.channels)
+        squeezed = self.pool.forward(x).reshape(x.shape[0], self.channels, 1, 1)
+        scale = self.gate.forward(self.expand.forward(self.activation.forward(self.reduce.forward(squeezed))))
+        self._save_for_backward(x, scale)
+        return x * scale
+
+    def backward(self, grad_out: Any) -> Any:
+        x, scale = self._saved()
+        grad_scale = (grad_out * x).sum(axis=(2, 3), keepdims=True)  # (N, C, 1, 1)
+        grad_squeezed = self.reduce.backward(
+            self.activation.backward(self.expand.backward(self.gate.backward(grad_scale)))
+        )
+        grad_through_gate = self.pool.backward(grad_squeezed.reshape(x.shape[0], self.channels))
+        return grad_out * scale + grad_through_gate
+
+
+__all__ = [
+    "GELU",
+    "AvgPool2D",
+    "BatchNorm2D",
+    "Conv2D",
+    "DepthwiseConv2D",
+    "Dropout",
+    "Flatten",
+    "GlobalAvgPool2D",
+    "Identity",
+    "LayerNorm2D",
+    "LeakyReLU",
+    "MaxPool2D",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "ReLU6",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "SqueezeExcite",
+    "Tanh",
+    "col2im",
+    "grad_enabled",
+    "im2col",
+    "make_activation",
+    "no_grad",
+]

@@ -1,0 +1,77 @@
+"""Normalisation of images: over the batch per channel (BatchNorm2D), or over the channels per pixel (LayerNorm2D).
+
+Both standardise a group of values, x_hat = (x - mean) / sqrt(var + eps) with the biased
+variance, then apply a per-channel affine map y = weight_c * x_hat + bias_c. They differ in
+the group:
+
+- ``BatchNorm2D`` (Ioffe & Szegedy 2015): for each channel, the N*H*W values of the batch;
+  running statistics stand in for the batch ones in eval mode. The implementation is the
+  vectorized tier's ``BatchNorm``, which is written for any input rank.
+- ``LayerNorm2D`` (Ba et al. 2016, as ConvNeXt applies it, Liu et al. 2022): for each
+  sample and pixel, the C channel values. No batch statistics, so training and evaluation
+  compute the same thing and the batch size does not matter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..common.backend import xp
+from ..vectorized.batchnorm import BatchNorm
+from ..vectorized.module import Module, Parameter
+from .windows import check_images, check_positive_int
+
+
+class BatchNorm2D(BatchNorm):
+    """Batch normalisation of images: x (N, C, H, W), statistics per channel over (N, H, W).
+
+    ``BatchNorm2D(num_features, eps=1e-5, momentum=0.1)`` as ``torch.nn.BatchNorm2d``; the
+    math (and its backward) is ``nnscratch.vectorized.batchnorm.BatchNorm``.
+    """
+
+    input_ranks = (4,)
+    input_layout = "(N, C, H, W)"
+
+
+class LayerNorm2D(Module):
+    """LayerNorm over the channels of each pixel ("channels_first" LayerNorm of ConvNeXt).
+
+    x: (N, C, H, W) -> y: (N, C, H, W). For every (n, h, w), over the C values of x[n, :, h, w]:
+
+        mean = sum_c x / C      var = sum_c (x - mean)^2 / C
+        x_hat = (x - mean) / sqrt(var + eps)          y[n, c, h, w] = weight_c * x_hat + bias_c
+
+    the same numbers as ``torch.nn.functional.layer_norm`` over the channel axis of the NHWC
+    image. Backward, with g = dL/dy * weight_c and means over the C channels of one pixel:
+
+        dL/dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)
+
+    (BatchNorm's formula, taken over the other group). weight starts at 1 and bias at 0.
+    """
+
+    def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
+        self.num_channels = check_positive_int(num_channels, "num_channels", "LayerNorm2D")
+        self.eps = float(eps)
+        self.weight = Parameter(xp.ones(num_channels, dtype=xp.float32))
+        self.bias = Parameter(xp.zeros(num_channels, dtype=xp.float32))
+
+    def extra_repr(self) -> str:
+        return f"{self.num_channels}, eps={self.eps}"
+
+    def forward(self, x: Any) -> Any:
+        check_images(f"LayerNorm2D(num_channels={self.num_channels})", x, self.num_channels)
+        centered = x - x.mean(axis=1, keepdims=True)
+        var = (centered * centered).mean(axis=1, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        x_hat = centered * inv_std
+        self._save_for_backward(x_hat, inv_std)
+        return x_hat * self.weight.data.reshape(1, -1, 1, 1) + self.bias.data.reshape(1, -1, 1, 1)
+
+    def backward(self, grad_out: Any) -> Any:
+        x_hat, inv_std = self._saved()
+        self.weight.grad += (grad_out * x_hat).sum(axis=(0, 2, 3))
+        self.bias.grad += grad_out.sum(axis=(0, 2, 3))
+        grad_x_hat = grad_out * self.weight.data.reshape(1, -1, 1, 1)
+        mean_grad = grad_x_hat.mean(axis=1, keepdims=True)
+        mean_grad_x_hat = (grad_x_hat * x_hat).mean(axis=1, keepdims=True)
+        return inv_std * (grad_x_hat - mean_grad - x_hat * mean_grad_x_hat)

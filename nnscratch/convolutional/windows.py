@@ -1,0 +1,114 @@
+"""Sliding windows over images: the bookkeeping every convolution and pooling layer shares.
+
+A layer with a kh x kw kernel, stride (sh, sw) and zero padding (ph, pw) looks at an image
+x of shape (N, C, H, W) through windows. After padding to (N, C, Hp, Wp) = (N, C, H + 2ph,
+W + 2pw), output pixel (h, w) sees the window whose top-left corner is (sh*h, sw*w), and
+
+    H' = (H + 2ph - kh) // sh + 1          W' = (W + 2pw - kw) // sw + 1
+
+windows fit (the last partial ones are dropped, as in PyTorch).
+
+Two views of the same windows are used in tier 3:
+
+- ``sliding_windows``: all windows at once, shape (N, C, H', W', kh, kw), a view that copies
+  nothing (``sliding_window_view`` plus a stride). ``im2col`` turns it into a matrix.
+- ``kernel_offset``: for one kernel position (i, j), the (H', W') grid of pixels that sits
+  under it in every window, ``padded[:, :, i : i + sh*H' : sh, j : j + sw*W' : sw]``. A loop
+  over the kh*kw kernel positions with these slices is how gradients are scattered back
+  (``col2im``, pooling) and how the depthwise convolution is computed: kh*kw vectorised
+  steps, never a loop over samples or pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..common.backend import get_array_module
+
+
+def as_pair(value: Any, name: str, owner: str, minimum: int) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints, each >= ``minimum``) as a (height, width) pair.
+
+    ``owner`` names the layer in the error, e.g. ``Conv2D: stride must be ...``.
+    """
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    valid = (
+        isinstance(pair, (tuple, list))
+        and len(pair) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in pair)
+    )
+    if not valid:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{owner}: {name} must be a {kind} int or a pair of {kind} ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def check_positive_int(value: Any, name: str, owner: str) -> int:
+    """``value`` if it is an int >= 1; a ValueError naming ``owner`` and ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return value
+
+
+def check_images(owner: str, x: Any, channels: int | None = None) -> None:
+    """Raise a ValueError unless x is (N, C, H, W) with C == ``channels`` (when given).
+
+    ``owner`` is how the layer introduces itself, e.g. ``Conv2D(in_channels=3)``.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"{owner} expects input of shape (N, C, H, W), got shape {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{owner} got input with {x.shape[1]} channel(s): shape {tuple(x.shape)}")
+
+
+def output_size(
+    owner: str, x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> tuple[int, int]:
+    """(H', W') for an (N, C, H, W) input; a ValueError when the kernel is larger than the padded input."""
+    height, width = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    if kernel[0] > height or kernel[1] > width:
+        raise ValueError(
+            f"{owner} got input of spatial size {tuple(x_shape[2:])}: kernel_size {kernel} is larger than "
+            f"the padded input ({height}, {width}) (padding {padding})"
+        )
+    return (height - kernel[0]) // stride[0] + 1, (width - kernel[1]) // stride[1] + 1
+
+
+def pad_images(x: Any, padding: tuple[int, int], value: float = 0.0) -> Any:
+    """x (N, C, H, W) -> (N, C, H + 2ph, W + 2pw), surrounded by ``value``; x itself when no padding."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    padded = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    padded[:, :, ph : ph + h, pw : pw + w] = x
+    return padded
+
+
+def unpad_images(padded: Any, padding: tuple[int, int]) -> Any:
+    """The inverse of ``pad_images``: the (N, C, H, W) interior of a padded array (a view)."""
+    ph, pw = padding
+    return padded[:, :, ph : padded.shape[2] - ph, pw : padded.shape[3] - pw]
+
+
+def sliding_windows(padded: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
+    """Every kh x kw window of ``padded`` (N, C, Hp, Wp), as a read-only view (N, C, H', W', kh, kw).
+
+    ``windows[n, c, h, w]`` is the patch ``padded[n, c, sh*h : sh*h + kh, sw*w : sw*w + kw]``.
+    No data is copied: the view reuses the image's memory with extra strides.
+    """
+    xp = get_array_module(padded)
+    windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1]]
+
+
+def kernel_offset(i: int, j: int, stride: tuple[int, int], out_size: tuple[int, int]) -> tuple[slice, ...]:
+    """Index of the pixels under kernel position (i, j) in every window: ``padded[kernel_offset(...)]``.
+
+    The result has shape (N, C, H', W'): element (n, c, h, w) is ``padded[n, c, sh*h + i, sw*w + j]``,
+    the same number as ``sliding_windows(padded, ...)[n, c, h, w, i, j]``, but as a plain strided
+    slice, which can also be written to (``grad[kernel_offset(...)] += ...``).
+    """
+    (sh, sw), (out_h, out_w) = stride, out_size
+    return (slice(None), slice(None), slice(i, i + sh * (out_h - 1) + 1, sh), slice(j, j + sw * (out_w - 1) + 1, sw))

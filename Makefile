@@ -11,10 +11,20 @@ demo:
 	$(NNSCRATCH) datasets
 	$(NNSCRATCH) train lenet --epochs 3 --plots out/lenet
 
-## test: install the test extras and run the whole suite
+## test: install the test and docs extras and run the whole suite (it builds the docs too)
 test:
-	bash scripts/setup.sh test
+	bash scripts/setup.sh test,docs
 	$(PY) -m pytest
+
+## docs: build the tutorial site into site/ (strict: any warning fails the build)
+docs:
+	bash scripts/setup.sh docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+## docs-serve: preview the site on http://127.0.0.1:8000, rebuilt on every change
+docs-serve:
+	bash scripts/setup.sh docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
 setup:
 	bash scripts/setup.sh test

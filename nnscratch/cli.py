@@ -93,24 +93,38 @@ def add_data_arguments(parser: argparse.ArgumentParser, val_split: float = 0.1) 
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def add_epoch_arguments(parser: argparse.ArgumentParser, epochs: int, batch_size: int) -> None:
-    """--epochs --batch-size"""
-    parser.add_argument("--epochs", type=positive_int, default=epochs, help="default: %(default)s")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="default: %(default)s")
+def _default_help(default: object, text: str = "") -> str:
+    """Help text ending in the default, or in "per architecture" for the recipe-filled flags of train."""
+    shown = "the architecture's recipe" if default is None else "%(default)s"
+    return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
+def add_epoch_arguments(parser: argparse.ArgumentParser, epochs: int | None, batch_size: int | None) -> None:
+    """--epochs --batch-size (None: filled in later, from a recipe)"""
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help=_default_help(epochs))
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help=_default_help(batch_size))
 
 
 def add_optimizer_arguments(
-    parser: argparse.ArgumentParser, choices: Sequence[str], optimizer: str, lr: float, momentum: float = 0.9
+    parser: argparse.ArgumentParser,
+    choices: Sequence[str],
+    optimizer: str | None,
+    lr: float | None,
+    momentum: float | None = 0.9,
+    weight_decay: float | None = 0.0,
 ) -> None:
-    """--optimizer --lr --momentum --nesterov --weight-decay"""
-    parser.add_argument("--optimizer", choices=choices, default=optimizer, help="default: %(default)s")
-    parser.add_argument("--lr", type=positive_float, default=lr, help="learning rate (%(default)s)")
+    """--optimizer --lr --momentum --nesterov --weight-decay (None defaults: filled in later, from a recipe)"""
+    parser.add_argument("--optimizer", choices=choices, default=optimizer, help=_default_help(optimizer))
+    parser.add_argument("--lr", type=positive_float, default=lr, help=_default_help(lr, "learning rate"))
     parser.add_argument(
-        "--momentum", type=unit_interval, default=momentum, help="SGD momentum (%(default)s; 0 turns it off)"
+        "--momentum", type=unit_interval, default=momentum, help=_default_help(momentum, "SGD momentum; 0 turns it off")
     )
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
     parser.add_argument(
-        "--weight-decay", type=non_negative_float, default=0.0, help="L2 penalty added to the gradient (%(default)s)"
+        "--weight-decay",
+        type=non_negative_float,
+        default=weight_decay,
+        help=_default_help(weight_decay, "L2 penalty (SGD, Adam: added to the gradient; AdamW: decoupled)"),
     )
 
 
@@ -140,13 +154,18 @@ def add_layer_arguments(
     )
 
 
-def add_schedule_arguments(parser: argparse.ArgumentParser, schedule: str | None, schedule_help: str) -> None:
+def add_schedule_arguments(
+    parser: argparse.ArgumentParser, schedule: str | None, schedule_help: str, warmup_epochs: int | None = 0
+) -> None:
     """--schedule --warmup-epochs --grad-clip --lookahead --early-stopping --device"""
     from .vectorized.schedules import SCHEDULES
 
     parser.add_argument("--schedule", choices=SCHEDULES, default=schedule, help=schedule_help)
     parser.add_argument(
-        "--warmup-epochs", type=int, default=None, help="linear warmup epochs before the cosine (default: 0)"
+        "--warmup-epochs",
+        type=int,
+        default=warmup_epochs,
+        help=_default_help(warmup_epochs, "linear warmup epochs before the cosine"),
     )
     parser.add_argument("--grad-clip", type=positive_float, help="clip the gradients' joint L2 norm to this")
     parser.add_argument("--lookahead", action="store_true", help="wrap the optimizer in Lookahead (k=5, alpha=0.5)")
@@ -371,25 +390,12 @@ def _run_download(args: argparse.Namespace) -> int:
 def _add_mlp_arguments(parser: argparse.ArgumentParser) -> None:
     from .vectorized.activations import ACTIVATIONS
     from .vectorized.optim import OPTIMIZERS
-    from .vectorized.schedules import SCHEDULES
 
     add_layer_arguments(parser, ACTIVATIONS, hidden_sizes=[256, 128], dropout=0.1)
     parser.add_argument("--batchnorm", action="store_true", help="BatchNorm1D after each hidden Linear")
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer="adam", lr=1e-3)
-    parser.add_argument("--schedule", choices=SCHEDULES, default="cosine", help="learning-rate schedule (%(default)s)")
-    parser.add_argument(
-        "--warmup-epochs", type=int, default=0, help="linear warmup epochs before the cosine (%(default)s)"
-    )
-    parser.add_argument("--grad-clip", type=positive_float, help="clip the gradients' joint L2 norm to this")
-    parser.add_argument("--lookahead", action="store_true", help="wrap the optimizer in Lookahead (k=5, alpha=0.5)")
+    add_schedule_arguments(parser, "cosine", "learning-rate schedule (default: %(default)s)")
     add_epoch_arguments(parser, epochs=15, batch_size=64)
-    parser.add_argument(
-        "--early-stopping",
-        type=positive_int,
-        metavar="PATIENCE",
-        help="stop after this many epochs without a lower val loss",
-    )
-    parser.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default: %(default)s")
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
 
@@ -407,17 +413,7 @@ def _mlp_argument_problems(args: argparse.Namespace) -> list[str]:
     unknown = [name for name in args.activations if name not in ACTIVATIONS]
     if unknown:
         problems.append(f"--activations: unknown {unknown}; choose from: {', '.join(ACTIVATIONS)}")
-    if args.warmup_epochs < 0:
-        problems.append(f"--warmup-epochs must be >= 0, got {args.warmup_epochs}")
-    elif args.warmup_epochs and args.schedule != "cosine":
-        problems.append(f"--warmup-epochs needs --schedule cosine, got --schedule {args.schedule}")
-    elif args.warmup_epochs >= args.epochs:
-        problems.append(f"--warmup-epochs ({args.warmup_epochs}) must be smaller than --epochs ({args.epochs})")
-    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
-        problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
-    if args.early_stopping and not args.val_split:
-        problems.append("--early-stopping needs validation data: --val-split > 0")
-    return problems
+    return problems + training_problems(args)
 
 
 def _use_requested_device(device: str, command: str) -> bool:
@@ -729,14 +725,14 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="an architecture build option, e.g. width=16 (see `nnscratch summary ARCH`); repeatable",
     )
-    add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None)
-    add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)")
+    add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
+    add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)
     add_epoch_arguments(parser, epochs=None, batch_size=None)
     add_augment_arguments(parser)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
     add_checkpoint_arguments(parser)
     add_data_arguments(parser)
-    parser.set_defaults(nesterov=None, weight_decay=None)
+    parser.set_defaults(nesterov=None)
 
 
 def apply_recipe(args: argparse.Namespace) -> None:
@@ -744,13 +740,16 @@ def apply_recipe(args: argparse.Namespace) -> None:
     from .convolutional.recipes import RECIPES
 
     recipe = RECIPES[args.architecture]
+    nesterov_from_recipe = args.nesterov is None
     for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule"):
         if getattr(args, name) is None:
             setattr(args, name, getattr(recipe, name))
     if args.warmup_epochs is None:
         args.warmup_epochs = recipe.warmup_epochs if args.schedule == recipe.schedule else 0
-    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
-        args.nesterov = False  # the recipe's Nesterov only applies to its own SGD
+    if args.augment_shift is None:
+        args.augment_shift = recipe.augment_shift  # None still: the dataset's default
+    if nesterov_from_recipe and (args.optimizer != "sgd" or args.momentum == 0):
+        args.nesterov = False  # the recipe's Nesterov belongs to its own SGD; asked for, it is checked instead
 
 
 def _build_model(args: argparse.Namespace):

@@ -68,6 +68,7 @@ from .windows import (
     check_images,
     check_positive_int,
     kernel_offset,
+    kernel_positions,
     output_size,
     pad_images,
     sliding_windows,
@@ -121,9 +122,8 @@ def col2im(
     if out is None:
         out = get_array_module(cols).zeros(padded_shape, dtype=cols.dtype)
     blocks = cols.reshape(c, kh, kw, n, *out_size)
-    for i in range(kh):
-        for j in range(kw):
-            out[kernel_offset(i, j, stride, out_size)] += blocks[:, i, j].transpose(1, 0, 2, 3)
+    for i, j in kernel_positions(kernel_size):
+        out[kernel_offset(i, j, stride, out_size)] += blocks[:, i, j].transpose(1, 0, 2, 3)
     return out
 
 
@@ -326,9 +326,6 @@ class DepthwiseConv2D(Module):
     def _owner(self) -> str:
         return f"DepthwiseConv2D(channels={self.channels})"
 
-    def _kernel_positions(self) -> list[tuple[int, int]]:
-        return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
-
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
@@ -337,7 +334,7 @@ class DepthwiseConv2D(Module):
         weight = self.weight.data
         y = xp.zeros((x.shape[0], self.channels, *out_size), dtype=x.dtype)
         term = xp.empty_like(y)
-        for i, j in self._kernel_positions():
+        for i, j in kernel_positions(self.kernel_size):
             xp.multiply(padded[kernel_offset(i, j, self.stride, out_size)], weight[:, 0, i, j, None, None], out=term)
             y += term
         if self.bias is not None:
@@ -354,7 +351,7 @@ class DepthwiseConv2D(Module):
         grad_padded = xp.zeros(padded.shape, dtype=padded.dtype) if self.needs_input_grad else None
         weight = self.weight.data
         term = xp.empty_like(grad_out)
-        for i, j in self._kernel_positions():
+        for i, j in kernel_positions(self.kernel_size):
             under_kernel = kernel_offset(i, j, self.stride, out_size)
             self.weight.grad[:, 0, i, j] += xp.einsum("nchw,nchw->c", grad_out, padded[under_kernel])
             if grad_padded is not None:

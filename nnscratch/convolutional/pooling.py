@@ -15,11 +15,11 @@ from typing import Any
 
 from ..common.backend import get_array_module
 from ..vectorized.module import Module
-from .windows import as_pair, check_images, kernel_offset, output_size, pad_images, unpad_images
+from .windows import as_pair, check_images, kernel_offset, kernel_positions, output_size, pad_images, unpad_images
 
 
 class _Pool2D(Module):
-    """What max and average pooling share: hyperparameters, their checks, and the kernel positions."""
+    """What max and average pooling share: their hyperparameters and the checks on them."""
 
     def __init__(
         self,
@@ -41,9 +41,6 @@ class _Pool2D(Module):
     def _owner(self) -> str:
         return f"{type(self).__name__}(kernel_size={self.kernel_size})"
 
-    def _kernel_positions(self) -> list[tuple[int, int]]:
-        return [(i, j) for i in range(self.kernel_size[0]) for j in range(self.kernel_size[1])]
-
 
 class MaxPool2D(_Pool2D):
     """The largest value of each window (padding counts as -inf, so it never wins).
@@ -59,7 +56,7 @@ class MaxPool2D(_Pool2D):
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
         xp = get_array_module(x)
         padded = pad_images(x, self.padding, value=-xp.inf)
-        positions = self._kernel_positions()
+        positions = kernel_positions(self.kernel_size)
         best = padded[kernel_offset(*positions[0], self.stride, out_size)].copy()
         # which kernel position (0 .. kh*kw - 1) holds each window's maximum
         argmax = xp.zeros(best.shape, dtype=xp.min_scalar_type(len(positions) - 1))
@@ -76,7 +73,7 @@ class MaxPool2D(_Pool2D):
         argmax, padded_shape, out_size = self._saved()
         xp = get_array_module(grad_out)
         grad_padded = xp.zeros(padded_shape, dtype=grad_out.dtype)
-        for index, (i, j) in enumerate(self._kernel_positions()):
+        for index, (i, j) in enumerate(kernel_positions(self.kernel_size)):
             grad_padded[kernel_offset(i, j, self.stride, out_size)] += xp.where(argmax == index, grad_out, 0)
         return unpad_images(grad_padded, self.padding)
 
@@ -95,7 +92,7 @@ class AvgPool2D(_Pool2D):
         xp = get_array_module(x)
         padded = pad_images(x, self.padding)
         total = xp.zeros((*x.shape[:2], *out_size), dtype=x.dtype)
-        for i, j in self._kernel_positions():
+        for i, j in kernel_positions(self.kernel_size):
             total += padded[kernel_offset(i, j, self.stride, out_size)]
         self._save_for_backward(padded.shape, out_size)
         return total / (self.kernel_size[0] * self.kernel_size[1])
@@ -105,7 +102,7 @@ class AvgPool2D(_Pool2D):
         xp = get_array_module(grad_out)
         share = grad_out / (self.kernel_size[0] * self.kernel_size[1])
         grad_padded = xp.zeros(padded_shape, dtype=grad_out.dtype)
-        for i, j in self._kernel_positions():
+        for i, j in kernel_positions(self.kernel_size):
             grad_padded[kernel_offset(i, j, self.stride, out_size)] += share
         return unpad_images(grad_padded, self.padding)
 

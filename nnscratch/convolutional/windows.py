@@ -103,6 +103,11 @@ def sliding_windows(padded: Any, kernel: tuple[int, int], stride: tuple[int, int
     return windows[:, :, :: stride[0], :: stride[1]]
 
 
+def kernel_positions(kernel: tuple[int, int]) -> list[tuple[int, int]]:
+    """Every (i, j) position in a kh x kw kernel, row by row: what the kernel-offset loops walk."""
+    return [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+
+
 def kernel_offset(i: int, j: int, stride: tuple[int, int], out_size: tuple[int, int]) -> tuple[slice, ...]:
     """Index of the pixels under kernel position (i, j) in every window: ``padded[kernel_offset(...)]``.
 

@@ -1,0 +1,38 @@
+"""MkDocs hook: add the generated figures and plots to the site, and expand ``<!-- generate: ... -->`` lines.
+
+Everything it generates comes from ``scripts/docsgen`` (see its docstring). It runs on every
+build, so the site always shows what the code does now; nothing generated is written into
+``docs/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mkdocs.structure.files import File, Files
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # mkdocs loads hooks by path: make the repository importable
+    sys.path.insert(0, str(ROOT))
+
+from scripts.docsgen.commands import demo_run  # noqa: E402
+from scripts.docsgen.directives import Generator  # noqa: E402
+from scripts.docsgen.figures import FIGURES  # noqa: E402
+
+GENERATED = "assets/generated"
+_generator = Generator()
+
+
+def on_files(files: Files, config) -> Files:
+    for name, draw in FIGURES.items():
+        files.append(File.generated(config, f"{GENERATED}/{name}", content=draw()))
+    demo = demo_run()
+    for name, content in demo.files.items():
+        files.append(File.generated(config, f"{GENERATED}/demo/{name}", content=content))
+    _generator.demo = demo
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    return _generator.expand(markdown, page.file.src_uri)

@@ -1,0 +1,70 @@
+"""``<!-- generate: NAME ARGS -->``: a line in a page that the docs build replaces with generated Markdown.
+
+    <!-- generate: cli-reference -->           every subcommand and flag (cli_reference.py)
+    <!-- generate: recipes -->                 the default flags of ``nnscratch train`` per architecture
+    <!-- generate: gallery-overview -->        one row per architecture: size, cost, measured numbers
+    <!-- generate: gallery-model lenet -->     one architecture's numbers and layer table
+    <!-- generate: performance -->             the benchmark tables, or "not measured yet"
+    <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
+    <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
+
+Left as an HTML comment, the line is invisible wherever the page is read unbuilt. An unknown
+name, or arguments a directive does not take, stop the build.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+from . import REPORTS_DIR
+from .cli_reference import cli_reference
+from .commands import Run, run_nnscratch
+from .gallery import model_section, overview, recipes_table
+from .markdown import fenced
+from .reports import performance_section
+
+DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
+
+
+class DirectiveError(ValueError):
+    """A ``generate`` line that names no known directive or gives it the wrong arguments."""
+
+
+class Generator:
+    """Expands the directives of a page. ``demo``: the run of ``commands.demo_run()`` (made once per build)."""
+
+    def __init__(self, reports_dir: Path = REPORTS_DIR, demo: Run | None = None) -> None:
+        self.reports_dir = reports_dir
+        self.demo = demo
+        self.handlers: dict[str, tuple[int | None, Callable[..., str]]] = {
+            # name: (number of arguments, None for any; the function making the Markdown)
+            "cli-reference": (0, cli_reference),
+            "recipes": (0, recipes_table),
+            "gallery-overview": (0, lambda: overview(self.reports_dir)),
+            "gallery-model": (1, lambda name: model_section(name, self.reports_dir)),
+            "performance": (0, lambda: performance_section(self.reports_dir)),
+            "demo-run": (0, self._demo_run),
+            "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
+        }
+
+    def _demo_run(self) -> str:
+        if self.demo is None:
+            raise DirectiveError("demo-run: this build made no demo run")
+        return fenced(self.demo.console(), "console")
+
+    def expand(self, markdown: str, page: str = "<page>") -> str:
+        """``markdown`` with every directive line replaced by what it generates."""
+
+        def replace(match: re.Match) -> str:
+            name, args = match["name"], shlex.split(match["args"])
+            if name not in self.handlers:
+                raise DirectiveError(f"{page}: unknown directive {name!r}; known: {', '.join(self.handlers)}")
+            count, make = self.handlers[name]
+            if count is not None and len(args) != count:
+                raise DirectiveError(f"{page}: directive {name!r} takes {count} argument(s), got {args}")
+            return make(*args)
+
+        return DIRECTIVE.sub(replace, markdown)

@@ -1,0 +1,268 @@
+"""Measured accuracy and speed, read from the benchmark reports; "not measured yet" where there is none.
+
+The docs never carry a typed-in number: every figure of the performance page and of the
+gallery comes from one of these files, written by the benchmarks (``benchmarks/``):
+
+``benchmarks/reports/throughput.json``::
+
+    {"machine": {"cpu": "...", "cores": 2, "blas": "...", "threads": 2},   (any keys: shown as given)
+     "date": "2026-11-20", "command": "make bench",
+     "results": [
+       {"model": "lenet", "device": "cpu", "batch_size": 64,
+        "train_samples_per_s":     {"nnscratch": {"median": 9000.0, "min": 8500.0, "max": 9400.0},
+                                    "pytorch":   {"median": ..., "min": ..., "max": ...}},
+        "inference_samples_per_s": {... the same form; optional},
+        "peak_rss_mib":            {"nnscratch": 310.0, "pytorch": 290.0}   (optional)},
+       ...]}
+
+``benchmarks/reports/accuracy.json``::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "lenet", "dataset": "fashion-mnist", "epochs": 15,
+        "test_accuracy": {"nnscratch": 0.905, "pytorch": 0.903},           (fractions in [0, 1])
+        "seconds": {"nnscratch": 600.0, "pytorch": 420.0}},                 (optional)
+       ...]}
+
+"model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
+"pytorch" entry may be missing (the scalar tier has no twin). A report that exists but does
+not have this form stops the docs build with a ``ReportError`` saying what is wrong, rather
+than showing a wrong number.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import REPORTS_DIR
+from .markdown import table, thousands
+
+THROUGHPUT_FILE = "throughput.json"
+ACCURACY_FILE = "accuracy.json"
+NOT_MEASURED = "not measured yet"
+LIBRARIES = ("nnscratch", "pytorch")
+
+
+class ReportError(ValueError):
+    """A benchmark report exists but cannot be read as the documented form."""
+
+
+def _require(condition: bool, path: Path, message: str) -> None:
+    if not condition:
+        raise ReportError(f"{path}: {message} (the expected form is in scripts/docsgen/reports.py)")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | None:
+    """The report ``reports_dir/name`` with its "results" checked; None when there is no such file."""
+    path = Path(reports_dir) / name
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ReportError(f"{path}: not valid JSON ({error})") from None
+    _require(isinstance(report, dict), path, "the top level must be an object")
+    results = report.get("results")
+    _require(isinstance(results, list), path, '"results" must be a list')
+    check = _check_throughput if name == THROUGHPUT_FILE else _check_accuracy
+    for index, result in enumerate(results):
+        _require(
+            isinstance(result, dict) and isinstance(result.get("model"), str), path, f"results[{index}] needs a model"
+        )
+        check(result, path, f"results[{index}] ({result['model']})")
+    return report
+
+
+def _check_per_library(value: Any, path: Path, where: str, leaf_check) -> None:
+    _require(isinstance(value, dict) and "nnscratch" in value, path, f"{where} needs a 'nnscratch' entry")
+    for library, leaf in value.items():
+        _require(library in LIBRARIES, path, f"{where}: unknown library {library!r}")
+        leaf_check(leaf, f"{where}.{library}")
+
+
+def _check_throughput(result: dict, path: Path, where: str) -> None:
+    def spread(leaf: Any, at: str) -> None:
+        ok = isinstance(leaf, dict) and all(_is_number(leaf.get(key)) for key in ("median", "min", "max"))
+        _require(ok, path, f"{at} must be {{median, min, max}} numbers")
+
+    def number(leaf: Any, at: str) -> None:
+        _require(_is_number(leaf), path, f"{at} must be a number")
+
+    _check_per_library(result.get("train_samples_per_s"), path, f"{where}.train_samples_per_s", spread)
+    if "inference_samples_per_s" in result:
+        _check_per_library(result["inference_samples_per_s"], path, f"{where}.inference_samples_per_s", spread)
+    if "peak_rss_mib" in result:
+        _check_per_library(result["peak_rss_mib"], path, f"{where}.peak_rss_mib", number)
+
+
+def _check_accuracy(result: dict, path: Path, where: str) -> None:
+    def fraction(leaf: Any, at: str) -> None:
+        _require(_is_number(leaf) and 0 <= leaf <= 1, path, f"{at} must be a fraction in [0, 1]")
+
+    def number(leaf: Any, at: str) -> None:
+        _require(_is_number(leaf), path, f"{at} must be a number")
+
+    _check_per_library(result.get("test_accuracy"), path, f"{where}.test_accuracy", fraction)
+    if "seconds" in result:
+        _check_per_library(result["seconds"], path, f"{where}.seconds", number)
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def results_for(report: dict[str, Any] | None, model: str) -> list[dict[str, Any]]:
+    """The results of one model in a report (none when the report is missing)."""
+    return [] if report is None else [result for result in report["results"] if result["model"] == model]
+
+
+def spread_text(spread: dict[str, float] | None) -> str:
+    if spread is None:
+        return "—"
+    return f"{thousands(spread['median'])} ({thousands(spread['min'])}–{thousands(spread['max'])})"
+
+
+def ratio_text(per_library: dict[str, Any] | None, key: str | None = "median") -> str:
+    """nnscratch / PyTorch, e.g. "1.23×"; "—" without a PyTorch number."""
+    if not per_library or "pytorch" not in per_library:
+        return "—"
+    ours, theirs = per_library["nnscratch"], per_library["pytorch"]
+    if key is not None:
+        ours, theirs = ours[key], theirs[key]
+    return f"{ours / theirs:.2f}×" if theirs else "—"
+
+
+def provenance(report: dict[str, Any]) -> str:
+    """Where and how a report was measured, as one line of text."""
+    machine = report.get("machine")
+    if isinstance(machine, dict):
+        machine = ", ".join(f"{key} {value}" for key, value in machine.items())
+    parts = [f"measured on {report['date']}" if report.get("date") else "measured"]
+    if machine:
+        parts.append(f"machine: {machine}")
+    if report.get("command"):
+        parts.append(f"command: `{report['command']}`")
+    return "; ".join(parts)
+
+
+def throughput_table(report: dict[str, Any], models: list[str] | None = None) -> str:
+    rows = []
+    for result in report["results"]:
+        if models is not None and result["model"] not in models:
+            continue
+        train, infer = result["train_samples_per_s"], result.get("inference_samples_per_s")
+        rss = result.get("peak_rss_mib")
+        rows.append(
+            (
+                result["model"],
+                result.get("device", "cpu"),
+                result.get("batch_size", "—"),
+                spread_text(train["nnscratch"]),
+                spread_text(train.get("pytorch")),
+                ratio_text(train),
+                spread_text(infer["nnscratch"]) if infer else "—",
+                spread_text(infer.get("pytorch")) if infer else "—",
+                ratio_text(infer),
+                f"{thousands(rss['nnscratch'])} / {thousands(rss['pytorch'])}" if rss and "pytorch" in rss else "—",
+            )
+        )
+    headers = [
+        "model",
+        "device",
+        "batch",
+        "train samples/s, nnscratch",
+        "train samples/s, PyTorch",
+        "ratio",
+        "inference samples/s, nnscratch",
+        "inference samples/s, PyTorch",
+        "ratio",
+        "peak RSS MiB (nnscratch / PyTorch)",
+    ]
+    return table(headers, rows, "llrrrrrrrr")
+
+
+def accuracy_table(report: dict[str, Any], models: list[str] | None = None) -> str:
+    rows = []
+    for result in report["results"]:
+        if models is not None and result["model"] not in models:
+            continue
+        accuracy, seconds = result["test_accuracy"], result.get("seconds", {})
+        theirs = accuracy.get("pytorch")
+        difference = f"{100 * (accuracy['nnscratch'] - theirs):+.2f} pp" if theirs is not None else "—"
+        rows.append(
+            (
+                result["model"],
+                result.get("dataset", "—"),
+                result.get("epochs", "—"),
+                f"{accuracy['nnscratch']:.2%}",
+                f"{theirs:.2%}" if theirs is not None else "—",
+                difference,
+                thousands(seconds["nnscratch"]) if "nnscratch" in seconds else "—",
+                thousands(seconds["pytorch"]) if "pytorch" in seconds else "—",
+            )
+        )
+    headers = [
+        "model",
+        "dataset",
+        "epochs",
+        "test accuracy, nnscratch",
+        "test accuracy, PyTorch",
+        "difference",
+        "seconds, nnscratch",
+        "seconds, PyTorch",
+    ]
+    return table(headers, rows, "llrrrrrr")
+
+
+def missing(name: str) -> str:
+    return f"**{NOT_MEASURED}**: `benchmarks/reports/{name}` has not been written by the benchmarks yet."
+
+
+def performance_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """The measured part of the performance page: throughput and accuracy tables, or "not measured yet"."""
+    parts = ["### Training and inference speed", ""]
+    throughput = load_report(THROUGHPUT_FILE, reports_dir)
+    if throughput is None:
+        parts.append(missing(THROUGHPUT_FILE))
+    else:
+        parts += [provenance(throughput) + ".", "", throughput_table(throughput)]
+    parts += ["", "### Same recipe, same accuracy?", ""]
+    accuracy = load_report(ACCURACY_FILE, reports_dir)
+    if accuracy is None:
+        parts.append(missing(ACCURACY_FILE))
+    else:
+        parts += [provenance(accuracy) + ".", "", accuracy_table(accuracy)]
+    return "\n".join(parts)
+
+
+def model_measurements(model: str, reports_dir: Path = REPORTS_DIR) -> str:
+    """The measured accuracy and speed of one model (for its gallery page), or "not measured yet"."""
+    throughput = load_report(THROUGHPUT_FILE, reports_dir)
+    accuracy = load_report(ACCURACY_FILE, reports_dir)
+    parts = ["**Test accuracy.** "]
+    if results_for(accuracy, model):
+        parts[0] += provenance(accuracy) + "."
+        parts += ["", accuracy_table(accuracy, [model])]
+    else:
+        parts[0] += f"{NOT_MEASURED.capitalize()}."
+    parts += ["", "**Speed.** "]
+    if results_for(throughput, model):
+        parts[-1] += provenance(throughput) + "."
+        parts += ["", throughput_table(throughput, [model])]
+    else:
+        parts[-1] += f"{NOT_MEASURED.capitalize()}."
+    return "\n".join(parts)
+
+
+def overview_numbers(model: str, reports_dir: Path = REPORTS_DIR) -> tuple[str, str]:
+    """(test accuracy, training samples/s) of nnscratch for one model, as short texts for the gallery table."""
+    accuracy = results_for(load_report(ACCURACY_FILE, reports_dir), model)
+    throughput = results_for(load_report(THROUGHPUT_FILE, reports_dir), model)
+    accuracy_text = f"{accuracy[0]['test_accuracy']['nnscratch']:.2%}" if accuracy else NOT_MEASURED
+    speed_text = thousands(throughput[0]["train_samples_per_s"]["nnscratch"]["median"]) if throughput else NOT_MEASURED
+    return accuracy_text, speed_text

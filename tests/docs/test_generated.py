@@ -1,0 +1,162 @@
+"""The generators behind the site: measured numbers come only from reports, directives fail loudly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scripts.docsgen.cli_reference import cli_reference
+from scripts.docsgen.directives import DirectiveError, Generator
+from scripts.docsgen.gallery import model_section, overview
+from scripts.docsgen.reports import (
+    ACCURACY_FILE,
+    NOT_MEASURED,
+    THROUGHPUT_FILE,
+    ReportError,
+    model_measurements,
+    performance_section,
+)
+from tests.docs.pages import DOCS, blocks
+
+THROUGHPUT = {
+    "machine": {"cpu": "test CPU", "threads": 2},
+    "date": "2030-01-02",
+    "command": "make bench",
+    "results": [
+        {
+            "model": "lenet",
+            "device": "cpu",
+            "batch_size": 64,
+            "train_samples_per_s": {
+                "nnscratch": {"median": 12000.0, "min": 11000.0, "max": 12500.0},
+                "pytorch": {"median": 10000.0, "min": 9500.0, "max": 10400.0},
+            },
+            "inference_samples_per_s": {
+                "nnscratch": {"median": 50000.0, "min": 48000.0, "max": 51000.0},
+                "pytorch": {"median": 40000.0, "min": 39000.0, "max": 41000.0},
+            },
+            "peak_rss_mib": {"nnscratch": 300.0, "pytorch": 280.0},
+        },
+        {
+            "model": "scalar",
+            "train_samples_per_s": {"nnscratch": {"median": 150.0, "min": 140.0, "max": 155.0}},
+        },
+    ],
+}
+ACCURACY = {
+    "date": "2030-01-03",
+    "results": [
+        {
+            "model": "lenet",
+            "dataset": "fashion-mnist",
+            "epochs": 15,
+            "test_accuracy": {"nnscratch": 0.9051, "pytorch": 0.9032},
+            "seconds": {"nnscratch": 600.0, "pytorch": 500.0},
+        }
+    ],
+}
+
+
+def write_reports(folder, throughput=THROUGHPUT, accuracy=ACCURACY):
+    (folder / THROUGHPUT_FILE).write_text(json.dumps(throughput))
+    (folder / ACCURACY_FILE).write_text(json.dumps(accuracy))
+    return folder
+
+
+def test_without_reports_every_measured_number_is_not_measured_yet(tmp_path):
+    page = performance_section(tmp_path)
+    assert page.count(NOT_MEASURED) == 2 and THROUGHPUT_FILE in page and ACCURACY_FILE in page
+    assert model_measurements("lenet", tmp_path).count(NOT_MEASURED.capitalize()) == 2
+    assert overview(tmp_path).count(NOT_MEASURED) == 14  # accuracy and speed of each of 7 models
+
+
+def test_the_tables_show_the_reported_numbers_medians_ranges_and_ratios(tmp_path):
+    page = performance_section(write_reports(tmp_path))
+    assert "12,000 (11,000–12,500)" in page and "10,000 (9,500–10,400)" in page
+    assert "1.20×" in page and "1.25×" in page  # training and inference ratios
+    assert "300 / 280" in page
+    assert "90.51%" in page and "90.32%" in page and "+0.19 pp" in page
+    assert "measured on 2030-01-02" in page and "cpu test CPU, threads 2" in page and "`make bench`" in page
+    assert NOT_MEASURED not in page
+    scalar_row = next(line for line in page.splitlines() if line.startswith("| scalar"))
+    assert "150 (140–155)" in scalar_row and "—" in scalar_row  # no PyTorch twin, no ratio
+
+
+def test_a_gallery_page_shows_its_model_numbers_and_says_what_is_missing(tmp_path):
+    write_reports(tmp_path)
+    lenet = model_section("lenet", tmp_path)
+    assert "90.51%" in lenet and "12,000" in lenet and NOT_MEASURED not in lenet.lower()
+    resnet = model_section("resnet18", tmp_path)
+    assert resnet.count(NOT_MEASURED.capitalize()) == 2
+    assert "90.51%" in overview(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ({"results": {}}, '"results" must be a list'),
+        ({"results": [{"model": "lenet"}]}, "needs a 'nnscratch' entry"),
+        ({"results": [{"model": "lenet", "train_samples_per_s": {"nnscratch": 5.0}}]}, "median, min, max"),
+        ({"results": [{"model": "lenet", "train_samples_per_s": {"tf": {}}}]}, "needs a 'nnscratch' entry"),
+    ],
+)
+def test_a_malformed_throughput_report_stops_the_build_saying_what_is_wrong(tmp_path, report, message):
+    (tmp_path / THROUGHPUT_FILE).write_text(json.dumps(report))
+    with pytest.raises(ReportError, match=message):
+        performance_section(tmp_path)
+
+
+def test_an_accuracy_that_is_not_a_fraction_is_refused(tmp_path):
+    bad = {"results": [{"model": "mlp", "test_accuracy": {"nnscratch": 90.5}}]}
+    (tmp_path / ACCURACY_FILE).write_text(json.dumps(bad))
+    with pytest.raises(ReportError, match=r"fraction in \[0, 1\]"):
+        performance_section(tmp_path)
+    (tmp_path / ACCURACY_FILE).write_text("{not json")
+    with pytest.raises(ReportError, match="not valid JSON"):
+        performance_section(tmp_path)
+
+
+def test_unknown_directives_and_wrong_arguments_stop_the_build(tmp_path):
+    generator = Generator(reports_dir=tmp_path)
+    with pytest.raises(DirectiveError, match="unknown directive 'galery'"):
+        generator.expand("<!-- generate: galery -->", "page.md")
+    with pytest.raises(DirectiveError, match="takes 1 argument"):
+        generator.expand("<!-- generate: gallery-model -->", "page.md")
+    with pytest.raises(DirectiveError, match="no demo run"):
+        generator.expand("<!-- generate: demo-run -->", "page.md")
+    assert generator.expand("text\n<!-- generate: recipes -->\n", "page.md").startswith("text\n| architecture |")
+
+
+def test_the_cli_reference_expands_every_help_text():
+    reference = cli_reference()
+    assert "%(" not in reference
+    assert "default: None" not in reference  # train's recipe defaults are named as such
+
+
+def test_every_concept_page_ends_with_exercises_whose_collapsible_solutions_are_checked():
+    for path in sorted((DOCS / "concepts").glob("*.md")):
+        if path.name == "index.md":
+            continue
+        text = path.read_text()
+        assert "\n## Exercises\n" in text, f"{path.name} has no exercises"
+        solutions = [block for block in blocks(path) if block.container == 'success "Solution"']
+        assert solutions, f"{path.name}: no collapsible solution with code"
+        for block in solutions:
+            assert block.language == "python", block.where
+            assert "assert" in block.code or "gradcheck" in block.code, f"{block.where}: a solution that checks nothing"
+        assert text.index("## Exercises") < text.index('??? success "Solution"'), path.name
+
+
+def test_the_scalar_page_shows_the_trace_of_a_4_3_2_net_with_its_output():
+    consoles = [block for block in blocks(DOCS / "tiers" / "scalar.md") if block.language == "console"]
+    trace = next(block for block in consoles if block.code.startswith("$ nnscratch scalar --trace\n"))
+    assert "Trace of one sample through a 4-3-2 network" in trace.code  # test_code_blocks runs it and compares
+
+
+def test_docstrings_are_made_markdown_safe_for_the_api_reference():
+    from docs.hooks.griffe_markdown import as_markdown
+
+    docstring = "A :class:`Dataset` of (C*kh*kw, N*H'*W') columns, ``a*b`` kept.\n\n    y = x*w   (code)"
+    expected = "A `Dataset` of (C\\*kh\\*kw, N\\*H'\\*W') columns, ``a*b`` kept.\n\n    y = x*w   (code)"
+    assert as_markdown(docstring) == expected

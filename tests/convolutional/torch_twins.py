@@ -5,18 +5,24 @@ computes the same function, named so that ``twin.load_state_dict(model.state_dic
 every weight and running statistic across. Blocks get a twin whose forward is written with
 torch operations straight from the block's docstring, so a parity test compares two
 independent spellings of each architecture.
+
+The parity tests use float64 twins (the default); the benchmarks (``benchmarks/``) build
+float32 twins of the same models with ``torch_twin(model, torch.float32)``. This file imports
+nothing from the test helpers, so that importing it leaves torch's global settings (the
+tests' float64 default dtype) alone.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnscratch.common.backend import to_cpu
 from nnscratch.convolutional import blocks, modules
-from nnscratch.vectorized.batchnorm import BatchNorm
+from nnscratch.vectorized.batchnorm import BatchNorm, BatchNorm1D
 from nnscratch.vectorized.modules import Linear, Sequential
-from tests.support import to_torch
 
 
 class TorchLayerNorm2d(nn.Module):
@@ -36,7 +42,7 @@ class TorchLayerNorm2d(nn.Module):
 class TorchSqueezeExcite(nn.Module):
     def __init__(self, ours: modules.SqueezeExcite) -> None:
         super().__init__()
-        self.reduce, self.expand = torch_twin(ours.reduce), torch_twin(ours.expand)
+        self.reduce, self.expand = _build(ours.reduce), _build(ours.expand)
 
     def forward(self, x):
         return x * torch.sigmoid(self.expand(F.silu(self.reduce(F.adaptive_avg_pool2d(x, 1)))))
@@ -46,7 +52,7 @@ class TorchResidualBlock(nn.Module):
     def __init__(self, ours: blocks.ResidualBlock) -> None:
         super().__init__()
         for name in ("conv1", "bn1", "conv2", "bn2", "shortcut"):
-            setattr(self, name, torch_twin(getattr(ours, name)))
+            setattr(self, name, _build(getattr(ours, name)))
 
     def forward(self, x):
         main = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
@@ -56,10 +62,10 @@ class TorchResidualBlock(nn.Module):
 class TorchMBConvBlock(nn.Module):
     def __init__(self, ours: blocks.MBConvBlock) -> None:
         super().__init__()
-        self.expand = None if ours.expand is None else torch_twin(ours.expand)
-        self.depthwise = torch_twin(ours.depthwise)
-        self.se = None if ours.se is None else torch_twin(ours.se)
-        self.project = torch_twin(ours.project)
+        self.expand = None if ours.expand is None else _build(ours.expand)
+        self.depthwise = _build(ours.depthwise)
+        self.se = None if ours.se is None else _build(ours.se)
+        self.project = _build(ours.project)
         self.use_residual = ours.use_residual
 
     def forward(self, x):
@@ -75,8 +81,8 @@ class TorchConvNeXtBlock(nn.Module):
     def __init__(self, ours: blocks.ConvNeXtBlock) -> None:
         super().__init__()
         for name in ("dwconv", "norm", "pwconv1", "pwconv2"):
-            setattr(self, name, torch_twin(getattr(ours, name)))
-        self.gamma = None if ours.gamma is None else nn.Parameter(to_torch(ours.gamma.data))
+            setattr(self, name, _build(getattr(ours, name)))
+        self.gamma = None if ours.gamma is None else nn.Parameter(_tensor(ours.gamma.data))
 
     def forward(self, x):
         h = self.pwconv2(F.gelu(self.pwconv1(self.norm(self.dwconv(x)))))
@@ -94,16 +100,27 @@ ACTIVATIONS = {
 }
 
 
-def torch_twin(ours) -> nn.Module:
-    """The float64 PyTorch module computing what ``ours`` computes, with the same parameter names.
+def _tensor(array) -> torch.Tensor:
+    """A torch tensor holding a copy of a NumPy or CuPy array (same dtype)."""
+    return torch.from_numpy(np.array(to_cpu(array)))
+
+
+def torch_twin(ours, dtype: torch.dtype = torch.float64) -> nn.Module:
+    """The PyTorch module (parameters and buffers of ``dtype``) computing what ``ours`` computes,
+    with the same parameter names.
 
     Weights are not copied here: ``copy_weights(ours, twin)`` does that.
     """
+    return _build(ours).to(dtype)
+
+
+def _build(ours) -> nn.Module:
+    """The twin of ``ours`` and, recursively, of its children, in torch's default dtype."""
     kind = type(ours)
     if kind in ACTIVATIONS:
         twin = ACTIVATIONS[kind](ours)
     elif isinstance(ours, Sequential):
-        twin = nn.Sequential(*(torch_twin(layer) for layer in ours))
+        twin = nn.Sequential(*(_build(layer) for layer in ours))
     elif kind is modules.Conv2D:
         twin = nn.Conv2d(
             ours.in_channels, ours.out_channels, ours.kernel_size, ours.stride, ours.padding, bias=ours.bias is not None
@@ -116,7 +133,8 @@ def torch_twin(ours) -> nn.Module:
     elif kind is Linear:
         twin = nn.Linear(ours.in_features, ours.out_features, bias=ours.bias is not None)
     elif isinstance(ours, BatchNorm):
-        twin = nn.BatchNorm2d(ours.num_features, eps=ours.eps, momentum=ours.momentum)
+        batchnorm = nn.BatchNorm1d if isinstance(ours, BatchNorm1D) else nn.BatchNorm2d
+        twin = batchnorm(ours.num_features, eps=ours.eps, momentum=ours.momentum)
     elif kind is modules.LayerNorm2D:
         twin = TorchLayerNorm2d(ours.num_channels, ours.eps)
     elif kind is modules.MaxPool2D:
@@ -141,9 +159,10 @@ def torch_twin(ours) -> nn.Module:
         twin = TorchConvNeXtBlock(ours)
     else:
         raise TypeError(f"no torch twin for {kind.__name__}")
-    return twin.double()
+    return twin
 
 
 def copy_weights(ours, twin: nn.Module) -> None:
-    """Copy every parameter and buffer of ``ours`` into ``twin`` (the names must match exactly)."""
-    twin.load_state_dict({name: to_torch(value) for name, value in ours.state_dict().items()}, strict=True)
+    """Copy every parameter and buffer of ``ours`` into ``twin`` (the names must match exactly;
+    values are converted to the twin's dtype)."""
+    twin.load_state_dict({name: _tensor(value) for name, value in ours.state_dict().items()}, strict=True)

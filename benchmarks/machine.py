@@ -1,0 +1,71 @@
+"""What a benchmark ran on: CPU, cores, NumPy's BLAS and its threads, torch and its threads.
+
+A figure without its machine means little: every report carries ``machine_info()``, and the
+docs print it next to the tables. The BLAS line comes from threadpoolctl, which reads the
+library NumPy actually loaded (OpenBLAS, MKL, ...) and its current thread count, so it also
+shows that the thread limit took effect.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The "model name" line of /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask), which on a container can be fewer than the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def blas_description() -> str:
+    """NumPy's BLAS as threadpoolctl sees it now, e.g. "openblas 0.3.31 (pthreads, SkylakeX), 2 threads"."""
+    from threadpoolctl import threadpool_info
+
+    pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    if not pools:
+        return "none found by threadpoolctl"
+    texts = []
+    for pool in pools:
+        details = ", ".join(str(pool[key]) for key in ("threading_layer", "architecture") if pool.get(key))
+        details = f" ({details})" if details else ""
+        texts.append(f"{pool['internal_api']} {pool.get('version')}{details}, {pool['num_threads']} threads")
+    return "; ".join(texts)
+
+
+def machine_info(threads: int) -> dict[str, object]:
+    """The machine and the libraries, for a report's "machine" entry (the docs show its items in order)."""
+    info: dict[str, object] = {
+        "cpu": cpu_model(),
+        "cores": usable_cores(),
+        "threads": threads,
+        "blas": blas_description(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
+    return info
+
+
+def load_average() -> float:
+    """The 1-minute load average (0 where the system has none): other work makes every figure noisier."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0

@@ -28,14 +28,14 @@ def test_mlp_ctrl_c_saves_the_last_complete_epoch_and_the_printed_command_finish
     assert main([*MLP, "--save", "whole.npz"]) == 0
     whole_output = capsys.readouterr().out
 
-    print_epoch = cli._print_epoch
+    print_epoch = cli.output.print_epoch
 
     def interrupted_in_epoch_3(entry, epochs):
         if entry["epoch"] == 3:
             raise KeyboardInterrupt  # as if Ctrl-C came at the end of epoch 3, before its checkpoint copy
         print_epoch(entry, epochs)
 
-    monkeypatch.setattr(cli, "_print_epoch", interrupted_in_epoch_3)
+    monkeypatch.setattr(cli.output, "print_epoch", interrupted_in_epoch_3)
     assert main([*MLP, "--save", "run.npz"]) == 130
     err = capsys.readouterr().err
     assert "interrupted during epoch 3: saved the state after epoch 2 to run.npz\nresume with:\n" in err
@@ -58,7 +58,7 @@ def test_without_save_ctrl_c_still_saves_to_a_default_file(tmp_path, monkeypatch
     def interrupt(entry, epochs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_print_epoch", interrupt)
+    monkeypatch.setattr(cli.output, "print_epoch", interrupt)
     assert main([*SCALAR, "--epochs", "2"]) == 130
     assert "saved the state after epoch 0 to scalar-interrupted.npz" in capsys.readouterr().err
     assert read_checkpoint(tmp_path / "scalar-interrupted.npz").epoch == 0
@@ -81,7 +81,7 @@ def test_resuming_with_other_flags_names_every_difference_before_loading_the_dat
     monkeypatch.chdir(tmp_path)
     assert main([*MLP, "--epochs", "1", "--save", "run.npz"]) == 0
     capsys.readouterr()
-    monkeypatch.setattr(cli, "load_data", lambda args: pytest.fail("the data was loaded"))
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
     changed = [*MLP, "--hidden-sizes", "8", "--lr", "0.01", "--resume", "run.npz"]
     assert main(changed) == 2
     assert capsys.readouterr().err == (
@@ -107,7 +107,7 @@ def test_resuming_with_other_flags_names_every_difference_before_loading_the_dat
 )
 def test_bad_values_are_refused_before_any_work(command, flags, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "load_data", lambda args: pytest.fail("the data was loaded"))
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
     with pytest.raises(SystemExit) as exit_info:
         main([*command, *flags.split()])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
@@ -115,7 +115,7 @@ def test_bad_values_are_refused_before_any_work(command, flags, message, tmp_pat
 
 @pytest.mark.parametrize("command", [MLP, SCALAR])
 def test_save_every_without_save_is_refused_before_any_work(command, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "load_data", lambda args: pytest.fail("the data was loaded"))
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
     assert main([*command, "--save-every", "2"]) == 2
     assert "error: --save-every needs --save PATH" in capsys.readouterr().err
 
@@ -170,7 +170,7 @@ def test_evaluate_explains_what_it_cannot_use(tmp_path, monkeypatch, capsys):
     assert main([*MLP, "--epochs", "1", "--save", "run.npz"]) == 0
     images = np.zeros((2, 3, 32, 32), np.uint8)
     colour = Dataset("cifar10", images, np.zeros(2, np.int64), images, np.zeros(2, np.int64), ("a", "b"), "here")
-    monkeypatch.setattr(cli, "load_data", lambda args: colour)
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: colour)
     assert main(["evaluate", "run.npz", "--dataset", "cifar10"]) == 1
     assert "run.npz was trained on sample ([1, 28, 28] images, 10 classes); cifar10 has [3, 32, 32] images and 2 " in (
         capsys.readouterr().err

@@ -83,7 +83,7 @@ def test_bad_flags_are_refused_by_argparse(arguments, message, capsys):
     ],
 )
 def test_bad_flag_combinations_are_refused_before_the_data_is_loaded(arguments, message, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "load_data", lambda args: pytest.fail("the data was loaded"))
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
     assert main(["mlp", *arguments.split()]) == 2
     assert f"nnscratch mlp: error: {message}" in capsys.readouterr().err
 

@@ -29,14 +29,14 @@ def test_interrupted_after_two_epochs_and_resumed_in_a_new_process_equals_four_e
     assert main([*command, "--save", "whole.npz"]) == 0
     capsys.readouterr()
 
-    print_epoch = cli._print_epoch
+    print_epoch = cli.output.print_epoch
 
     def interrupted_in_epoch_3(entry, epochs):
         if entry["epoch"] == 3:
             raise KeyboardInterrupt
         print_epoch(entry, epochs)
 
-    monkeypatch.setattr(cli, "_print_epoch", interrupted_in_epoch_3)
+    monkeypatch.setattr(cli.output, "print_epoch", interrupted_in_epoch_3)
     assert main([*command, "--save", "run.npz"]) == 130
     resume = shlex.split(capsys.readouterr().err.strip().splitlines()[-1])
     assert read_checkpoint(tmp_path / "run.npz").epoch == 2

@@ -14,7 +14,7 @@ def no_data(monkeypatch):
     def refuse(args):
         raise AssertionError("bad input should be refused before the data is loaded")
 
-    monkeypatch.setattr(cli, "load_data", refuse)
+    monkeypatch.setattr(cli.arguments, "load_data", refuse)
 
 
 def test_trace_prints_the_toy_4_3_2_network(capsys, no_data):

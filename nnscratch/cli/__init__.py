@@ -1,0 +1,69 @@
+"""The ``nnscratch`` command line: one small module per subcommand.
+
+    nnscratch datasets                 what datasets are where, with checksum status   (datasets.py)
+    nnscratch download NAME [--dir D]  fetch mnist / fashion-mnist / cifar10            (download.py)
+    nnscratch scalar                   train the scalar network, or --trace one sample  (scalar.py)
+    nnscratch mlp                      train the vectorized MLP                         (mlp.py)
+    nnscratch train ARCH               train a CNN of the gallery                       (train.py)
+    nnscratch summary ARCH             layers, shapes, parameters, FLOPs                (summary.py)
+    nnscratch evaluate PATH            test a saved model                               (evaluate.py)
+
+Each module has ``add_arguments(parser)`` (its flags) and ``run(args)`` (the work, returning the
+exit code). Flags shared by the training commands are declared once in ``arguments.py``; the
+checkpoint flags and Ctrl-C handling in ``checkpoints.py``; what is printed and plotted in
+``output.py``. Every value is checked by its argparse ``type``, and combinations before any
+work starts, so bad input never leaves half-done work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from . import datasets, download, evaluate, mlp, scalar, summary, train
+from .arguments import augmentation_from, training_problems
+from .checkpoints import resume_command
+from .train import apply_recipe
+
+SUBCOMMANDS = {
+    "train": (train, "train a CNN architecture and report its test accuracy"),
+    "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs"),
+    "datasets": (datasets, "list datasets, where they are, checksum status"),
+    "download": (download, "download a dataset (the only networked command)"),
+    "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
+    "scalar": (scalar, "train the scalar network (tier 1), or --trace one sample"),
+    "evaluate": (evaluate, "test a saved checkpoint: accuracy, per class, confusion"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnscratch", description="Neural networks from scratch: scalar, vectorized and convolutional tiers."
+    )
+    parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, summary_line) in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=summary_line, description=summary_line)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # to print the command that resumes an interrupted run
+    return args.run(args)
+
+
+__all__ = [
+    "SUBCOMMANDS",
+    "apply_recipe",
+    "augmentation_from",
+    "build_parser",
+    "main",
+    "resume_command",
+    "training_problems",
+]

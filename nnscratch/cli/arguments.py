@@ -1,0 +1,255 @@
+"""Argument types and the flags the training commands share, each declared once.
+
+Every value is checked by its argparse ``type``, so bad input is refused before any work starts;
+``training_problems`` checks the combinations no single flag can.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+
+from ..common.datasets import DATASET_NAMES, load_dataset
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = float(text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a float in [0, 1) (validation fractions, dropout probabilities)."""
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """argparse type: comma-separated positive integers, e.g. ``256,128``."""
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers like 256,128, got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return values
+
+
+def str_list(text: str) -> list[str]:
+    """argparse type: comma-separated names, e.g. ``relu,tanh``."""
+    return [part.strip() for part in text.split(",")]
+
+
+# ----------------------------------------------------------------------------- shared flags
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, val_split: float = 0.1) -> None:
+    """--dataset --data-dir --val-split --seed --quiet"""
+    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
+    parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
+    parser.add_argument(
+        "--val-split", type=unit_interval, default=val_split, help="fraction held out for validation (%(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, dropout (%(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def default_help(default: object, text: str = "") -> str:
+    """Help text ending in the default, or in "per architecture" for the recipe-filled flags of train."""
+    shown = "the architecture's recipe" if default is None else "%(default)s"
+    return f"{text} (default: {shown})" if text else f"default: {shown}"
+
+
+def add_epoch_arguments(parser: argparse.ArgumentParser, epochs: int | None, batch_size: int | None) -> None:
+    """--epochs --batch-size (None: filled in later, from a recipe)"""
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help=default_help(epochs))
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help=default_help(batch_size))
+
+
+def add_optimizer_arguments(
+    parser: argparse.ArgumentParser,
+    choices: Sequence[str],
+    optimizer: str | None,
+    lr: float | None,
+    momentum: float | None = 0.9,
+    weight_decay: float | None = 0.0,
+) -> None:
+    """--optimizer --lr --momentum --nesterov --weight-decay (None defaults: filled in later, from a recipe)"""
+    parser.add_argument("--optimizer", choices=choices, default=optimizer, help=default_help(optimizer))
+    parser.add_argument("--lr", type=positive_float, default=lr, help=default_help(lr, "learning rate"))
+    parser.add_argument(
+        "--momentum", type=unit_interval, default=momentum, help=default_help(momentum, "SGD momentum; 0 turns it off")
+    )
+    parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum for SGD")
+    parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=weight_decay,
+        help=default_help(weight_decay, "L2 penalty (SGD, Adam: added to the gradient; AdamW: decoupled)"),
+    )
+
+
+def add_layer_arguments(
+    parser: argparse.ArgumentParser,
+    activations: Sequence[str],
+    hidden_sizes: list[int] | None,
+    dropout: float,
+    hidden_sizes_help: str | None = None,
+) -> None:
+    """--hidden-sizes --activations --dropout: the shape of an MLP.
+
+    activations: the names the command's tier offers (listed in the help). hidden_sizes_help
+    replaces the default help, e.g. when the default depends on other flags (hidden_sizes None).
+    """
+    if hidden_sizes_help is None:
+        hidden_sizes_help = f"hidden layer widths (default: {','.join(str(size) for size in hidden_sizes)})"
+    parser.add_argument("--hidden-sizes", type=int_list, default=hidden_sizes, help=hidden_sizes_help)
+    parser.add_argument(
+        "--activations",
+        type=str_list,
+        default=["relu"],
+        help=f"one name for every hidden layer, or one per layer; from: {', '.join(activations)} (default: relu)",
+    )
+    parser.add_argument(
+        "--dropout", type=unit_interval, default=dropout, help="dropout after each hidden layer (%(default)s)"
+    )
+
+
+def add_schedule_arguments(
+    parser: argparse.ArgumentParser, schedule: str | None, schedule_help: str, warmup_epochs: int | None = 0
+) -> None:
+    """--schedule --warmup-epochs --grad-clip --lookahead --early-stopping --device"""
+    from ..vectorized.schedules import SCHEDULES
+
+    parser.add_argument("--schedule", choices=SCHEDULES, default=schedule, help=schedule_help)
+    parser.add_argument(
+        "--warmup-epochs",
+        type=int,
+        default=warmup_epochs,
+        help=default_help(warmup_epochs, "linear warmup epochs before the cosine"),
+    )
+    parser.add_argument("--grad-clip", type=positive_float, help="clip the gradients' joint L2 norm to this")
+    parser.add_argument("--lookahead", action="store_true", help="wrap the optimizer in Lookahead (k=5, alpha=0.5)")
+    parser.add_argument(
+        "--early-stopping",
+        type=positive_int,
+        metavar="PATIENCE",
+        help="stop after this many epochs without a lower val loss, keeping the best weights",
+    )
+    parser.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default: %(default)s")
+
+
+def training_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type)."""
+    problems = []
+    warmup = args.warmup_epochs or 0
+    if warmup < 0:
+        problems.append(f"--warmup-epochs must be >= 0, got {warmup}")
+    elif warmup and args.schedule != "cosine":
+        problems.append(f"--warmup-epochs needs --schedule cosine, got --schedule {args.schedule}")
+    elif warmup >= args.epochs:
+        problems.append(f"--warmup-epochs ({warmup}) must be smaller than --epochs ({args.epochs})")
+    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
+        problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
+    if args.early_stopping and not args.val_split:
+        problems.append("--early-stopping needs validation data: --val-split > 0")
+    return problems
+
+
+def load_data(args: argparse.Namespace):
+    """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = load_dataset(args.dataset, args.data_dir)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return dataset
+
+
+def use_requested_device(device: str, command: str) -> bool:
+    """Switch to ``device``; False (with the reason on stderr) when the GPU was asked for and is missing."""
+    from ..common.backend import gpu_available, use_device
+
+    if device == "auto" and not gpu_available():
+        print("note: --device auto found no usable GPU (CuPy and a CUDA device); training on the CPU", file=sys.stderr)
+        device = "cpu"
+    try:
+        use_device(device)
+    except RuntimeError as error:
+        print(f"nnscratch {command}: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def architecture_option(text: str) -> tuple[str, object]:
+    """argparse type: ``KEY=VALUE`` for an architecture build option; VALUE is read as JSON when it
+    can be (``width=16``, ``depths=[1,1,1,1]``, ``use_se=true``), else kept as a string."""
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"must look like KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def add_augment_arguments(parser: argparse.ArgumentParser) -> None:
+    """--augment-* and --no-augment (defaults: the dataset's safe default, shifts of up to 2 pixels)."""
+    group = parser.add_argument_group("augmentation (default: random shifts of up to 2 pixels; flips for cifar10)")
+    group.add_argument("--augment-shift", type=int, metavar="PIXELS", help="random roll by up to +-PIXELS")
+    group.add_argument("--augment-rotate", type=float, default=0.0, metavar="DEGREES", help="random rotation")
+    group.add_argument("--augment-hflip", action="store_true", help="random left-right mirroring")
+    group.add_argument("--augment-vflip", action="store_true", help="random upside-down mirroring")
+    group.add_argument("--augment-noise", type=float, default=0.0, metavar="STD", help="Gaussian noise")
+    group.add_argument("--augment-cutout", type=int, default=0, metavar="SIZE", help="blank a random SIZExSIZE square")
+    group.add_argument(
+        "--augment-cutmix", type=float, default=0.0, metavar="ALPHA", help="CutMix with Beta(ALPHA, ALPHA)"
+    )
+    group.add_argument("--augment-randaugment", type=int, default=0, metavar="N", help="RandAugment: N ops per image")
+    group.add_argument(
+        "--augment-magnitude", type=float, default=9.0, metavar="M", help="RandAugment magnitude in [0, 10] (9)"
+    )
+    group.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+
+
+def augmentation_from(args: argparse.Namespace):
+    """The Augmentation the flags describe (a ValueError names any impossible value)."""
+    from ..common.augment import Augmentation, default_augmentation
+
+    if args.no_augment:
+        return Augmentation.none()
+    default = default_augmentation(args.dataset)
+    return Augmentation(
+        shift=default.shift if args.augment_shift is None else args.augment_shift,
+        rotate=args.augment_rotate,
+        hflip=args.augment_hflip or default.hflip,
+        vflip=args.augment_vflip,
+        noise=args.augment_noise,
+        cutout=args.augment_cutout,
+        cutmix_alpha=args.augment_cutmix,
+        randaugment_ops=args.augment_randaugment,
+        randaugment_magnitude=args.augment_magnitude,
+    )

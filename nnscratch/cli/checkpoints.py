@@ -1,0 +1,139 @@
+"""--save, --save-every, --resume and Ctrl-C for every training command.
+
+Training commands take ``--save PATH [--save-every N]`` and ``--resume PATH`` (with the same
+flags; ``--epochs`` is the length of the whole run). Ctrl-C saves the last complete epoch and
+prints the command that resumes it (``fit_with_checkpoints``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .arguments import positive_int
+
+
+def existing_file(text: str) -> str:
+    """argparse type: the path of an existing file (a checkpoint to resume or evaluate)."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return text
+
+
+def add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """--save --save-every --resume: the checkpoint flags of every training command."""
+    parser.add_argument("--save", metavar="PATH", help="write a checkpoint (.npz) here after training and on Ctrl-C")
+    parser.add_argument("--save-every", type=positive_int, metavar="N", help="also write it after every N-th epoch")
+    parser.add_argument(
+        "--resume",
+        type=existing_file,
+        metavar="PATH",
+        help="continue the run saved in PATH (give the same flags; --epochs is the length of the whole run)",
+    )
+
+
+def checkpoint_problems(args: argparse.Namespace) -> list[str]:
+    """What is wrong with the combination of checkpoint flags."""
+    return ["--save-every needs --save PATH"] if args.save_every and not args.save else []
+
+
+def dataset_record(dataset) -> dict:
+    """What a checkpoint records of the data: name, classes, image shape and the normalisation statistics."""
+    return {
+        "name": dataset.name,
+        "classes": list(dataset.classes),
+        "image_shape": list(dataset.image_shape),
+        "mean": dataset.mean.tolist(),
+        "std": dataset.std.tolist(),
+    }
+
+
+def resume_run(resumed, record: dict, dataset, parts: tuple, args: argparse.Namespace, command: str) -> bool:
+    """Add the data to the run's metadata ``record`` (``dataset_record``); then, with --resume, check the
+    checkpoint's metadata against it and restore ``parts`` = (model, optimizer, schedule, trainer).
+
+    False (the reason printed) when the checkpoint does not fit; nothing is changed then.
+    """
+    from ..common.checkpoint import CheckpointError
+
+    record["dataset"] = dataset_record(dataset)
+    if resumed is None:
+        return True
+    try:
+        resumed.check_metadata(record)
+        resumed.restore(*parts)
+    except CheckpointError as error:
+        print(f"nnscratch {command}: error: {error}", file=sys.stderr)
+        return False
+    print(f"resuming {args.resume}: {parts[-1].epoch} of {args.epochs} epochs done")
+    return True
+
+
+def resume_command(argv: Sequence[str], path: str | Path) -> str:
+    """The command line that resumes from ``path``: ``argv`` without its --resume, plus ``--resume path``."""
+    kept, skip_value = [], False
+    for arg in argv:
+        flag = arg.split("=", 1)[0]
+        if skip_value:
+            skip_value = False
+        elif len(flag) > len("--re") and "--resume".startswith(flag):  # argparse accepts --resume's prefixes
+            skip_value = "=" not in arg
+        else:
+            kept.append(arg)
+    return shlex.join(["nnscratch", *kept, "--resume", str(path)])
+
+
+def fit_with_checkpoints(trainer, fit: Callable[[], object], args: argparse.Namespace, metadata: dict, command: str):
+    """Run ``fit()`` under the checkpoint flags; None when training ended normally, else the exit code.
+
+    - ``--save PATH``: the final state is written there; ``--save-every N`` also after every
+      N-th epoch of the run.
+    - Ctrl-C: the state after the last complete epoch (``Autosave`` keeps a copy) is written to
+      --save, else to --resume, else to ``<command>-interrupted.npz``, and the command that
+      resumes it is printed.
+    - Divergence (NonFiniteLossError): nothing of the failing epoch is written; the message
+      names the last good checkpoint, which stays as it was.
+    """
+    from ..common.autosave import Autosave
+    from ..vectorized.trainer import NonFiniteLossError
+
+    start_epoch = trainer.epoch
+    autosave = Autosave(args.save, metadata, args.save_every)
+    try:
+        autosave.record(trainer)
+    except RuntimeError as error:  # a model whose state cannot be saved here (dropout on the GPU)
+        if args.save:
+            print(f"nnscratch {command}: error: {error}", file=sys.stderr)
+            return 2
+        print(f"note: Ctrl-C will not save a checkpoint: {error}", file=sys.stderr)
+        autosave = None
+    else:
+        trainer.callbacks.append(autosave)
+    try:
+        fit()
+    except KeyboardInterrupt:
+        if autosave is None:
+            raise
+        path = autosave.write(args.save or args.resume or f"{command}-interrupted.npz")
+        print(
+            f"\ninterrupted during epoch {autosave.epoch + 1}: saved the state after epoch {autosave.epoch} to {path}"
+            f"\nresume with:\n  {resume_command(getattr(args, 'argv', sys.argv[1:]), path)}",
+            file=sys.stderr,
+        )
+        return 130
+    except NonFiniteLossError as error:
+        print(f"nnscratch {command}: {error}", file=sys.stderr)
+        kept = (autosave and autosave.written) or ((args.resume, start_epoch) if args.resume else None)
+        if kept:
+            print(
+                f"nothing of that epoch was saved: the last good checkpoint is {kept[0]} (epoch {kept[1]})",
+                file=sys.stderr,
+            )
+        return 1
+    if args.save:
+        autosave.record(trainer)
+        print(f"checkpoint: {autosave.write()} (after epoch {trainer.epoch})")
+    return None

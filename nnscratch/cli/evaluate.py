@@ -1,0 +1,104 @@
+"""``nnscratch evaluate PATH``: rebuild a saved model from its metadata and test it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..common.datasets import DATASET_NAMES
+from . import arguments
+from .checkpoints import existing_file
+from .output import format_confusion_matrix, write_plots
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=existing_file, metavar="PATH", help="a checkpoint written by --save")
+    parser.add_argument(
+        "--dataset", choices=DATASET_NAMES, help="the test set to use (default: the one the model was trained on)"
+    )
+    parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
+    parser.add_argument("--plots", metavar="DIR", help="write PNG plots (confusion matrix, mistakes, curves) here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def rebuild_model(architecture: dict):
+    """The untrained model an architecture record describes, and a function taking normalised images
+    (N, C, H, W) to predicted classes (N,) on the host. A ValueError when the record cannot be built.
+
+    The record is what ``nnscratch mlp`` / ``scalar`` / ``train`` save as metadata["architecture"]:
+    "name" plus the builder's arguments (for ``train``: the sizes, and the build options under "options").
+    """
+    from ..common.backend import to_cpu
+    from ..vectorized.trainer import Trainer
+
+    name = architecture.get("name")
+    options = {key: value for key, value in architecture.items() if key != "name"}
+    try:
+        if name == "mlp":
+            from ..vectorized.mlp import build_mlp
+
+            trainer = Trainer(build_mlp(**options), None, quiet=True)
+            return trainer.model, lambda images: to_cpu(trainer.predict(images.reshape(len(images), -1)))
+        if name == "scalar_mlp":
+            from ..scalar import Network
+            from ..scalar import Trainer as ScalarTrainer
+
+            scalar_trainer = ScalarTrainer(Network(**options), None, quiet=True)
+            return scalar_trainer.network, scalar_trainer.predict
+        if "image_size" in options:  # a CNN of the gallery (nnscratch train): build(name, sizes, **options)
+            from ..convolutional.architectures import build
+
+            sizes = {key: value for key, value in options.items() if key != "options"}
+            model = build(name, **sizes, **options.get("options", {}))
+            trainer = Trainer(model, None, quiet=True)
+            return model, lambda images: to_cpu(trainer.predict(images))
+    except TypeError as error:  # an argument the builder does not take, or one it misses
+        raise ValueError(f"the architecture record {architecture} does not fit its builder: {error}") from None
+    raise ValueError(f"cannot rebuild architecture {name!r}: nnscratch evaluate knows mlp, scalar_mlp and the gallery")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..common.checkpoint import CheckpointError, read_checkpoint
+    from ..common.datasets import normalize_images
+    from ..common.metrics import accuracy, confusion_matrix, per_class_accuracy
+
+    try:
+        checkpoint = read_checkpoint(args.checkpoint)
+        architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
+        if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
+            raise CheckpointError(
+                f"{args.checkpoint}: its metadata records no architecture and dataset, so the model cannot be "
+                "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
+            )
+        model, predict = rebuild_model(architecture)
+        checkpoint.restore(model)
+    except (CheckpointError, ValueError) as error:
+        print(f"nnscratch evaluate: error: {error}", file=sys.stderr)
+        return 1
+    args.dataset = args.dataset or trained_on["name"]
+    dataset = arguments.load_data(args)
+    shape, num_classes = list(trained_on["image_shape"]), len(trained_on["classes"])
+    if list(dataset.image_shape) != shape or dataset.num_classes != num_classes:
+        print(
+            f"nnscratch evaluate: error: {args.checkpoint} was trained on {trained_on['name']} ({shape} images, "
+            f"{num_classes} classes); {dataset.name} has {list(dataset.image_shape)} images and "
+            f"{dataset.num_classes} classes",
+            file=sys.stderr,
+        )
+        return 1
+    # the training set's normalisation, as recorded: the model has only ever seen inputs scaled this way
+    predicted = predict(normalize_images(dataset.x_test, trained_on["mean"], trained_on["std"]))
+    options = ", ".join(f"{key}={value}" for key, value in architecture.items() if key != "name")
+    history = checkpoint.state.get("trainer", {}).get("history", [])
+    print(f"{args.checkpoint}: {architecture['name']} ({options}), {len(history)} epoch(s) on {trained_on['name']}")
+    print(f"test accuracy {accuracy(predicted, dataset.y_test):.2%} on {len(dataset.y_test):,} {dataset.name} images")
+    per_class = per_class_accuracy(predicted, dataset.y_test, dataset.num_classes)
+    rows = zip(dataset.classes, per_class, strict=True)
+    print("per-class accuracy: " + ", ".join(f"{name} {value:.1%}" for name, value in rows))
+    matrix = confusion_matrix(predicted, dataset.y_test, dataset.num_classes)
+    print("confusion matrix (rows: true class, columns: predicted class):")
+    print(format_confusion_matrix(matrix, dataset.classes))
+    if args.plots:
+        written = write_plots(args.plots, history, dataset, predicted, architecture["name"])
+        print(f"plots: {', '.join(str(path) for path in written)}")
+    return 0

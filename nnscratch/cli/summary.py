@@ -1,0 +1,32 @@
+"""``nnscratch summary ARCH``: every layer of an architecture with shapes, parameters and FLOPs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..common.datasets import DATASET_NAMES
+from .arguments import architecture_option
+from .train import build_model
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..convolutional.architectures import ARCHITECTURES
+
+    parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="sets the input shape")
+    parser.add_argument("--option", type=architecture_option, action="append", default=[], metavar="KEY=VALUE")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..convolutional.summary import format_summary, summarize
+
+    try:
+        model = build_model(args)
+    except ValueError as error:
+        print(f"nnscratch summary: error: {error}", file=sys.stderr)
+        return 2
+    c, h, w = model.input_shape
+    total = sum(int(parameter.data.size) for parameter in model.parameters())
+    print(format_summary(f"{args.architecture} on {c}x{h}x{w} images", summarize(model, model.input_shape), total))
+    return 0

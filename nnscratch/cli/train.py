@@ -67,8 +67,13 @@ def build_model(args: argparse.Namespace):
     from ..convolutional.architectures import build
 
     channels, height, _ = IMAGE_SHAPES[args.dataset]
-    num_classes = 10
-    return build(args.architecture, channels, num_classes, height, **dict(args.option))
+    options = dict(args.option)
+    for size in ("in_channels", "num_classes", "image_size"):
+        if size in options:
+            raise ValueError(
+                f"--option {size}: the image size comes from --dataset ({args.dataset}), not from --option"
+            )
+    return build(args.architecture, channels, 10, height, **options)
 
 
 def _train_record(args: argparse.Namespace, model) -> dict:

@@ -1,13 +1,18 @@
-"""`nnscratch train` resumes exactly: 2 epochs, Ctrl-C, a new process, 2 more == 4 epochs in one go."""
+"""`nnscratch train` resumes exactly (2 epochs, Ctrl-C, a new process, 2 more == 4 epochs in one go), and every
+architecture reloads into the same predictions."""
 
 import shlex
 
+import numpy as np
 import pytest
 
 from nnscratch import cli
 from nnscratch.cli import main
-from nnscratch.common.checkpoint import read_checkpoint
+from nnscratch.common.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from nnscratch.common.seed import manual_seed
+from nnscratch.convolutional.architectures import ARCHITECTURES, build
 from tests.checkpoint_support import assert_same_state, run_python
+from tests.convolutional.test_architectures import OVERFIT_OPTIONS, randomize_statistics
 
 COMMON = "--dataset sample --epochs 4 --batch-size 64 --seed 5 --quiet".split()
 RECIPES = {
@@ -51,9 +56,7 @@ def test_interrupted_after_two_epochs_and_resumed_in_a_new_process_equals_four_e
         assert_same_state(state[part], expected[part], part)
 
 
-def test_evaluate_rebuilds_a_cnn_from_its_checkpoint_and_predicts_what_training_reported(
-    tmp_path, monkeypatch, capsys
-):
+def test_evaluate_rebuilds_a_cnn_from_its_checkpoint_and_predicts_what_training_reported(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "lenet", "--dataset", "sample", "--epochs", "1", "--quiet", "--save", "run.npz"]) == 0
     trained = capsys.readouterr().out
@@ -62,3 +65,21 @@ def test_evaluate_rebuilds_a_cnn_from_its_checkpoint_and_predicts_what_training_
     evaluated = capsys.readouterr().out
     assert f"test accuracy {reported} on 500 sample images" in evaluated
     assert (tmp_path / "plots" / "confusion_matrix.png").is_file()
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_architecture_predicts_the_same_after_a_save_and_a_load_into_a_rebuilt_model(name, tmp_path):
+    options = OVERFIT_OPTIONS[name]  # the slim variants: the same layers, fewer channels
+    model = build(name, 1, 10, 28, **options)
+    randomize_statistics(model, seed=7)
+    x = np.random.default_rng(8).standard_normal((6, 1, 28, 28)).astype(np.float32)
+    model.eval()
+    before = model.forward(x)
+    save_checkpoint(tmp_path / "model.npz", model, metadata={"architecture": model.architecture})
+    manual_seed(123)  # a different initialisation: only the checkpoint can make them agree
+    architecture = read_checkpoint(tmp_path / "model.npz").metadata["architecture"]
+    sizes = {key: value for key, value in architecture.items() if key not in ("name", "options")}
+    rebuilt = build(architecture["name"], **sizes, **architecture["options"])
+    load_checkpoint(tmp_path / "model.npz", model=rebuilt)
+    rebuilt.eval()
+    np.testing.assert_array_equal(rebuilt.forward(x), before)

@@ -1,0 +1,88 @@
+"""`nnscratch train` and `nnscratch summary`: what they refuse, before any work, and what they print."""
+
+import sys
+
+import pytest
+
+from nnscratch import cli
+from nnscratch.cli import main
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Fail the test if a command gets as far as loading data: refusals must come first."""
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
+
+
+def test_unknown_architecture_is_refused_with_the_valid_names(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "resnet50"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'resnet50'" in err and "'lenet'" in err and "'convnext_tiny'" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--option", "image_size=12"], "--option image_size: the image size comes from --dataset"),
+        (["--option", "pool=median"], "lenet: pool must be 'max' or 'avg', got 'median'"),
+        (["--augment-shift", "30"], "shift=30 and cutout=0 must be smaller than the 28x28 images"),
+        (["--augment-rotate", "400"], "rotate must be in [0, 180] degrees, got 400.0"),
+        (["--augment-magnitude", "12", "--augment-randaugment", "2"], "randaugment_magnitude must be in [0, 10]"),
+        (["--augment-noise", "-1"], "noise must be >= 0, got -1.0"),
+        (["--optimizer", "adam", "--nesterov"], "--nesterov needs --optimizer sgd and a --momentum > 0"),
+        (["--warmup-epochs", "2"], "--warmup-epochs needs --schedule cosine"),
+        (["--save-every", "2"], "--save-every needs --save PATH"),
+    ],
+)
+def test_impossible_settings_are_refused_before_any_work(flags, message, capsys, no_data):
+    assert main(["train", "lenet", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_images_that_do_not_fit_the_architecture_are_refused(capsys, no_data):
+    # LeNet-5 needs 28x28 at least; cifar10's 32x32 fits, so ask for a model built for smaller input
+    assert main(["train", "convnext_tiny", "--option", "stem_patch=16"]) == 2
+    assert "convnext_tiny needs images of at least 128x128" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flags", "message"), [(["--epochs", "0"], "must be a positive integer, got 0")])
+def test_bad_values_stop_argparse(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "lenet", *flags])
+    assert message in capsys.readouterr().err
+
+
+def test_gpu_without_cupy_is_a_clear_error_not_a_traceback(monkeypatch, capsys, no_data):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert main(["train", "lenet", "--device", "gpu"]) == 1
+    assert "nnscratch train: the GPU backend needs CuPy, which is not installed" in capsys.readouterr().err
+
+
+def test_auto_device_falls_back_to_the_cpu_with_a_note(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert main(["train", "lenet", "--dataset", "sample", "--epochs", "1", "--device", "auto", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "--device auto found no usable GPU" in captured.err and "device cpu" in captured.out
+
+
+def test_a_short_run_prints_every_epoch_the_test_report_and_writes_the_plots(tmp_path, capsys):
+    plots = tmp_path / "plots"
+    assert main(["train", "lenet", "--dataset", "sample", "--epochs", "2", "--quiet", "--plots", str(plots)]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2" in out and "epoch 2/2" in out and "test accuracy" in out and "per-class accuracy" in out
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "confusion_matrix.png",
+        "curves.png",
+        "misclassified.png",
+        "samples.png",
+    ]
+
+
+def test_summary_lists_every_layer_and_the_totals(capsys):
+    assert main(["summary", "lenet"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet on 1x28x28 images" in out and "Conv2D" in out and "61,706" in out
+    assert main(["summary", "resnet18", "--dataset", "cifar10"]) == 0
+    assert "resnet18 on 3x32x32 images" in capsys.readouterr().out

@@ -26,6 +26,12 @@ docs-serve:
 	bash scripts/setup.sh docs
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
+## bench: nnscratch against PyTorch on this machine: samples/s and peak memory (minutes)
+# Writes benchmarks/reports/throughput.{json,md}; same-recipe accuracy is `python -m benchmarks.accuracy` (hours).
+bench:
+	bash scripts/setup.sh bench
+	$(PY) -m benchmarks
+
 setup:
 	bash scripts/setup.sh test
 

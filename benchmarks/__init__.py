@@ -1,1 +1,12 @@
-"""Speed and memory against PyTorch on the same machine, in the same run: ``python -m benchmarks.<name>``."""
+"""nnscratch against PyTorch on the same machine, in the same run (dev-only: needs torch and threadpoolctl).
+
+    python -m benchmarks              training/inference samples/s and peak memory, 5 models  (throughput.py)
+    python -m benchmarks.accuracy     the same recipe in both libraries: test accuracy        (accuracy.py)
+    python -m benchmarks.conv_modules Conv2D alone against torch.nn.Conv2d, per layer shape
+    python -m benchmarks.overfit      can every full-size architecture overfit one batch?
+
+Shared pieces: ``timing`` (thread limits, interleaved timing, pauses, medians), ``machine``
+(CPU, BLAS and threads), ``workloads`` (the models as the ``nnscratch`` commands build them),
+``torch_side`` (their PyTorch twins, optimizers, schedules and loop), ``peak_rss`` (memory,
+one child process per library) and ``report`` (the JSON the docs read, and Markdown).
+"""

@@ -8,7 +8,7 @@ images (Fashion-MNIST). For each, both libraries get the same weights, input and
 gradient, run a forward and a backward (input, weight and bias gradients), and are timed
 interleaved (ours, torch, ours, torch, ...) so that a burst of load on the machine hits both,
 each library's threads awake and the other's asleep when it is timed (see
-``time_interleaved``). Both use the same number of threads (torch.set_num_threads and, for
+``benchmarks/timing.py``). Both use the same number of threads (torch.set_num_threads and, for
 NumPy's BLAS, threadpoolctl). The table gives medians and [min, max] ranges in ms and the
 speed ratio torch time / our time (above 1: we are faster), then the geometric mean of the
 ratios. The load average is printed before and after: other work on the machine makes every
@@ -26,18 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import subprocess
 import sys
-import time
 import tracemalloc
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from benchmarks.machine import load_average, machine_info
+from benchmarks.peak_rss import reset_peak_rss, status_kib
+from benchmarks.timing import limit_threads, time_interleaved
 from nnscratch.convolutional.modules import Conv2D
 
 # name, in_channels, out_channels, kernel, stride, padding, input size (square)
@@ -123,32 +122,6 @@ def check_same_numbers(case: dict) -> None:
             raise AssertionError(f"{name} differs from torch by {error:.2e} (relative to its largest value)")
 
 
-def time_interleaved(
-    steps: dict[str, Callable[[], object]], repeats: int, warmup: int = 2, pause: float = 0.1
-) -> dict[str, list[float]]:
-    """Seconds per call of each step, the steps taking turns (A, B, A, B, ...) after a warm-up.
-
-    Each turn is: wait ``pause`` seconds, one untimed call, then the timed call. Both libraries'
-    worker threads busy-wait for a while after a parallel call (OpenBLAS for up to ~0.1 s,
-    OpenMP briefly) before they sleep: the pause lets the other library's threads go to sleep,
-    so they do not steal a core from this call (on 2 cores that doubles its time), and the
-    untimed call wakes this library's own threads, so the timed call runs as it would inside a
-    training loop, one layer after another.
-    """
-    for _ in range(warmup):
-        for step in steps.values():
-            step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            time.sleep(pause)
-            step()
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def describe(shape: tuple) -> str:
     name, cin, cout, kernel, stride, padding, size = shape
     return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}"
@@ -162,7 +135,9 @@ def run_speed(batch: int, repeats: int) -> list[float]:
     for shape in SHAPES:
         case = make_case(shape, batch)
         check_same_numbers(case)
-        times = time_interleaved({"ours": case["ours_step"], "torch": case["torch_step"]}, repeats)
+        steps = {"ours": case["ours_step"], "torch": case["torch_step"]}
+        # one layer takes milliseconds: wake each library's threads with an untimed call before the timed one
+        times = time_interleaved(steps, repeats, warmup=2, pause=0.1, untimed_first=True)
         cells = []
         for name in ("ours", "torch"):
             ms = [1e3 * t for t in times[name]]
@@ -181,25 +156,17 @@ def run_speed(batch: int, repeats: int) -> list[float]:
 # ----------------------------------------------------------------------------- memory
 
 
-def resident_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"/proc/self/status has no {field}")
-
-
 def memory_child(library: str, batch: int) -> None:
     """Run in a fresh process: one forward+backward of the largest shape; print the peaks as JSON."""
     case = make_case(largest_shape(), batch)
     step = case["ours_step"] if library == "ours" else case["torch_step"]
-    before = resident_kib("VmRSS")
-    with open("/proc/self/clear_refs", "w") as clear_refs:
-        clear_refs.write("5")  # resets VmHWM (the peak) to the current resident size
+    before = status_kib("VmRSS")
+    if before is None or not reset_peak_rss():
+        raise RuntimeError("the memory measurement needs Linux's /proc/self/status and /proc/self/clear_refs")
     if library == "ours":
         tracemalloc.start()
     step()
-    result = {"peak_rss_bytes": (resident_kib("VmHWM") - before) * 1024}
+    result = {"peak_rss_bytes": (status_kib("VmHWM") - before) * 1024}
     if library == "ours":
         result["tracemalloc_peak_bytes"] = tracemalloc.get_traced_memory()[1]
     print(json.dumps(result))
@@ -225,17 +192,6 @@ def run_memory(batch: int, threads: int) -> None:
     print(f"  ratio {ours / max(torch_peak, 1):.2f}x torch's (target <= 2x)")
 
 
-def limit_threads(threads: int) -> object | None:
-    """Same thread count for both: torch's intra-op pool and NumPy's BLAS (via threadpoolctl)."""
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("threadpoolctl is not installed: NumPy's BLAS uses its default thread count", file=sys.stderr)
-        return None
-    return threadpool_limits(limits=threads, user_api="blas")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
@@ -248,15 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.memory_child:
         memory_child(args.memory_child, args.batch)
         return
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    print(
-        f"{platform.processor() or platform.machine()}, {args.threads} threads; NumPy {np.__version__} "
-        f"({blas.get('name')} {blas.get('version')}), torch {torch.__version__}; batch {args.batch}, "
-        f"float32, {args.repeats} interleaved repeats\n"
-    )
-    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    machine = ", ".join(f"{key} {value}" for key, value in machine_info(args.threads).items())
+    print(f"{machine}; batch {args.batch}, float32, {args.repeats} interleaved repeats\n")
+    print(f"load average before: {load_average():.2f}")
     run_speed(args.batch, args.repeats)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"load average after: {load_average():.2f}")
     if not args.no_memory:
         run_memory(args.batch, args.threads)
     del limits

@@ -36,7 +36,7 @@ def usable_cores() -> int:
 
 
 def blas_description() -> str:
-    """NumPy's BLAS as threadpoolctl sees it now, e.g. "openblas 0.3.31 (pthreads, SkylakeX), 2 threads"."""
+    """NumPy's BLAS as threadpoolctl sees it now, e.g. "openblas 0.3.31 (pthreads, SkylakeX, threads 2)"."""
     from threadpoolctl import threadpool_info
 
     pools = [pool for pool in threadpool_info() if pool.get("user_api") == "blas"]
@@ -44,9 +44,9 @@ def blas_description() -> str:
         return "none found by threadpoolctl"
     texts = []
     for pool in pools:
-        details = ", ".join(str(pool[key]) for key in ("threading_layer", "architecture") if pool.get(key))
-        details = f" ({details})" if details else ""
-        texts.append(f"{pool['internal_api']} {pool.get('version')}{details}, {pool['num_threads']} threads")
+        details = [str(pool[key]) for key in ("threading_layer", "architecture") if pool.get(key)]
+        details.append(f"threads {pool['num_threads']}")
+        texts.append(f"{pool['internal_api']} {pool.get('version')} ({', '.join(details)})")
     return "; ".join(texts)
 
 
@@ -62,7 +62,7 @@ def machine_info(threads: int) -> dict[str, object]:
     }
     torch = sys.modules.get("torch")
     if torch is not None:
-        info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
+        info["torch"] = f"{torch.__version__} (threads {torch.get_num_threads()})"
     return info
 
 

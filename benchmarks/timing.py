@@ -101,8 +101,3 @@ def time_interleaved(
 def rates(seconds: list[float], items: int) -> list[float]:
     """Items per second of each measurement that processed ``items`` items in ``seconds[i]``."""
     return [items / value for value in seconds]
-
-
-def ratio(ours: Spread, theirs: Spread) -> float:
-    """Ratio of the medians, ours / theirs."""
-    return ours.median / theirs.median

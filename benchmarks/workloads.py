@@ -108,18 +108,25 @@ class Setup:
         return self.trainer.predict(x, self.settings.batch_size)
 
 
-def build_setup(model: str, settings: argparse.Namespace, dataset: Dataset) -> Setup:
+def build_setup(model: str, settings: argparse.Namespace, dataset: Dataset, dtype: Any = np.float32) -> Setup:
     """The model, optimizer, schedule and trainer of ``model``'s command for ``settings`` and ``dataset``.
 
     The root seed is reset to ``settings.seed`` first, as the commands do, so the initial
-    weights are those of ``nnscratch train/mlp/scalar`` with the same flags.
+    weights are those of ``nnscratch train/mlp/scalar`` with the same flags. dtype: of the
+    parameters (float32, as the commands train; the tests use float64 to compare the two
+    libraries' arithmetic exactly). The scalar network computes with Python floats.
     """
     check_settings(model, settings)
     manual_seed(settings.seed)
     input_size = math.prod(dataset.image_shape)
     if model == SCALAR:
         network = Network(
-            input_size, settings.hidden_sizes, dataset.num_classes, settings.activations, settings.dropout, settings.seed
+            input_size,
+            settings.hidden_sizes,
+            dataset.num_classes,
+            settings.activations,
+            settings.dropout,
+            settings.seed,
         )
         if settings.optimizer == "sgd":
             optimizer = ScalarSGD(
@@ -149,6 +156,7 @@ def build_setup(model: str, settings: argparse.Namespace, dataset: Dataset) -> S
         network = build(model, channels, dataset.num_classes, height, **dict(settings.option))
         augmentation = augmentation_from(settings)
         augmentation.check_fits(network.input_shape)
+    network.to(dtype)  # before the optimizer, whose state is built from the parameters
     optimizer = make_optimizer(
         settings.optimizer,
         network.parameters(),

@@ -1,0 +1,26 @@
+"""The command-line options the benchmark entry points share (``python -m benchmarks``, ``benchmarks.accuracy``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from benchmarks.timing import PAUSE
+from nnscratch.cli.arguments import non_negative_float, positive_int
+
+
+def add_shared_arguments(parser: argparse.ArgumentParser, models: Sequence[str], quick_help: str) -> None:
+    """--models --threads --pause --quick --data-dir --report-dir (each entry point adds its own --dataset)."""
+    parser.add_argument("--models", nargs="+", choices=models, default=list(models), help="default: all")
+    parser.add_argument("--threads", type=positive_int, default=2, help="BLAS and PyTorch threads (%(default)s)")
+    parser.add_argument(
+        "--pause",
+        type=non_negative_float,
+        default=PAUSE,
+        help="seconds of sleep before each timed run, so that the other library's threads stop spinning (%(default)s)",
+    )
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
+    parser.add_argument(
+        "--report-dir", help="where to write the reports (default: benchmarks/reports; smoke runs: out/benchmarks)"
+    )

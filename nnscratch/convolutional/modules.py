@@ -73,12 +73,17 @@ from .windows import (
     pad_images,
     sliding_windows,
     unpad_images,
+    wide_length,
+    wide_to_images,
+    wide_windows,
 )
 
 # ----------------------------------------------------------------------------- im2col / col2im
 
 
-def im2col(padded: Any, kernel_size: tuple[int, int], stride: tuple[int, int], out: Any = None) -> Any:
+def im2col(
+    padded: Any, kernel_size: tuple[int, int], stride: tuple[int, int], out: Any = None, wide: bool = False
+) -> Any:
     """Every kh x kw patch of a padded batch, as the columns of one matrix.
 
     padded: (N, C, Hp, Wp) -> cols: (C*kh*kw, N*H'*W'), where
@@ -91,18 +96,37 @@ def im2col(padded: Any, kernel_size: tuple[int, int], stride: tuple[int, int], o
     The patches come from ``sliding_windows`` (a strided view, no copy); the one copy is the
     assignment that lays them out as a matrix. Columns are ordered (n, h, w) so that each run
     it copies is a row of an image, the longest contiguous stretch there is.
-    ``out``: a contiguous (C*kh*kw, N*H'*W') array to fill (a new one when None).
+    ``out``: a contiguous array of the shape of cols to fill (a new one when None).
+
+    ``wide=True`` (stride 1 only) numbers the columns of each sample along the padded width
+    instead: cols: (C*kh*kw, N*L), column (n, h*Wp + w), L = (H' - 1)*Wp + W' (``wide_windows``).
+    The kw - 1 extra columns after each output row are junk, which the matrix product computes
+    and the caller drops; in exchange every row of cols is a copy of whole images, one
+    contiguous stretch per sample, instead of H' runs of W' pixels. Copying is what im2col
+    spends its time on, and short runs are what make copying slow: at 28x28 with a 3x3 kernel
+    the product does 7% more work and the copy gets several times faster.
     """
-    windows = sliding_windows(padded, kernel_size, stride)  # (N, C, H', W', kh, kw)
-    n, c, out_h, out_w, kh, kw = windows.shape
+    xp = get_array_module(padded)
+    if wide:
+        if tuple(stride) != (1, 1):
+            raise ValueError(f"im2col: the wide layout needs stride (1, 1), got {tuple(stride)}")
+        windows = wide_windows(padded, kernel_size)  # (C, kh, kw, N, L)
+    else:
+        windows = sliding_windows(padded, kernel_size, stride).transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, H', W')
+    c, kh, kw = windows.shape[:3]
     if out is None:
-        out = get_array_module(padded).empty((c * kh * kw, n * out_h * out_w), dtype=padded.dtype)
-    out.reshape(c, kh, kw, n, out_h, out_w)[...] = windows.transpose(1, 4, 5, 0, 2, 3)
+        out = xp.empty((c * kh * kw, math.prod(windows.shape[3:])), dtype=padded.dtype)
+    out.reshape(windows.shape)[...] = windows
     return out
 
 
 def col2im(
-    cols: Any, padded_shape: tuple[int, ...], kernel_size: tuple[int, int], stride: tuple[int, int], out: Any = None
+    cols: Any,
+    padded_shape: tuple[int, ...],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    out: Any = None,
+    wide: bool = False,
 ) -> Any:
     """The adjoint of ``im2col``: add every column back onto the pixels its patch came from.
 
@@ -114,16 +138,26 @@ def col2im(
     terms: they are added, one kernel position (i, j) at a time, each a strided slice of all
     samples and pixels (kh*kw vectorised steps, no per-pixel loop, no ``add.at``). Within one
     position (i, j) no two terms land on the same pixel, so each step is a plain ``+=``.
-    ``out``: an array of ``padded_shape`` to add into (a new zero array when None).
+    ``out``: a C-contiguous array of ``padded_shape`` to add into (a new zero array when None).
+
+    ``wide=True``: cols in the wide layout of ``im2col(..., wide=True)``; each step then adds
+    whole images at once. Its junk columns must hold zeros (they land on real pixels).
     """
     n, c, height, width = padded_shape
     kh, kw = kernel_size
-    out_size = ((height - kh) // stride[0] + 1, (width - kw) // stride[1] + 1)
     if out is None:
         out = get_array_module(cols).zeros(padded_shape, dtype=cols.dtype)
-    blocks = cols.reshape(c, kh, kw, n, *out_size)
+    if wide:
+        blocks = cols.reshape(c, kh, kw, n, -1)
+        windows = wide_windows(out, kernel_size)  # a view into out: adding to it adds to out
+    else:
+        out_size = ((height - kh) // stride[0] + 1, (width - kw) // stride[1] + 1)
+        blocks = cols.reshape(c, kh, kw, n, *out_size)
     for i, j in kernel_positions(kernel_size):
-        out[kernel_offset(i, j, stride, out_size)] += blocks[:, i, j].transpose(1, 0, 2, 3)
+        if wide:
+            windows[:, i, j] += blocks[:, i, j]
+        else:
+            out[kernel_offset(i, j, stride, out_size)] += blocks[:, i, j].transpose(1, 0, 2, 3)
     return out
 
 
@@ -134,6 +168,12 @@ def col2im(
 # 16 MiB, 8 was fastest overall for the shapes of benchmarks/conv_modules.py (2 cores, 32 MiB L3).
 # On a GPU the whole batch goes at once: there, fewer and larger products are what is fast.
 CPU_COLS_BYTES_PER_SLICE = 8 * 2**20
+
+
+# The input gradient of a stride-1 convolution is a convolution itself (see
+# ``Conv2D._input_gradient_by_flipped_convolution``): one product (C, F*kh*kw) @ (F*kh*kw, ...)
+# whose C rows are too few for BLAS to run fast on small layers, where col2im wins.
+FLIPPED_CONVOLUTION_MIN_CHANNELS = 16
 
 
 def batch_slices(batch_size: int, cols_bytes_per_sample: int) -> list[slice]:
@@ -226,57 +266,127 @@ class Conv2D(Module):
 
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.in_channels)
-        out_h, out_w = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
-        xp = get_array_module(x)
+        out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
         padded = pad_images(x, self.padding)
-        n, filters = x.shape[0], self.out_channels
-        weight_matrix = self.weight.data.reshape(filters, -1)  # (F, C*kh*kw), a view
-        y = xp.empty((n, filters, out_h, out_w), dtype=x.dtype)
-        scratch = Scratch(xp, x.dtype)
-        slices = batch_slices(n, weight_matrix.shape[1] * out_h * out_w * x.itemsize)
-        for batch in slices:
-            pixels = (batch.stop - batch.start) * out_h * out_w
-            cols = im2col(
-                padded[batch], self.kernel_size, self.stride, scratch.get("cols", (weight_matrix.shape[1], pixels))
-            )
-            product = xp.matmul(weight_matrix, cols, out=scratch.get("product", (filters, pixels)))
-            # (F, n, H', W') -> (n, F, H', W') and the bias add, in one pass over the output
-            product = product.reshape(filters, -1, out_h, out_w).transpose(1, 0, 2, 3)
-            if self.bias is None:
-                y[batch] = product
-            else:
-                xp.add(product, self.bias.data.reshape(1, -1, 1, 1), out=y[batch])
-        # a cols that fits in one slice is small: backward reuses it; larger ones it rebuilds slice by slice
-        self._save_for_backward(padded, cols if len(slices) == 1 else None)
+        weight_matrix = self.weight.data.reshape(self.out_channels, -1)  # (F, C*kh*kw), a view
+        bias = None if self.bias is None else self.bias.data
+        y, kept_cols = self._convolve(padded, weight_matrix, out_size, bias)
+        self._save_for_backward(padded, kept_cols)
         return y
 
     def backward(self, grad_out: Any) -> Any:
         padded, kept_cols = self._saved()
-        xp = get_array_module(grad_out)
-        n, filters, out_h, out_w = grad_out.shape
-        weight_matrix = self.weight.data.reshape(filters, -1)
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=(0, 2, 3))
-        grad_padded = xp.zeros(padded.shape, dtype=padded.dtype) if self.needs_input_grad else None
-        grad_weight_t = xp.zeros(weight_matrix.shape[::-1], dtype=weight_matrix.dtype)  # (C*kh*kw, F)
-        scratch = Scratch(xp, grad_out.dtype)
-        for batch in batch_slices(n, weight_matrix.shape[1] * out_h * out_w * grad_out.itemsize):
+        grad_rows = self._gradient_rows(grad_out, padded.shape[3])
+        self.weight.grad += self._weight_gradient(padded, kept_cols, grad_rows)
+        if not self.needs_input_grad:
+            return None
+        if self._wide() and self.in_channels >= FLIPPED_CONVOLUTION_MIN_CHANNELS:
+            return self._input_gradient_by_flipped_convolution(grad_out, padded.shape)
+        return self._input_gradient_by_col2im(grad_rows, padded.shape)
+
+    def _wide(self) -> bool:
+        """Stride-1 convolutions use the wide im2col layout (see ``im2col``); strided ones the compact one."""
+        return self.stride == (1, 1)
+
+    def _columns_per_sample(self, out_size: tuple[int, int], pitch: int) -> int:
+        """Columns of cols per sample: H'*W', or the wide layout's L = (H' - 1)*Wp + W'."""
+        return wide_length(out_size, pitch) if self._wide() else out_size[0] * out_size[1]
+
+    def _convolve(self, padded: Any, weight_matrix: Any, out_size: tuple[int, int], bias: Any = None) -> tuple:
+        """weight_matrix (F, C*kh*kw) applied to every window of padded (N, C, Hp, Wp): y (N, F, H', W').
+
+        One batch slice at a time: im2col, one matrix product, then (F, n, H', W') -> (n, F, H', W')
+        with the bias added, in one pass that also drops the wide layout's junk columns. Returns
+        (y, cols), cols only when the whole batch fit in one slice (backward reuses it), else None.
+        """
+        xp = get_array_module(padded)
+        n, filters, pitch = padded.shape[0], weight_matrix.shape[0], padded.shape[3]
+        per_sample = self._columns_per_sample(out_size, pitch)
+        y = xp.empty((n, filters, *out_size), dtype=padded.dtype)
+        scratch = Scratch(xp, padded.dtype)
+        slices = batch_slices(n, weight_matrix.shape[1] * per_sample * padded.itemsize)
+        for batch in slices:
             count = batch.stop - batch.start
-            pixels = count * out_h * out_w
-            grad_rows = scratch.get("grad_rows", (filters, pixels))  # dY as (F, n*H'*W')
-            grad_rows.reshape(filters, count, out_h, out_w)[...] = grad_out[batch].transpose(1, 0, 2, 3)
+            cols = scratch.get("cols", (weight_matrix.shape[1], count * per_sample))
+            im2col(padded[batch], self.kernel_size, self.stride, cols, wide=self._wide())
+            product = xp.matmul(weight_matrix, cols, out=scratch.get("product", (filters, count * per_sample)))
+            product = product.reshape(filters, count, per_sample)
+            if self._wide():
+                images = wide_to_images(product, out_size, pitch)
+            else:
+                images = product.reshape(filters, count, *out_size)
+            if bias is None:
+                y[batch] = images.transpose(1, 0, 2, 3)
+            else:
+                xp.add(images.transpose(1, 0, 2, 3), bias.reshape(1, -1, 1, 1), out=y[batch])
+        return y, (cols if len(slices) == 1 else None)
+
+    def _gradient_rows(self, grad_out: Any, pitch: int) -> Any:
+        """dY (N, F, H', W') laid out like the product: (F, N, columns per sample).
+
+        In the wide layout the junk columns get zeros, so they add nothing to dL/dW.
+        """
+        xp = get_array_module(grad_out)
+        n, filters, out_h, out_w = grad_out.shape
+        grad_rows = xp.empty((filters, n, self._columns_per_sample((out_h, out_w), pitch)), dtype=grad_out.dtype)
+        if not self._wide():
+            grad_rows.reshape(filters, n, out_h, out_w)[...] = grad_out.transpose(1, 0, 2, 3)
+            return grad_rows
+        if out_h > 1 and pitch > out_w:
+            wide_to_images(grad_rows[:, :, out_w:], (out_h - 1, pitch - out_w), pitch)[...] = 0
+        wide_to_images(grad_rows, (out_h, out_w), pitch)[...] = grad_out.transpose(1, 0, 2, 3)
+        return grad_rows
+
+    def _weight_gradient(self, padded: Any, kept_cols: Any, grad_rows: Any) -> Any:
+        """dL/dW = dY @ cols^T (F, C, kh, kw), summed over the batch slices (cols rebuilt unless kept)."""
+        xp = get_array_module(grad_rows)
+        filters, n, per_sample = grad_rows.shape
+        inputs = self.weight.data[0].size  # C*kh*kw
+        grad_weight_t = xp.zeros((inputs, filters), dtype=grad_rows.dtype)
+        scratch = Scratch(xp, grad_rows.dtype)
+        for batch in batch_slices(n, inputs * per_sample * grad_rows.itemsize):
             cols = kept_cols
             if cols is None:
-                cols = im2col(
-                    padded[batch], self.kernel_size, self.stride, scratch.get("cols", (weight_matrix.shape[1], pixels))
-                )
+                cols = scratch.get("cols", (inputs, (batch.stop - batch.start) * per_sample))
+                im2col(padded[batch], self.kernel_size, self.stride, cols, wide=self._wide())
             # dW^T = cols @ dY^T: the same product as dY @ cols^T, in the operand order BLAS runs fastest
-            grad_weight_t += cols @ grad_rows.T
-            if grad_padded is not None:
-                grad_cols = xp.matmul(weight_matrix.T, grad_rows, out=scratch.get("grad_cols", cols.shape))
-                col2im(grad_cols, padded[batch].shape, self.kernel_size, self.stride, out=grad_padded[batch])
-        self.weight.grad += grad_weight_t.T.reshape(self.weight.shape)
-        return None if grad_padded is None else unpad_images(grad_padded, self.padding)
+            grad_weight_t += cols @ grad_rows[:, batch].reshape(filters, -1).T
+        return grad_weight_t.T.reshape(self.weight.shape)
+
+    def _input_gradient_by_flipped_convolution(self, grad_out: Any, padded_shape: tuple[int, ...]) -> Any:
+        """dL/dx for stride 1: itself a convolution, of dY with the kernel flipped.
+
+        x[n, c, h + i - p, ...] meets W[f, c, i, j] in output (h, w), so each input pixel collects
+        W[f, c, i, j] * dY[n, f, h - i + p, ...]: a convolution of dY, zero-padded by k - 1 - p, with
+        the kernel turned by 180 degrees and its two channel axes swapped, (F, C, kh, kw) -> (C, F, kh, kw).
+        It goes through the same im2col and one product as the forward, so no col2im is needed.
+        (A padding above k - 1 crops dY instead of padding it.)
+        """
+        xp = get_array_module(grad_out)
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        grow = (kh - 1 - ph, kw - 1 - pw)
+        grad_padded = pad_images(grad_out, (max(0, grow[0]), max(0, grow[1])))
+        grad_padded = unpad_images(grad_padded, (max(0, -grow[0]), max(0, -grow[1])))
+        flipped = xp.ascontiguousarray(self.weight.data[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        in_size = (padded_shape[2] - 2 * ph, padded_shape[3] - 2 * pw)
+        grad_x, _ = self._convolve(grad_padded, flipped.reshape(self.in_channels, -1), in_size)
+        return grad_x
+
+    def _input_gradient_by_col2im(self, grad_rows: Any, padded_shape: tuple[int, ...]) -> Any:
+        """dL/dx for any stride: dcols = W^T @ dY, then col2im adds each column back onto its patch."""
+        xp = get_array_module(grad_rows)
+        filters, n, per_sample = grad_rows.shape
+        weight_matrix = self.weight.data.reshape(filters, -1)
+        grad_padded = xp.zeros(padded_shape, dtype=grad_rows.dtype)
+        scratch = Scratch(xp, grad_rows.dtype)
+        for batch in batch_slices(n, weight_matrix.shape[1] * per_sample * grad_rows.itemsize):
+            grad_slice = grad_rows[:, batch].reshape(filters, -1)
+            grad_cols = scratch.get("grad_cols", (weight_matrix.shape[1], grad_slice.shape[1]))
+            xp.matmul(weight_matrix.T, grad_slice, out=grad_cols)
+            col2im(grad_cols, grad_padded[batch].shape, self.kernel_size, self.stride, grad_padded[batch], self._wide())
+        return unpad_images(grad_padded, self.padding)
 
 
 # ----------------------------------------------------------------------------- DepthwiseConv2D

@@ -103,6 +103,50 @@ def sliding_windows(padded: Any, kernel: tuple[int, int], stride: tuple[int, int
     return windows[:, :, :: stride[0], :: stride[1]]
 
 
+def wide_length(out_size: tuple[int, int], pitch: int) -> int:
+    """How many positions q = h * pitch + w a wide layout has per image: (H' - 1) * pitch + W'.
+
+    Every output row but the last is followed by ``pitch - W'`` junk positions (see ``wide_windows``).
+    """
+    return (out_size[0] - 1) * pitch + out_size[1]
+
+
+def wide_windows(padded: Any, kernel: tuple[int, int]) -> Any:
+    """The windows of a stride-1 convolution as whole stretches of image: a view (C, kh, kw, N, L).
+
+    padded: (N, C, Hp, Wp). With H' = Hp - kh + 1, W' = Wp - kw + 1 and L = ``wide_length``,
+
+        view[c, i, j, n, h * Wp + w] = padded[n, c, h + i, w + j]      for h < H', w < W'
+
+    Positions are numbered along the *padded* width Wp: q = h * Wp + w. The W' positions of
+    each row where a window fits are followed by Wp - W' = kw - 1 junk ones (w >= W', where the
+    window would wrap into the next row). In exchange, ``view[c, i, j, n]`` is one contiguous
+    stretch of ``padded[n, c]``, starting at row i, column j, so copying these windows moves
+    whole images instead of rows of W' pixels. No data is copied by this function.
+    """
+    xp = get_array_module(padded)
+    padded = xp.ascontiguousarray(padded)
+    n, c, height, width = padded.shape
+    kh, kw = kernel
+    length = wide_length((height - kh + 1, width - kw + 1), width)
+    item = padded.itemsize
+    strides = (height * width * item, width * item, item, c * height * width * item, item)
+    # the last window of the last image ends exactly at the array's last element: no read is out of bounds
+    return xp.lib.stride_tricks.as_strided(padded, shape=(c, kh, kw, n, length), strides=strides)
+
+
+def wide_to_images(wide: Any, out_size: tuple[int, int], pitch: int) -> Any:
+    """A (..., L) array in the wide layout of ``wide_windows`` as the images it holds: a view (..., H', W').
+
+    ``images[..., h, w] = wide[..., h * pitch + w]``; the junk positions are skipped. The view can
+    be written to, e.g. to fill a wide array from images.
+    """
+    xp = get_array_module(wide)
+    item = wide.itemsize
+    strides = (*wide.strides[:-1], pitch * item, item)
+    return xp.lib.stride_tricks.as_strided(wide, shape=(*wide.shape[:-1], *out_size), strides=strides)
+
+
 def kernel_positions(kernel: tuple[int, int]) -> list[tuple[int, int]]:
     """Every (i, j) position in a kh x kw kernel, row by row: what the kernel-offset loops walk."""
     return [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]

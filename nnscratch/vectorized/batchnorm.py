@@ -23,6 +23,12 @@ channel. Writing g = dL/dy, the three paths through x_hat, mean and var collapse
 with both means taken over the channel's m values. In eval mode it is just
 ``g * weight_c / sqrt(running_var_c + eps)``.
 
+For speed, forward keeps ``centered = x - mean_c`` and ``1 / sqrt(var_c + eps)`` rather than
+x_hat (x_hat is their product, so nothing is lost), the per-channel constants are folded
+before they touch the big arrays (y = centered * (weight_c / sqrt(var_c + eps)) + bias_c is
+two passes over x, not four), and sums over the channel's m values go over the batch axis
+first (``_channel_sum``).
+
 ``BatchNorm1D`` ((N, C) or (N, C, L)) lives here and ``BatchNorm2D`` ((N, C, H, W)) in the
 convolutional tier; both are this one implementation with a different input rank.
 """
@@ -73,9 +79,24 @@ class BatchNorm(Module):
         """(C,) -> (1, C, 1, ...) so it broadcasts against an input of rank ``ndim``."""
         return values.reshape((1, -1) + (1,) * (ndim - 2))
 
+    @staticmethod
+    def _channel_sum(values: Any) -> Any:
+        """(N, C, ...) -> (C,): the sum over every axis but the channel axis.
+
+        The batch axis goes first: that adds whole (C, ...) slabs element by element, which is
+        several times faster than ``values.sum(axis=(0, 2, 3))`` on small images.
+        """
+        total = values.sum(axis=0)
+        return total.reshape(total.shape[0], -1).sum(axis=1)
+
+    @staticmethod
+    def _channel_dot(a: Any, b: Any) -> Any:
+        """(N, C, ...) twice -> (C,): sum over every axis but the channel axis of a * b, without storing a * b."""
+        n, c = a.shape[:2]
+        return xp.einsum("ncp,ncp->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+
     def forward(self, x: Any) -> Any:
         self._check_input(x)
-        axes = (0,) + tuple(range(2, x.ndim))
         count = x.size // x.shape[1]
         if self.training:
             if count < 2:
@@ -83,17 +104,24 @@ class BatchNorm(Module):
                     f"{type(self).__name__} needs more than 1 value per channel in training mode, "
                     f"got input of shape {tuple(x.shape)}"
                 )
-            mean = x.mean(axis=axes)
+            mean = self._channel_sum(x) / count
             centered = x - self._per_channel(mean, x.ndim)
-            var = (centered * centered).mean(axis=axes)
+            var = self._channel_dot(centered, centered) / count
             self._update_running_stats(mean, var, count)
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
-            centered = x - self._per_channel(mean, x.ndim)
+            centered = None
         inv_std = 1.0 / xp.sqrt(var + self.eps)
-        x_hat = centered * self._per_channel(inv_std, x.ndim)
-        self._save_for_backward(x_hat, inv_std, self.training)
-        return x_hat * self._per_channel(self.weight.data, x.ndim) + self._per_channel(self.bias.data, x.ndim)
+        scale = self.weight.data * inv_std  # y = x_hat * weight + bias = (x - mean) * scale + bias
+        if centered is None:  # eval: one pass, y = x * scale + (bias - mean * scale)
+            y = x * self._per_channel(scale, x.ndim)
+            y += self._per_channel(self.bias.data - mean * scale, x.ndim)
+            self._save_for_backward(x, inv_std, False)
+            return y
+        y = centered * self._per_channel(scale, x.ndim)
+        y += self._per_channel(self.bias.data, x.ndim)
+        self._save_for_backward(centered, inv_std, True)
+        return y
 
     def _update_running_stats(self, mean: Any, var: Any, count: int) -> None:
         # in place, so arrays handed out by state_dict() stay the live buffers
@@ -105,20 +133,24 @@ class BatchNorm(Module):
         self.num_batches_tracked += 1
 
     def backward(self, grad_out: Any) -> Any:
-        x_hat, inv_std, used_batch_stats = self._saved()
+        # centered: x - mean in training mode; x itself in eval mode (its mean is the running one)
+        centered, inv_std, used_batch_stats = self._saved()
         ndim = grad_out.ndim
-        axes = (0,) + tuple(range(2, ndim))
-        grad_sum = grad_out.sum(axis=axes)
-        grad_x_hat_sum = (grad_out * x_hat).sum(axis=axes)
+        grad_sum = self._channel_sum(grad_out)
+        if not used_batch_stats:
+            centered = centered - self._per_channel(self.running_mean.astype(centered.dtype), ndim)
+        grad_x_hat_sum = self._channel_dot(grad_out, centered) * inv_std  # sum of g * x_hat
         self.bias.grad += grad_sum
         self.weight.grad += grad_x_hat_sum
-        scale = self._per_channel(self.weight.data * inv_std, ndim)
+        scale = self.weight.data * inv_std
+        grad_x = grad_out * self._per_channel(scale, ndim)
         if not used_batch_stats:
-            return grad_out * scale
+            return grad_x
+        # scale * (g - mean(g) - x_hat * mean(g * x_hat)), with x_hat = centered * inv_std
         count = grad_out.size // grad_out.shape[1]
-        mean_grad = self._per_channel(grad_sum / count, ndim)
-        mean_grad_x_hat = self._per_channel(grad_x_hat_sum / count, ndim)
-        return scale * (grad_out - mean_grad - x_hat * mean_grad_x_hat)
+        grad_x -= centered * self._per_channel(scale * inv_std * grad_x_hat_sum / count, ndim)
+        grad_x -= self._per_channel(scale * grad_sum / count, ndim)
+        return grad_x
 
 
 class BatchNorm1D(BatchNorm):

@@ -1,0 +1,142 @@
+"""The fast paths of tier 3 give the numbers of the plain ones (and of PyTorch).
+
+Conv2D computes stride-1 convolutions with the wide im2col layout, and their input gradient
+either as a convolution with the flipped kernel (enough channels) or with a wide col2im (few);
+pools take a reshape path when their windows tile the image. The parity tests in
+test_modules.py draw small channel counts, so each path is forced here as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nnscratch.convolutional import modules
+from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, col2im, im2col, no_grad
+from nnscratch.convolutional.windows import pad_images, wide_length, wide_to_images
+from tests.convolutional.test_modules import close, geometry, random_input
+from tests.support import assert_close, to_torch
+
+
+@st.composite
+def stride_one_geometry(draw):
+    """kernel, padding (pairs, padding possibly above kernel - 1) and an input size the kernel fits in."""
+    kernel, _, padding, size = draw(geometry(max_padding=3))
+    return kernel, padding, size
+
+
+def conv_against_torch(conv, x, seed):
+    y = conv.forward(x)
+    upstream = random_input(seed + 1, y.shape)
+    grad_x = conv.backward(upstream)
+    tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
+    tb = to_torch(conv.bias.data, True)
+    ty = F.conv2d(tx, tw, tb, stride=conv.stride, padding=conv.padding)
+    ty.backward(to_torch(upstream))
+    close(y, ty, "y")
+    close(grad_x, tx.grad, "dL/dx")
+    close(conv.weight.grad, tw.grad, "dL/dweight")
+    close(conv.bias.grad, tb.grad, "dL/dbias")
+
+
+# ----------------------------------------------------------------------------- wide im2col / col2im
+
+
+@given(stride_one_geometry(), st.integers(1, 3), st.integers(1, 3), st.integers())
+def test_wide_im2col_holds_the_compact_columns_at_the_valid_positions(geo, n, channels, seed):
+    kernel, padding, size = geo
+    padded = pad_images(random_input(seed % 2**32, (n, channels, *size)), padding)
+    compact = im2col(padded, kernel, (1, 1))
+    wide = im2col(padded, kernel, (1, 1), wide=True)
+    out_size = (padded.shape[2] - kernel[0] + 1, padded.shape[3] - kernel[1] + 1)
+    per_sample = wide_length(out_size, padded.shape[3])
+    assert wide.shape == (compact.shape[0], n * per_sample)
+    valid = wide_to_images(wide.reshape(-1, n, per_sample), out_size, padded.shape[3])
+    np.testing.assert_array_equal(valid.reshape(compact.shape), compact)
+
+
+@given(stride_one_geometry(), st.integers(1, 2), st.integers(1, 3), st.integers())
+def test_wide_col2im_is_the_adjoint_of_wide_im2col_on_the_valid_columns(geo, n, channels, seed):
+    kernel, padding, size = geo
+    padded = random_input(seed % 2**32, (n, channels, size[0] + 2 * padding[0], size[1] + 2 * padding[1]))
+    cols = im2col(padded, kernel, (1, 1), wide=True)
+    other = random_input(seed % 2**32 + 1, cols.shape)
+    # junk columns must carry zeros into col2im (Conv2D makes sure they do)
+    out_size = (padded.shape[2] - kernel[0] + 1, padded.shape[3] - kernel[1] + 1)
+    keep = np.zeros((1, n, wide_length(out_size, padded.shape[3])))
+    wide_to_images(keep, out_size, padded.shape[3])[...] = 1
+    other *= keep.reshape(1, -1)
+    back = col2im(other, padded.shape, kernel, (1, 1), wide=True)
+    np.testing.assert_allclose(np.sum(cols * other), np.sum(padded * back), rtol=1e-10)
+
+
+def test_wide_im2col_refuses_a_stride_other_than_one():
+    with pytest.raises(ValueError, match=r"im2col: the wide layout needs stride \(1, 1\), got \(2, 1\)"):
+        im2col(np.zeros((1, 1, 5, 5)), (3, 3), (2, 1), wide=True)
+
+
+# ----------------------------------------------------------------------------- Conv2D input gradient paths
+
+
+@pytest.mark.parametrize("min_channels", [1, 10**6], ids=["flipped-convolution", "col2im"])
+@given(geo=stride_one_geometry(), n=st.integers(1, 3), channels=st.integers(1, 3), seed=st.integers(0, 2**31))
+def test_stride_one_conv2d_matches_torch_with_either_input_gradient(min_channels, geo, n, channels, seed):
+    kernel, padding, size = geo
+    conv = Conv2D(channels, 2, kernel, 1, padding, seed=seed).to(np.float64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
+        conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
+
+
+@pytest.mark.parametrize("min_channels", [1, 10**6], ids=["flipped-convolution", "col2im"])
+def test_stride_one_conv2d_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, min_channels):
+    monkeypatch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
+    conv = Conv2D(3, 4, 3, padding=1, seed=1).to(np.float64)
+    x, upstream = random_input(0, (5, 3, 6, 7)), random_input(1, (5, 4, 6, 7))
+    whole_y, whole_grad_x = conv.forward(x), conv.backward(upstream)
+    whole_grad_w = conv.weight.grad.copy()
+    conv.zero_grad()
+    monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", 1)
+    assert_close(conv.forward(x), whole_y, name="y")
+    assert_close(conv.backward(upstream), whole_grad_x, name="dL/dx")
+    assert_close(conv.weight.grad, whole_grad_w, name="dL/dweight")
+
+
+def test_stride_one_conv2d_with_wide_channels_matches_torch():
+    # 16 input channels reach the flipped-convolution path without any setting changed
+    conv = Conv2D(16, 3, 3, padding=1, seed=2).to(np.float64)
+    conv_against_torch(conv, random_input(3, (2, 16, 5, 6)), 3)
+
+
+# ----------------------------------------------------------------------------- pools whose windows tile
+
+
+@given(
+    st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31)
+)
+def test_tiled_pools_match_torch_with_ties_and_nans(n, kh, kw, rows, columns, seed):
+    rng = np.random.default_rng(seed)
+    # few distinct values: many ties; some NaNs: the max pool must route them as torch does
+    x = rng.integers(0, 3, (n, 2, kh * rows, kw * columns)).astype(np.float64)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    for ours, reference in ((MaxPool2D((kh, kw)), F.max_pool2d), (AvgPool2D((kh, kw)), F.avg_pool2d)):
+        y = ours.forward(x)
+        upstream = rng.standard_normal(y.shape)
+        tx = to_torch(x, True)
+        ty = reference(tx, (kh, kw))
+        ty.backward(to_torch(upstream))
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(ty.detach().numpy()))
+        close(np.nan_to_num(y), np.nan_to_num(ty.detach().numpy()), f"{type(ours).__name__} y")
+        close(ours.backward(upstream), tx.grad, f"{type(ours).__name__} dL/dx")
+
+
+def test_tiled_max_pool_keeps_nothing_for_backward_inside_no_grad():
+    pool = MaxPool2D(2)
+    with no_grad():
+        y = pool.forward(random_input(0, (2, 3, 4, 4)))
+    assert y.shape == (2, 3, 2, 2)
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
+        pool.backward(np.ones_like(y))

@@ -44,16 +44,26 @@ def overfit(name: str, images: np.ndarray, labels: np.ndarray) -> tuple[int, flo
         optimizer.step()
 
 
-def main() -> None:
+def architectures_to_run(argv: list[str] | None = None) -> list[str]:
+    """The architectures named on the command line, or all of them when none is."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("architectures", nargs="*", default=list(ARCHITECTURES), choices=list(ARCHITECTURES))
-    args = parser.parse_args()
+    # checked here rather than with choices=: argparse (3.11) would test the empty list against them
+    parser.add_argument("architectures", nargs="*", help=f"any of {', '.join(ARCHITECTURES)} (default: all)")
+    names = parser.parse_args(argv).architectures
+    unknown = [name for name in names if name not in ARCHITECTURES]
+    if unknown:
+        parser.error(f"unknown architecture(s) {', '.join(unknown)}; choose from {', '.join(ARCHITECTURES)}")
+    return names or list(ARCHITECTURES)
+
+
+def main() -> None:
+    names = architectures_to_run()
     data = load_dataset("sample")
     gray = data.normalize(data.x_train[:32])
     rgb = np.repeat(np.pad(gray, ((0, 0), (0, 0), (2, 2), (2, 2))), 3, axis=1)
     labels = data.y_train[:32]
     print(f"{'architecture':<20} {'input':<8} {'steps':>6} {'loss':>8} {'s/step':>8}  result")
-    for name in args.architectures:
+    for name in names:
         for images in (gray, rgb):
             steps, loss, seconds = overfit(name, images, labels)
             shape = "x".join(str(s) for s in images.shape[1:])

@@ -36,6 +36,26 @@ def test_output_is_one_float32_logit_row_per_image(name, channels, size):
     assert model.architecture["name"] == name and model.input_shape == (channels, size, size)
 
 
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_backward_skips_the_gradient_of_the_images_and_changes_no_parameter_gradient(name):
+    model = build(name, 1, 10, 28).to(np.float64)
+    for module in model.modules():
+        if isinstance(module, Dropout):
+            module.p = 0.0
+    assert model[0].needs_input_grad is False
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28))
+    upstream = np.random.default_rng(1).standard_normal((2, 10))
+    model.forward(x)
+    assert model.backward(upstream) is None
+    skipped = {name: parameter.grad.copy() for name, parameter in model.named_parameters()}
+    model.zero_grad()
+    model[0].needs_input_grad = True
+    model.forward(x)
+    assert model.backward(upstream).shape == x.shape
+    for parameter_name, parameter in model.named_parameters():
+        np.testing.assert_array_equal(parameter.grad, skipped[parameter_name], err_msg=parameter_name)
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("name", ARCHITECTURES)
 @pytest.mark.parametrize(("channels", "size"), INPUTS)

@@ -4,6 +4,11 @@ It is a plain ``Sequential`` that also knows the image shape it was built for, a
 it, so feeding 3x32x32 images to a model built for 1x28x28 fails at once with a message
 that says so (instead of deep inside, at the first layer whose shapes stop fitting).
 ``architecture`` records how to rebuild the model: checkpoints store it.
+
+The first layer sees the images, which nothing differentiates, so it is built with
+``needs_input_grad = False``: backward skips dL/dx there (for a 5x5 convolution of a
+one-channel image, that is most of the layer's backward) and ``model.backward`` returns None.
+Set it back to True to get dL/dx, e.g. for a saliency map.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ class ImageClassifier(Sequential):
 
     def __init__(self, name: str, input_shape: tuple[int, int, int], *layers: Module) -> None:
         super().__init__(*layers)
+        self.layers[0].needs_input_grad = False
         self.name = name
         self.input_shape = tuple(input_shape)
         self.architecture: dict[str, Any] = {"name": name}

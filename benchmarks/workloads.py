@@ -25,18 +25,16 @@ from typing import Any
 import numpy as np
 
 from nnscratch.cli import apply_recipe, augmentation_from, build_parser, training_problems
+from nnscratch.cli.arguments import optimizer_and_schedule
+from nnscratch.cli.scalar import scalar_optimizer
 from nnscratch.common.augment import Augmentation
 from nnscratch.common.datasets import Dataset
 from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional.architectures import build, check_name
 from nnscratch.convolutional.trainer import ConvTrainer
-from nnscratch.scalar import SGD as ScalarSGD
-from nnscratch.scalar import Adam as ScalarAdam
 from nnscratch.scalar import Network
 from nnscratch.scalar import Trainer as ScalarTrainer
 from nnscratch.vectorized.mlp import build_mlp
-from nnscratch.vectorized.optim import make_optimizer
-from nnscratch.vectorized.schedules import make_schedule
 from nnscratch.vectorized.trainer import Trainer
 
 MLP = "mlp"  # the vectorized MLP of `nnscratch mlp` (784-256-128-10 by default)
@@ -128,16 +126,7 @@ def build_setup(model: str, settings: argparse.Namespace, dataset: Dataset, dtyp
             settings.dropout,
             settings.seed,
         )
-        if settings.optimizer == "sgd":
-            optimizer = ScalarSGD(
-                network.parameters(),
-                lr=settings.lr,
-                momentum=settings.momentum,
-                weight_decay=settings.weight_decay,
-                nesterov=settings.nesterov,
-            )
-        else:
-            optimizer = ScalarAdam(network.parameters(), settings.lr, weight_decay=settings.weight_decay)
+        optimizer = scalar_optimizer(settings, network.parameters())
         trainer = ScalarTrainer(network, optimizer, quiet=True, seed=settings.seed)
         return Setup(model, settings, network, optimizer, None, trainer, Augmentation.none())
 
@@ -157,16 +146,7 @@ def build_setup(model: str, settings: argparse.Namespace, dataset: Dataset, dtyp
         augmentation = augmentation_from(settings)
         augmentation.check_fits(network.input_shape)
     network.to(dtype)  # before the optimizer, whose state is built from the parameters
-    optimizer = make_optimizer(
-        settings.optimizer,
-        network.parameters(),
-        settings.lr,
-        settings.momentum,
-        settings.nesterov,
-        settings.weight_decay,
-        settings.lookahead,
-    )
-    schedule = make_schedule(settings.schedule, optimizer, settings.epochs, settings.warmup_epochs)
+    optimizer, schedule = optimizer_and_schedule(settings, network.parameters())
     options = {"schedule": schedule, "grad_clip": settings.grad_clip, "quiet": True, "seed": settings.seed}
     if model == MLP:
         trainer = Trainer(network, optimizer, **options)

@@ -89,7 +89,9 @@ def test_bad_flag_combinations_are_refused_before_the_data_is_loaded(arguments, 
 
 
 # the run is made to diverge on purpose: NumPy's overflow warnings on the way are expected
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning"
+)
 def test_divergence_ends_the_run_with_its_epoch_and_batch_and_no_traceback(capsys):
     code = main("mlp --dataset sample --optimizer sgd --lr 1e4 --epochs 2 --quiet".split())
     err = capsys.readouterr().err

@@ -179,6 +179,17 @@ def training_problems(args: argparse.Namespace) -> list[str]:
     return problems
 
 
+def optimizer_and_schedule(args: argparse.Namespace, parameters: list) -> tuple:
+    """The optimizer and learning-rate schedule the flags of `mlp` and `train` ask for, over ``parameters``."""
+    from ..vectorized.optim import make_optimizer
+    from ..vectorized.schedules import make_schedule
+
+    optimizer = make_optimizer(
+        args.optimizer, parameters, args.lr, args.momentum, args.nesterov, args.weight_decay, args.lookahead
+    )
+    return optimizer, make_schedule(args.schedule, optimizer, args.epochs, args.warmup_epochs)
+
+
 def load_data(args: argparse.Namespace):
     """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr."""
     with warnings.catch_warnings(record=True) as caught:

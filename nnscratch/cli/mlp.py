@@ -84,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
     from ..common.backend import current_device
     from ..common.seed import manual_seed
     from ..vectorized.mlp import build_mlp
-    from ..vectorized.optim import make_optimizer
-    from ..vectorized.schedules import make_schedule
     from ..vectorized.trainer import Trainer
 
     dataset = arguments.load_data(args)
@@ -95,10 +93,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_mlp(
         x_train.shape[1], args.hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.batchnorm
     )
-    optimizer = make_optimizer(
-        args.optimizer, model.parameters(), args.lr, args.momentum, args.nesterov, args.weight_decay, args.lookahead
-    )
-    schedule = make_schedule(args.schedule, optimizer, args.epochs, args.warmup_epochs)
+    optimizer, schedule = arguments.optimizer_and_schedule(args, model.parameters())
     trainer = Trainer(
         model,
         optimizer,

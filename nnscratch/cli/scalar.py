@@ -60,9 +60,20 @@ def _scalar_record(args: argparse.Namespace, hidden_sizes: list[int]) -> dict:
     }
 
 
+def scalar_optimizer(args: argparse.Namespace, parameters: list):
+    """The scalar tier's SGD or Adam, as `nnscratch scalar`'s flags ask for it, over ``parameters``."""
+    from ..scalar import SGD, Adam
+
+    if args.optimizer == "sgd":
+        return SGD(
+            parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, nesterov=args.nesterov
+        )
+    return Adam(parameters, args.lr, weight_decay=args.weight_decay)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..common.checkpoint import CheckpointError, load_checkpoint
-    from ..scalar import SGD, Adam, Network, Trainer
+    from ..scalar import Network, Trainer
     from ..scalar.network import layer_plan
     from ..scalar.trace import trace_toy_network
 
@@ -92,16 +103,7 @@ def run(args: argparse.Namespace) -> int:
     x_train, y_train = dataset.x_train[: args.limit_train], dataset.y_train[: args.limit_train]
     input_size = len(dataset.x_train[0].reshape(-1))
     network = Network(input_size, hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.seed)
-    if args.optimizer == "sgd":
-        optimizer = SGD(
-            network.parameters(),
-            lr=args.lr,
-            momentum=args.momentum,
-            weight_decay=args.weight_decay,
-            nesterov=args.nesterov,
-        )
-    else:
-        optimizer = Adam(network.parameters(), args.lr, weight_decay=args.weight_decay)
+    optimizer = scalar_optimizer(args, network.parameters())
     trainer = Trainer(
         network,
         optimizer,

@@ -105,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
     from ..common.backend import current_device
     from ..common.seed import manual_seed
     from ..convolutional.trainer import ConvTrainer
-    from ..vectorized.optim import make_optimizer
-    from ..vectorized.schedules import make_schedule
 
     manual_seed(args.seed)
     try:
@@ -126,10 +124,7 @@ def run(args: argparse.Namespace) -> int:
     model.to()
     dataset = arguments.load_data(args)
     x_train, x_test = dataset.normalize(dataset.x_train), dataset.normalize(dataset.x_test)
-    optimizer = make_optimizer(
-        args.optimizer, model.parameters(), args.lr, args.momentum, args.nesterov, args.weight_decay, args.lookahead
-    )
-    schedule = make_schedule(args.schedule, optimizer, args.epochs, args.warmup_epochs)
+    optimizer, schedule = arguments.optimizer_and_schedule(args, model.parameters())
     trainer = ConvTrainer(
         model,
         optimizer,

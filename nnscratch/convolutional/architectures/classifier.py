@@ -23,7 +23,8 @@ class ImageClassifier(Sequential):
 
     def __init__(self, name: str, input_shape: tuple[int, int, int], *layers: Module) -> None:
         super().__init__(*layers)
-        self.layers[0].needs_input_grad = False
+        if self.layers:
+            self.layers[0].needs_input_grad = False
         self.name = name
         self.input_shape = tuple(input_shape)
         self.architecture: dict[str, Any] = {"name": name}

@@ -2,6 +2,7 @@
 
 Conv2D computes stride-1 convolutions with the wide im2col layout, and their input gradient
 either as a convolution with the flipped kernel (enough channels) or with a wide col2im (few);
+3x3 stride-1 convolutions with many channels go through Winograd's F(2x2, 3x3) instead;
 pools take a reshape path when their windows tile the image. The parity tests in
 test_modules.py draw small channel counts, so each path is forced here as well.
 """
@@ -14,9 +15,10 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnscratch.convolutional import modules
+from nnscratch.convolutional import modules, winograd
 from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, col2im, im2col, no_grad
 from nnscratch.convolutional.windows import pad_images, wide_length, wide_to_images
+from nnscratch.testing import gradcheck_module
 from tests.convolutional.test_modules import close, geometry, random_input
 from tests.support import assert_close, to_torch
 
@@ -33,13 +35,14 @@ def conv_against_torch(conv, x, seed):
     upstream = random_input(seed + 1, y.shape)
     grad_x = conv.backward(upstream)
     tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
-    tb = to_torch(conv.bias.data, True)
+    tb = None if conv.bias is None else to_torch(conv.bias.data, True)
     ty = F.conv2d(tx, tw, tb, stride=conv.stride, padding=conv.padding)
     ty.backward(to_torch(upstream))
     close(y, ty, "y")
     close(grad_x, tx.grad, "dL/dx")
     close(conv.weight.grad, tw.grad, "dL/dweight")
-    close(conv.bias.grad, tb.grad, "dL/dbias")
+    if conv.bias is not None:
+        close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
 # ----------------------------------------------------------------------------- wide im2col / col2im
@@ -109,6 +112,97 @@ def test_stride_one_conv2d_with_wide_channels_matches_torch():
     # 16 input channels reach the flipped-convolution path without any setting changed
     conv = Conv2D(16, 3, 3, padding=1, seed=2).to(np.float64)
     conv_against_torch(conv, random_input(3, (2, 16, 5, 6)), 3)
+
+
+# ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
+
+
+def test_one_winograd_tile_is_the_convolution_of_its_4x4_input():
+    # the identity the algorithm rests on: A^T [(G g G^T) * (B^T d B)] A = the 2x2 outputs of g on d
+    rng = np.random.default_rng(0)
+    tile, kernel = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+    b_t, g, a_t = (np.array(m, dtype=float) for m in (winograd.INPUT_TRANSFORM, winograd.FILTER_TRANSFORM,
+                                                      winograd.OUTPUT_TRANSFORM))
+    outputs = a_t @ ((g @ kernel @ g.T) * (b_t @ tile @ b_t.T)) @ a_t.T
+    direct = np.array([[np.sum(tile[i : i + 3, j : j + 3] * kernel) for j in range(2)] for i in range(2)])
+    np.testing.assert_allclose(outputs, direct, rtol=1e-12, atol=1e-12)
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31))
+def test_winograd_transforms_and_their_gradients_are_adjoint(n, th, tw, channels, seed):
+    # <T(x), g> = <x, T^T(g)> for the tile, filter and output transforms: each backward is exact
+    rng = np.random.default_rng(seed)
+    tiles = (th, tw)
+    padded = rng.standard_normal((n, 2 * th + 2, 2 * tw + 2, channels))
+    grad_t = rng.standard_normal((16, n * th * tw, channels))
+    back = winograd.add_tile_gradients(grad_t, np.zeros_like(padded), tiles)
+    np.testing.assert_allclose(np.sum(winograd.transformed_tiles(padded, tiles) * grad_t), np.sum(padded * back))
+
+    weight, grad_u = rng.standard_normal((2, channels, 3, 3)), rng.standard_normal((16, 2, channels))
+    np.testing.assert_allclose(
+        np.sum(winograd.transformed_filters(weight) * grad_u), np.sum(weight * winograd.filter_gradient(grad_u))
+    )
+
+    products, grad_y = rng.standard_normal((16, n * th * tw, 2)), rng.standard_normal((n, 2, 2 * th, 2 * tw))
+    out = np.empty_like(grad_y)
+    winograd.write_output_tiles(products, out)
+    np.testing.assert_allclose(np.sum(out * grad_y), np.sum(products * winograd.output_tile_gradients(grad_y, tiles)))
+
+
+@st.composite
+def winograd_case(draw):
+    """A 3x3 stride-1 convolution: padding 0-3, an input the kernel fits in (odd and even outputs)."""
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    size = tuple(max(1, 3 - 2 * p) + draw(st.integers(0, 6)) for p in padding)
+    return padding, size, draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+
+
+@pytest.mark.parametrize("slice_bytes", [1, 2**23], ids=["V-rebuilt-per-sample", "V-kept"])
+@given(case=winograd_case(), bias=st.booleans(), seed=st.integers(0, 2**31))
+def test_winograd_conv2d_matches_torch(slice_bytes, case, bias, seed):
+    padding, size, n, channels, filters = case
+    conv = Conv2D(channels, filters, 3, 1, padding, bias=bias, seed=seed).to(np.float64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
+        patch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", slice_bytes)
+        assert conv._uses_winograd()
+        conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
+
+
+def test_winograd_conv2d_passes_gradcheck_and_skips_the_input_gradient_when_asked(monkeypatch):
+    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
+    conv = Conv2D(2, 3, 3, padding=1, seed=0).to(np.float64)
+    x = random_input(0, (2, 2, 5, 4))
+    gradcheck_module(conv, x)
+    upstream = random_input(1, (2, 3, 5, 4))
+    conv.zero_grad()
+    conv.forward(x)
+    grad_x = conv.backward(upstream)
+    full_grad_w = conv.weight.grad.copy()
+    conv.zero_grad()
+    conv.needs_input_grad = False
+    conv.forward(x)
+    assert conv.backward(upstream) is None and grad_x is not None
+    np.testing.assert_array_equal(conv.weight.grad, full_grad_w)
+
+
+def test_winograd_conv2d_keeps_float32_and_is_chosen_only_for_3x3_stride_1():
+    conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 3, padding=1, seed=0)
+    assert conv._uses_winograd()
+    x = random_input(0, (2, conv.in_channels, 6, 6)).astype(np.float32)
+    y = conv.forward(x)
+    assert y.dtype == np.float32 and conv.backward(np.ones_like(y)).dtype == np.float32
+    assert conv.weight.grad.dtype == np.float32
+    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 3, stride=2)._uses_winograd()
+    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 5)._uses_winograd()
+    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS - 1, 4, 3)._uses_winograd()
+
+
+def test_winograd_conv2d_with_its_default_channel_count_matches_torch():
+    # no setting changed: a layer this wide takes the Winograd path by itself
+    conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=2).to(np.float64)
+    assert conv._uses_winograd()
+    conv_against_torch(conv, random_input(3, (2, modules.WINOGRAD_MIN_CHANNELS, 5, 6)), 3)
 
 
 # ----------------------------------------------------------------------------- pools whose windows tile

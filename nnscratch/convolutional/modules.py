@@ -34,8 +34,8 @@ nested loops; ``Conv2D`` computes the same numbers as one matrix product:
 Backward reverses it: dW = dY @ cols^T and dcols = W^T @ dY are two more matrix products,
 and ``col2im`` adds each column of dcols back onto the pixels its patch came from.
 
-Wide 3x3 stride-1 layers take a faster road to the same numbers, Winograd's F(2x2, 3x3)
-(``winograd.py``, chosen by ``Conv2D._uses_winograd``).
+Wide 3x3 stride-1 layers take a faster road to the same numbers, Winograd's minimal
+filtering (``winograd.py``, chosen by ``Conv2D._uses_winograd``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ from ..vectorized.modules import (
 )
 from .normalization import BatchNorm2D, LayerNorm2D
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from .winograd import winograd_backward, winograd_forward
+from .winograd import choose_variant, winograd_backward, winograd_forward
 from .windows import (
     as_pair,
     check_images,
@@ -181,8 +181,9 @@ FLIPPED_CONVOLUTION_MIN_CHANNELS = 16
 
 
 # 3x3 stride-1 convolutions with at least this many input channels go through Winograd's
-# F(2x2, 3x3) (``winograd.py``): 2.25x fewer multiplications, for transforms whose cost does not
-# grow with the channels. With few channels the transforms dominate and im2col is faster.
+# algorithm (``winograd.py``): 2.25x (F(2x2, 3x3)) to 4x (F(4x4, 3x3)) fewer multiplications,
+# for transforms whose cost does not grow with the channels. With few channels the transforms
+# dominate: at 64 channels and 28x28 im2col was still faster (benchmarks/conv_modules.py).
 WINOGRAD_MIN_CHANNELS = 128
 
 
@@ -245,7 +246,7 @@ class Conv2D(Module):
     returns None): a network's first layer, whose input is the data, saves its col2im that way.
 
     3x3 stride-1 layers with at least ``WINOGRAD_MIN_CHANNELS`` input channels compute the same
-    forward and backward with Winograd's F(2x2, 3x3) instead (``winograd.py``).
+    forward and backward with Winograd's algorithm instead (``winograd.py``).
     """
 
     def __init__(
@@ -281,7 +282,7 @@ class Conv2D(Module):
         check_images(self._owner(), x, self.in_channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
         if self._uses_winograd():
-            y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices)
+            y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, choose_variant(out_size))
             if self.bias is not None:
                 y += self.bias.data.reshape(1, -1, 1, 1)
             self._save_for_backward(saved)

@@ -82,7 +82,12 @@ def test_forward_and_every_gradient_match_the_same_network_built_in_torch(name, 
     assert_close(grad_x, x_torch.grad, RTOL, atol=1e-9, name="dL/dx")
     twin_parameters = dict(twin.named_parameters())
     for parameter_name, parameter in model.named_parameters():
-        assert_close(parameter.grad, twin_parameters[parameter_name].grad, RTOL, atol=1e-9, name=parameter_name)
+        reference = twin_parameters[parameter_name].grad
+        # rounding is relative to the scale of the whole gradient, not of each element: the
+        # Winograd layers (F(4x4, 3x3) has transform coefficients up to 8) sum in another order,
+        # and an element 1e5 times smaller than its tensor's largest keeps the absolute error
+        scale = max(1.0, float(reference.abs().max()))
+        assert_close(parameter.grad, reference, RTOL, atol=1e-9 * scale, name=parameter_name)
     twin_buffers = dict(twin.named_buffers())
     for buffer_name, buffer in model.named_buffers():
         assert_close(buffer, twin_buffers[buffer_name], RTOL, atol=1e-9, name=buffer_name)

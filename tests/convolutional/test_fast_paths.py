@@ -117,36 +117,68 @@ def test_stride_one_conv2d_with_wide_channels_matches_torch():
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
 
 
-def test_one_winograd_tile_is_the_convolution_of_its_4x4_input():
-    # the identity the algorithm rests on: A^T [(G g G^T) * (B^T d B)] A = the 2x2 outputs of g on d
+@pytest.mark.parametrize("variant", [winograd.F2, winograd.F4], ids=["F2", "F4"])
+def test_one_winograd_tile_is_the_convolution_of_its_input_tile(variant):
+    # the identity the algorithm rests on: A^T [(G g G^T) * (B^T d B)] A = the m x m outputs of g on d
     rng = np.random.default_rng(0)
-    tile, kernel = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
-    b_t, g, a_t = (np.array(m, dtype=float) for m in (winograd.INPUT_TRANSFORM, winograd.FILTER_TRANSFORM,
-                                                      winograd.OUTPUT_TRANSFORM))
+    m, a = variant.outputs, variant.tile
+    tile, kernel = rng.standard_normal((a, a)), rng.standard_normal((3, 3))
+    b_t, g, a_t = (np.array(t, dtype=float) for t in variant[1:])
     outputs = a_t @ ((g @ kernel @ g.T) * (b_t @ tile @ b_t.T)) @ a_t.T
-    direct = np.array([[np.sum(tile[i : i + 3, j : j + 3] * kernel) for j in range(2)] for i in range(2)])
+    direct = np.array([[np.sum(tile[i : i + 3, j : j + 3] * kernel) for j in range(m)] for i in range(m)])
     np.testing.assert_allclose(outputs, direct, rtol=1e-12, atol=1e-12)
 
 
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2**31))
-def test_winograd_transforms_and_their_gradients_are_adjoint(n, th, tw, channels, seed):
+@pytest.mark.parametrize("variant", [winograd.F2, winograd.F4], ids=["F2", "F4"])
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31))
+def test_winograd_transforms_and_their_gradients_are_adjoint(variant, n, th, tw, channels, seed):
     # <T(x), g> = <x, T^T(g)> for the tile, filter and output transforms: each backward is exact
     rng = np.random.default_rng(seed)
-    tiles = (th, tw)
-    padded = rng.standard_normal((n, 2 * th + 2, 2 * tw + 2, channels))
-    grad_t = rng.standard_normal((16, n * th * tw, channels))
-    back = winograd.add_tile_gradients(grad_t, np.zeros_like(padded), tiles)
-    np.testing.assert_allclose(np.sum(winograd.transformed_tiles(padded, tiles) * grad_t), np.sum(padded * back))
+    tiles, m, positions = (th, tw), variant.outputs, variant.tile**2
+    padded = rng.standard_normal((n, m * th + 2, m * tw + 2, channels))
+    grad_t = rng.standard_normal((positions, n * th * tw, channels))
+    back = winograd.add_tile_gradients(grad_t, np.zeros_like(padded), tiles, variant)
+    forward = winograd.transformed_tiles(padded, tiles, variant)
+    np.testing.assert_allclose(np.sum(forward * grad_t), np.sum(padded * back))
 
-    weight, grad_u = rng.standard_normal((2, channels, 3, 3)), rng.standard_normal((16, 2, channels))
+    weight, grad_u = rng.standard_normal((2, channels, 3, 3)), rng.standard_normal((positions, 2, channels))
     np.testing.assert_allclose(
-        np.sum(winograd.transformed_filters(weight) * grad_u), np.sum(weight * winograd.filter_gradient(grad_u))
+        np.sum(winograd.transformed_filters(weight, variant) * grad_u),
+        np.sum(weight * winograd.filter_gradient(grad_u, variant)),
     )
 
-    products, grad_y = rng.standard_normal((16, n * th * tw, 2)), rng.standard_normal((n, 2, 2 * th, 2 * tw))
+    products, grad_y = rng.standard_normal((positions, n * th * tw, 2)), rng.standard_normal((n, 2, m * th, m * tw))
     out = np.empty_like(grad_y)
-    winograd.write_output_tiles(products, out)
-    np.testing.assert_allclose(np.sum(out * grad_y), np.sum(products * winograd.output_tile_gradients(grad_y, tiles)))
+    winograd.write_output_tiles(products, out, variant)
+    grad_products = winograd.output_tile_gradients(grad_y, tiles, variant)
+    np.testing.assert_allclose(np.sum(out * grad_y), np.sum(products * grad_products))
+
+
+def test_winograd_variant_is_the_one_with_fewer_multiplications():
+    # F2: 16 per 2x2 tile; F4: 36 per 4x4 tile; a tie goes to F2
+    assert winograd.choose_variant((2, 2)) is winograd.F2  # 16 against 36
+    assert winograd.choose_variant((5, 5)) is winograd.F2  # 16 * 9 = 144 against 36 * 4 = 144
+    assert winograd.choose_variant((4, 4)) is winograd.F4  # 64 against 36
+    assert winograd.choose_variant((28, 28)) is winograd.F4  # 3136 against 1764
+    assert winograd.choose_variant((7, 2)) is winograd.F2  # 16 * 4 = 64 against 36 * 2 = 72
+
+
+@pytest.mark.parametrize("variant", [winograd.F2, winograd.F4], ids=["F2", "F4"])
+@given(case=st.tuples(st.integers(0, 2), st.integers(1, 9), st.integers(1, 9)), seed=st.integers(0, 2**31))
+def test_each_winograd_variant_matches_torch_one_sample_at_a_time(variant, case, seed):
+    padding, height, width = case
+    height, width = max(height, 3 - 2 * padding), max(width, 3 - 2 * padding)
+    rng = np.random.default_rng(seed)
+    x, weight = rng.standard_normal((2, 3, height, width)), rng.standard_normal((2, 3, 3, 3))
+    y, saved = winograd.winograd_forward(x, weight, (padding, padding), lambda n, _: [slice(0, 1), slice(1, n)], variant)
+    upstream = rng.standard_normal(y.shape)
+    grad_weight, grad_x = winograd.winograd_backward(upstream, saved, lambda n, _: [slice(0, 1), slice(1, n)])
+    tx, tw = to_torch(x, True), to_torch(weight, True)
+    ty = F.conv2d(tx, tw, padding=padding)
+    ty.backward(to_torch(upstream))
+    close(y, ty, "y")
+    close(grad_x, tx.grad, "dL/dx")
+    close(grad_weight, tw.grad, "dL/dweight")
 
 
 @st.composite

@@ -182,9 +182,10 @@ FLIPPED_CONVOLUTION_MIN_CHANNELS = 16
 
 # 3x3 stride-1 convolutions with at least this many input channels go through Winograd's
 # algorithm (``winograd.py``): 2.25x (F(2x2, 3x3)) to 4x (F(4x4, 3x3)) fewer multiplications,
-# for transforms whose cost does not grow with the channels. With few channels the transforms
-# dominate: at 64 channels and 28x28 im2col was still faster (benchmarks/conv_modules.py).
-WINOGRAD_MIN_CHANNELS = 128
+# for transforms whose cost does not grow with the channels. Measured (interleaved with
+# im2col, benchmarks/conv_modules.py shapes): Winograd was faster from 32 channels up, e.g.
+# 32->32 at 28x28 28 against 33 ms; with fewer channels the transforms outweigh the savings.
+WINOGRAD_MIN_CHANNELS = 32
 
 
 def batch_slices(batch_size: int, cols_bytes_per_sample: int) -> list[slice]:
@@ -282,7 +283,8 @@ class Conv2D(Module):
         check_images(self._owner(), x, self.in_channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
         if self._uses_winograd():
-            y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, choose_variant(out_size))
+            variant = choose_variant(out_size)
+            y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, variant, grad_enabled())
             if self.bias is not None:
                 y += self.bias.data.reshape(1, -1, 1, 1)
             self._save_for_backward(saved)
@@ -299,7 +301,7 @@ class Conv2D(Module):
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=(0, 2, 3))
         if self._uses_winograd():
-            grad_weight, grad_x = winograd_backward(grad_out, saved[0], batch_slices, self.needs_input_grad)
+            grad_weight, grad_x = winograd_backward(grad_out, saved[0], self.needs_input_grad)
             self.weight.grad += grad_weight
             return grad_x
         padded, kept_cols = saved

@@ -238,12 +238,16 @@ def winograd_forward(
     padding: tuple[int, int],
     slices_for: Callable[[int, int], list[slice]],
     variant: Winograd = F2,
+    keep: bool = True,
 ) -> tuple[Any, tuple]:
     """y = conv2d(x, weight, stride 1, padding), by Winograd's ``variant``; no bias.
 
     x: (N, C, H, W), weight: (F, C, 3, 3) -> y: (N, F, H + 2ph - 2, W + 2pw - 2), and what
-    ``winograd_backward`` needs. ``slices_for(N, bytes per sample of V)`` splits the batch
-    (``modules.batch_slices``); when one slice holds the whole batch, V is kept for backward.
+    ``winograd_backward`` needs (None when ``keep`` is False: no backward will follow, and
+    only one slice's V exists at a time). ``slices_for(N, bytes per sample of V)`` splits the
+    batch (``modules.batch_slices``) so that each slice's transforms stay in the CPU's cache.
+    Backward needs every slice's V again, so forward keeps them: (m + 2)^2 / m^2 times the
+    input's size, which spares backward the input transform.
     """
     xp = get_array_module(x)
     n, channels, height, width = x.shape
@@ -253,30 +257,31 @@ def winograd_forward(
     filters_t = transformed_filters(weight, variant)  # U: (a*a, F, C)
     y = xp.empty((n, weight.shape[0], m * tiles[0], m * tiles[1]), dtype=x.dtype)
     slices = slices_for(n, positions * tiles[0] * tiles[1] * channels * x.itemsize)
+    kept = []
     for batch in slices:
         inputs_t = transformed_tiles(padded[batch], tiles, variant)  # V: (a*a, tiles, C)
         products = xp.matmul(inputs_t, filters_t.transpose(0, 2, 1))  # M: (a*a, tiles, F)
         write_output_tiles(products, y[batch], variant)
+        if keep:
+            kept.append(inputs_t)
     if y.shape[2:] != out_size:  # m does not divide the output size: drop the extra outputs
         y = xp.ascontiguousarray(y[:, :, : out_size[0], : out_size[1]])
-    kept = inputs_t if len(slices) == 1 else None
-    return y, (padded, filters_t, kept, x.shape, padding, variant)
+    return y, ((padded.shape, filters_t, slices, kept, x.shape, padding, variant) if keep else None)
 
 
-def winograd_backward(
-    grad_out: Any, saved: tuple, slices_for: Callable[[int, int], list[slice]], needs_input_grad: bool = True
-) -> tuple[Any, Any]:
-    """(dL/dweight (F, C, 3, 3), dL/dx (N, C, H, W) or None) from dY (N, F, H', W') and ``saved``."""
+def winograd_backward(grad_out: Any, saved: tuple, needs_input_grad: bool = True) -> tuple[Any, Any]:
+    """(dL/dweight (F, C, 3, 3), dL/dx (N, C, H, W) or None) from dY (N, F, H', W') and ``saved``.
+
+    The batch goes through in the forward's slices, each with the V forward kept for it.
+    """
     xp = get_array_module(grad_out)
-    padded, filters_t, kept, x_shape, (ph, pw), variant = saved
-    n, _, height, width = x_shape
-    channels = padded.shape[3]
+    padded_shape, filters_t, slices, kept, x_shape, (ph, pw), variant = saved
+    _, _, height, width = x_shape
     tiles = tile_grid(grad_out.shape[2:], variant)
     grad_filters_t = None  # dU: (a*a, F, C), summed over the batch slices
-    grad_padded = xp.zeros(padded.shape, dtype=grad_out.dtype) if needs_input_grad else None
-    for batch in slices_for(n, filters_t.shape[0] * tiles[0] * tiles[1] * channels * grad_out.itemsize):
+    grad_padded = xp.zeros(padded_shape, dtype=grad_out.dtype) if needs_input_grad else None
+    for batch, inputs_t in zip(slices, kept, strict=True):
         grad_products = output_tile_gradients(grad_out[batch], tiles, variant)  # dM: (a*a, tiles, F)
-        inputs_t = kept if kept is not None else transformed_tiles(padded[batch], tiles, variant)
         slice_grad = xp.matmul(grad_products.transpose(0, 2, 1), inputs_t)
         if grad_filters_t is None:
             grad_filters_t = slice_grad

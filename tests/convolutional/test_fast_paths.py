@@ -172,7 +172,7 @@ def test_each_winograd_variant_matches_torch_one_sample_at_a_time(variant, case,
     x, weight = rng.standard_normal((2, 3, height, width)), rng.standard_normal((2, 3, 3, 3))
     y, saved = winograd.winograd_forward(x, weight, (padding, padding), lambda n, _: [slice(0, 1), slice(1, n)], variant)
     upstream = rng.standard_normal(y.shape)
-    grad_weight, grad_x = winograd.winograd_backward(upstream, saved, lambda n, _: [slice(0, 1), slice(1, n)])
+    grad_weight, grad_x = winograd.winograd_backward(upstream, saved)
     tx, tw = to_torch(x, True), to_torch(weight, True)
     ty = F.conv2d(tx, tw, padding=padding)
     ty.backward(to_torch(upstream))
@@ -189,7 +189,7 @@ def winograd_case(draw):
     return padding, size, draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
 
 
-@pytest.mark.parametrize("slice_bytes", [1, 2**23], ids=["V-rebuilt-per-sample", "V-kept"])
+@pytest.mark.parametrize("slice_bytes", [1, 2**23], ids=["a-slice-per-sample", "one-slice"])
 @given(case=winograd_case(), bias=st.booleans(), seed=st.integers(0, 2**31))
 def test_winograd_conv2d_matches_torch(slice_bytes, case, bias, seed):
     padding, size, n, channels, filters = case
@@ -199,6 +199,16 @@ def test_winograd_conv2d_matches_torch(slice_bytes, case, bias, seed):
         patch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", slice_bytes)
         assert conv._uses_winograd()
         conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
+
+
+def test_winograd_forward_without_backward_keeps_nothing():
+    x, weight = random_input(0, (3, 2, 6, 6)), random_input(1, (2, 2, 3, 3))
+    slices = lambda n, _: [slice(i, i + 1) for i in range(n)]  # noqa: E731
+    y, saved = winograd.winograd_forward(x, weight, (1, 1), slices, winograd.F4)
+    assert len(saved[3]) == 3  # one V per slice, for backward
+    y_inference, nothing = winograd.winograd_forward(x, weight, (1, 1), slices, winograd.F4, keep=False)
+    assert nothing is None
+    np.testing.assert_array_equal(y_inference, y)
 
 
 def test_winograd_conv2d_passes_gradcheck_and_skips_the_input_gradient_when_asked(monkeypatch):

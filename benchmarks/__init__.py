@@ -10,3 +10,10 @@ Shared pieces: ``timing`` (thread limits, interleaved timing, pauses, medians), 
 ``torch_side`` (their PyTorch twins, optimizers, schedules and loop), ``peak_rss`` (memory,
 one child process per library) and ``report`` (the JSON the docs read, and Markdown).
 """
+
+from nnscratch.common.memory import keep_freed_memory
+
+# Every benchmark process (and each child it starts) runs with freed memory kept for reuse, as
+# the ``nnscratch`` command and ``Trainer.fit`` do: the speed and memory measured are the ones
+# a user of the library gets. PyTorch shares the process, so it is measured with the same setting.
+keep_freed_memory()

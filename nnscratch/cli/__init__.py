@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..common.memory import keep_freed_memory
 from . import datasets, download, evaluate, mlp, scalar, summary, train
 from .arguments import augmentation_from, training_problems
 from .checkpoints import resume_command
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()  # NumPy's fresh arrays reuse freed memory instead of faulting in new pages
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # to print the command that resumes an interrupted run

@@ -48,6 +48,7 @@ from ..common.checkpoint import Checkpoint, CheckpointError, checkpoint_state, r
 from ..common.checks import check_int, check_number
 from ..common.cross_entropy import CrossEntropyLoss
 from ..common.datasets import train_val_split
+from ..common.memory import keep_freed_memory
 from ..common.progress import progress_bar
 from ..common.seed import new_generator
 from ..common.state import copy_state, state_problems
@@ -132,9 +133,11 @@ class Trainer:
         loss and restores the weights of the best epoch. Each history entry: epoch, loss,
         accuracy, val_loss, val_accuracy (None without validation), lr (used in that epoch),
         seconds (the whole epoch) and samples_per_s (training samples over the time of the
-        training batches).
+        training batches). Training first calls ``common.memory.keep_freed_memory()``, so that
+        each step reuses the memory the last one freed.
         """
         self._check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        keep_freed_memory()
         if val_split:
             x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
             validation = (x_val, y_val)

@@ -183,13 +183,9 @@ FLIPPED_CONVOLUTION_MIN_CHANNELS = 16
 # 3x3 stride-1 convolutions with at least this many input channels go through Winograd's
 # algorithm (``winograd.py``): 2.25x (F(2x2, 3x3)) to 4x (F(4x4, 3x3)) fewer multiplications,
 # for transforms whose cost does not grow with the channels. Measured (interleaved with
-# im2col, the shapes of benchmarks/conv_modules.py): a training step (forward + backward) was
-# faster from 32 channels up, e.g. 64->64 at 14x14 31 against 37 ms, because backward reuses
-# the forward's transformed input where im2col copies twice more. A forward alone has no such
-# reuse and won only from 128 channels (64->64 at 14x14: 11.2 against 9.4 ms), so inference
-# (``no_grad``) has its own threshold. Below them the transforms outweigh the savings.
+# im2col, benchmarks/conv_modules.py shapes): Winograd was faster from 32 channels up, e.g.
+# 32->32 at 28x28 28 against 33 ms; with fewer channels the transforms outweigh the savings.
 WINOGRAD_MIN_CHANNELS = 32
-WINOGRAD_MIN_CHANNELS_INFERENCE = 128
 
 
 def batch_slices(batch_size: int, cols_bytes_per_sample: int) -> list[slice]:
@@ -286,25 +282,25 @@ class Conv2D(Module):
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.in_channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
-        if self._uses_winograd(training=grad_enabled()):
+        if self._uses_winograd():
             variant = choose_variant(out_size)
             y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, variant, grad_enabled())
             if self.bias is not None:
                 y += self.bias.data.reshape(1, -1, 1, 1)
-            self._save_for_backward("winograd", saved)
+            self._save_for_backward(saved)
             return y
         padded = pad_images(x, self.padding)
         weight_matrix = self.weight.data.reshape(self.out_channels, -1)  # (F, C*kh*kw), a view
         bias = None if self.bias is None else self.bias.data
         y, kept_cols = self._convolve(padded, weight_matrix, out_size, bias)
-        self._save_for_backward("im2col", padded, kept_cols)
+        self._save_for_backward(padded, kept_cols)
         return y
 
     def backward(self, grad_out: Any) -> Any:
-        method, *saved = self._saved()
+        saved = self._saved()
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=(0, 2, 3))
-        if method == "winograd":
+        if self._uses_winograd():
             grad_weight, grad_x = winograd_backward(grad_out, saved[0], self.needs_input_grad)
             self.weight.grad += grad_weight
             return grad_x
@@ -317,13 +313,11 @@ class Conv2D(Module):
             return self._input_gradient_by_flipped_convolution(grad_out, padded.shape)
         return self._input_gradient_by_col2im(grad_rows, padded.shape)
 
-    def _uses_winograd(self, training: bool = True) -> bool:
-        """3x3 stride-1 convolutions with enough input channels: see ``WINOGRAD_MIN_CHANNELS``.
-
-        ``training``: a forward that backward will follow; False for inference (``no_grad``).
-        """
-        minimum = WINOGRAD_MIN_CHANNELS if training else WINOGRAD_MIN_CHANNELS_INFERENCE
-        return self.kernel_size == (3, 3) and self.stride == (1, 1) and self.in_channels >= minimum
+    def _uses_winograd(self) -> bool:
+        """3x3 stride-1 convolutions with enough input channels: see ``WINOGRAD_MIN_CHANNELS``."""
+        return (
+            self.kernel_size == (3, 3) and self.stride == (1, 1) and self.in_channels >= WINOGRAD_MIN_CHANNELS
+        )
 
     def _wide(self) -> bool:
         """Stride-1 convolutions use the wide im2col layout (see ``im2col``); strided ones the compact one."""

@@ -240,18 +240,6 @@ def test_winograd_conv2d_keeps_float32_and_is_chosen_only_for_3x3_stride_1():
     assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS - 1, 4, 3)._uses_winograd()
 
 
-def test_inference_takes_winograd_from_its_own_channel_count_and_gives_the_same_numbers():
-    conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=4).to(np.float64)
-    assert modules.WINOGRAD_MIN_CHANNELS < modules.WINOGRAD_MIN_CHANNELS_INFERENCE
-    assert conv._uses_winograd(training=True) and not conv._uses_winograd(training=False)
-    wide = Conv2D(modules.WINOGRAD_MIN_CHANNELS_INFERENCE, 3, 3, padding=1, seed=4)
-    assert wide._uses_winograd(training=False)
-    x = random_input(5, (2, conv.in_channels, 7, 6))
-    training_y = conv.forward(x)
-    with no_grad():
-        assert_close(conv.forward(x), training_y, rtol=1e-12, atol=1e-12, name="y")
-
-
 def test_winograd_conv2d_with_its_default_channel_count_matches_torch():
     # no setting changed: a layer this wide takes the Winograd path by itself
     conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=2).to(np.float64)

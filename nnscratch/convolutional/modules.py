@@ -34,8 +34,8 @@ nested loops; ``Conv2D`` computes the same numbers as one matrix product:
 Backward reverses it: dW = dY @ cols^T and dcols = W^T @ dY are two more matrix products,
 and ``col2im`` adds each column of dcols back onto the pixels its patch came from.
 
-Wide 3x3 stride-1 layers take a faster road to the same numbers, Winograd's minimal
-filtering (``winograd.py``, chosen by ``Conv2D._uses_winograd``).
+3x3 stride-1 layers with enough channels take a faster road to the same numbers, Winograd's
+minimal filtering (``winograd.py``, chosen by ``Conv2D._uses_winograd``).
 """
 
 from __future__ import annotations
@@ -289,20 +289,20 @@ class Conv2D(Module):
             y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, variant, grad_enabled())
             if self.bias is not None:
                 y += self.bias.data.reshape(1, -1, 1, 1)
-            self._save_for_backward(saved)
+            self._save_for_backward("winograd", saved)
             return y
         padded = pad_images(x, self.padding)
         weight_matrix = self.weight.data.reshape(self.out_channels, -1)  # (F, C*kh*kw), a view
         bias = None if self.bias is None else self.bias.data
         y, kept_cols = self._convolve(padded, weight_matrix, out_size, bias)
-        self._save_for_backward(padded, kept_cols)
+        self._save_for_backward("im2col", padded, kept_cols)
         return y
 
     def backward(self, grad_out: Any) -> Any:
-        saved = self._saved()
+        method, *saved = self._saved()  # the path forward took, and what it kept
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=(0, 2, 3))
-        if self._uses_winograd():
+        if method == "winograd":
             grad_weight, grad_x = winograd_backward(grad_out, saved[0], self.needs_input_grad)
             self.weight.grad += grad_weight
             return grad_x

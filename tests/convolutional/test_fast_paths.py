@@ -240,6 +240,21 @@ def test_winograd_conv2d_keeps_float32_and_is_chosen_only_for_3x3_stride_1():
     assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS - 1, 4, 3)._uses_winograd()
 
 
+def test_conv2d_backward_follows_the_path_its_forward_took(monkeypatch):
+    # the choice is made once, in forward; changing the threshold in between changes nothing
+    conv = Conv2D(2, 3, 3, padding=1, seed=6).to(np.float64)
+    x = random_input(6, (2, 2, 5, 5))
+    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
+    y = conv.forward(x)
+    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 10**6)
+    upstream = random_input(7, y.shape)
+    grad_x = conv.backward(upstream)
+    tx, tw, tb = to_torch(x, True), to_torch(conv.weight.data, True), to_torch(conv.bias.data, True)
+    F.conv2d(tx, tw, tb, padding=1).backward(to_torch(upstream))
+    close(grad_x, tx.grad, "dL/dx")
+    close(conv.weight.grad, tw.grad, "dL/dweight")
+
+
 def test_winograd_conv2d_with_its_default_channel_count_matches_torch():
     # no setting changed: a layer this wide takes the Winograd path by itself
     conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=2).to(np.float64)

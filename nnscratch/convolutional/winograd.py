@@ -47,6 +47,7 @@ both agree with it to ~1e-13.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ..common.backend import get_array_module
@@ -117,9 +118,19 @@ def tile_transform(matrix: tuple, xp: Any, dtype: Any) -> Any:
     """The transform T X T^T of every tile X as one matrix on vec(X): kron(T, T).
 
     matrix: T (r, s) -> (r*r, s*s), since vec(T X T^T) = kron(T, T) vec(X) for row-major vec.
+    Built once per matrix, array module and dtype, and shared by every call after (read-only
+    on the CPU): on a GPU, building it would be a copy from the host and a wait at every call.
     """
-    small = xp.asarray(matrix, dtype=dtype)
-    return xp.kron(small, small)
+    return _kron_square(matrix, xp, xp.dtype(dtype).name)
+
+
+@lru_cache(maxsize=None)
+def _kron_square(matrix: tuple, xp: Any, dtype_name: str) -> Any:
+    small = xp.asarray(matrix, dtype=dtype_name)
+    product = xp.kron(small, small)
+    if hasattr(product.flags, "writeable"):
+        product.flags.writeable = False  # NumPy: a shared array, which nobody may change
+    return product
 
 
 def tile_grid(out_size: tuple[int, int], variant: Winograd) -> tuple[int, int]:

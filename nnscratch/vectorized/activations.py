@@ -26,7 +26,7 @@ from typing import Any
 from ..common.backend import get_array_module
 from ..common.softmax import softmax
 from ..common.special import erf
-from .module import Module
+from .module import Module, grad_enabled
 
 
 def sigmoid(x: Any) -> Any:
@@ -40,7 +40,8 @@ class ReLU(Module):
     """max(x, 0). x: any shape."""
 
     def forward(self, x: Any) -> Any:
-        self._save_for_backward(x > 0)
+        # the mask is a pass over x of its own: skipped when no backward will follow (inference)
+        self._save_for_backward(x > 0 if grad_enabled() else None)
         return get_array_module(x).maximum(x, 0)
 
     def backward(self, grad_out: Any) -> Any:
@@ -71,7 +72,7 @@ class ReLU6(Module):
     """min(max(x, 0), 6): ReLU capped at 6, used by MobileNet and EfficientNet-Lite. x: any shape."""
 
     def forward(self, x: Any) -> Any:
-        self._save_for_backward((x > 0) & (x < 6))
+        self._save_for_backward((x > 0) & (x < 6) if grad_enabled() else None)
         return get_array_module(x).clip(x, 0, 6)
 
     def backward(self, grad_out: Any) -> Any:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnscratch.convolutional import modules, winograd
-from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, col2im, im2col, no_grad
+from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, ReLU, ReLU6, col2im, im2col, no_grad
 from nnscratch.convolutional.windows import pad_images, wide_length, wide_to_images
 from nnscratch.testing import gradcheck_module
 from tests.convolutional.test_modules import close, geometry, random_input
@@ -291,3 +291,25 @@ def test_tiled_max_pool_keeps_nothing_for_backward_inside_no_grad():
     assert y.shape == (2, 3, 2, 2)
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         pool.backward(np.ones_like(y))
+
+
+@pytest.mark.parametrize("activation", [ReLU, ReLU6])
+def test_relu_keeps_no_mask_for_backward_inside_no_grad(activation):
+    x = random_input(0, (2, 3, 4, 4)) * 8  # values beyond ReLU6's cap too
+    with_grad = activation().forward(x)
+    relu = activation()
+    with no_grad():
+        y = relu.forward(x)
+    np.testing.assert_array_equal(y, with_grad)
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
+        relu.backward(np.ones_like(y))
+
+
+def test_winograd_transform_matrices_are_built_once_per_dtype_and_shared_read_only():
+    first = winograd.tile_transform(winograd.F4.input_transform, np, np.float32)
+    again = winograd.tile_transform(winograd.F4.input_transform, np, np.dtype("float32"))
+    wider = winograd.tile_transform(winograd.F4.input_transform, np, np.float64)
+    assert again is first and first.dtype == np.float32 and wider.dtype == np.float64
+    assert first.shape == (36, 36) and not first.flags.writeable
+    small = np.array(winograd.F4.input_transform, dtype=np.float64)
+    np.testing.assert_array_equal(wider, np.kron(small, small))

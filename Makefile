@@ -35,7 +35,9 @@ bench:
 setup:
 	bash scripts/setup.sh test
 
+## lint: install ruff (the lint extra) and check the code against pyproject.toml's rules
 lint:
+	bash scripts/setup.sh lint
 	$(PY) -m ruff check nnscratch tests benchmarks scripts examples
 
 clean:

@@ -66,7 +66,6 @@ from ..vectorized.modules import (
 )
 from .normalization import BatchNorm2D, LayerNorm2D
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from .winograd import choose_variant, winograd_backward, winograd_forward
 from .windows import (
     as_pair,
     check_images,
@@ -81,6 +80,7 @@ from .windows import (
     wide_to_images,
     wide_windows,
 )
+from .winograd import choose_variant, winograd_backward, winograd_forward
 
 # ----------------------------------------------------------------------------- im2col / col2im
 
@@ -317,9 +317,7 @@ class Conv2D(Module):
 
     def _uses_winograd(self) -> bool:
         """3x3 stride-1 convolutions with enough input channels: see ``WINOGRAD_MIN_CHANNELS``."""
-        return (
-            self.kernel_size == (3, 3) and self.stride == (1, 1) and self.in_channels >= WINOGRAD_MIN_CHANNELS
-        )
+        return self.kernel_size == (3, 3) and self.stride == (1, 1) and self.in_channels >= WINOGRAD_MIN_CHANNELS
 
     def _wide(self) -> bool:
         """Stride-1 convolutions use the wide im2col layout (see ``im2col``); strided ones the compact one."""

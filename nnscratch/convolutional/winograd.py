@@ -47,7 +47,7 @@ both agree with it to ~1e-13.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from typing import Any, NamedTuple
 
 from ..common.backend import get_array_module
@@ -124,7 +124,7 @@ def tile_transform(matrix: tuple, xp: Any, dtype: Any) -> Any:
     return _kron_square(matrix, xp, xp.dtype(dtype).name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _kron_square(matrix: tuple, xp: Any, dtype_name: str) -> Any:
     small = xp.asarray(matrix, dtype=dtype_name)
     product = xp.kron(small, small)

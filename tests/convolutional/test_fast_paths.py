@@ -170,7 +170,8 @@ def test_each_winograd_variant_matches_torch_one_sample_at_a_time(variant, case,
     height, width = max(height, 3 - 2 * padding), max(width, 3 - 2 * padding)
     rng = np.random.default_rng(seed)
     x, weight = rng.standard_normal((2, 3, height, width)), rng.standard_normal((2, 3, 3, 3))
-    y, saved = winograd.winograd_forward(x, weight, (padding, padding), lambda n, _: [slice(0, 1), slice(1, n)], variant)
+    two_slices = lambda n, _: [slice(0, 1), slice(1, n)]  # noqa: E731
+    y, saved = winograd.winograd_forward(x, weight, (padding, padding), two_slices, variant)
     upstream = rng.standard_normal(y.shape)
     grad_weight, grad_x = winograd.winograd_backward(upstream, saved)
     tx, tw = to_torch(x, True), to_torch(weight, True)

@@ -3,6 +3,7 @@
     python -m benchmarks              training/inference samples/s and peak memory, 5 models  (throughput.py)
     python -m benchmarks.accuracy     the same recipe in both libraries: test accuracy        (accuracy.py)
     python -m benchmarks.conv_modules Conv2D alone against torch.nn.Conv2d, per layer shape
+    python -m benchmarks.layer_times  one model's training step, layer by layer, in both libraries
     python -m benchmarks.overfit      can every full-size architecture overfit one batch?
 
 Shared pieces: ``timing`` (thread limits, interleaved timing, pauses, medians), ``machine``

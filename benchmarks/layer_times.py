@@ -1,7 +1,7 @@
 """Where a training step's time goes, layer by layer, in nnscratch and in PyTorch.
 
-    python -m benchmarks.layer_times baseline
-    python -m benchmarks.layer_times resnet18 --batches 2 --rounds 3
+    python -m benchmarks.layer_times                        lenet, baseline and resnet18
+    python -m benchmarks.layer_times --models baseline --rounds 3
 
 The profile behind docs/performance.md: the whole-model throughput (``python -m benchmarks``)
 says how far apart the two libraries are, this says where. Both run the same model with the
@@ -18,12 +18,16 @@ to hook: their time is in "rest of the step", with the loss, the optimizer, the 
 blocks' own glue (residual sums). Every hook costs a few microseconds, on both sides; the
 throughput of ``python -m benchmarks`` is measured without them. Figures are ms per batch,
 medians over the rounds; speed is PyTorch's time over ours (above 1: nnscratch is faster).
+
+It prints each model's layers, then the totals per kind of layer, and writes
+``benchmarks/reports/layer_times.json`` (and ``.md``), which the performance page shows.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -33,16 +37,20 @@ from typing import Any
 import torch
 
 from benchmarks.machine import load_average, machine_info
+from benchmarks.options import add_shared_arguments
+from benchmarks.report import markdown_report, new_report, reports_dir, write_report
 from benchmarks.timing import PAUSE, limit_threads
 from benchmarks.torch_side import TorchSetup, torch_setup
 from benchmarks.workloads import MLP, build_setup, cli_settings, model_inputs
-from nnscratch.cli.arguments import load_data, non_negative_float, positive_int
+from nnscratch.cli.arguments import load_data, positive_int
 from nnscratch.common.datasets import DATASET_NAMES, Dataset
-from nnscratch.convolutional.architectures import ARCHITECTURES
 from nnscratch.vectorized.module import Module
+from scripts.docsgen.reports import LAYER_TIMES_FILE, REST, layer_times_table
 
-REST = "rest of the step"
-MODELS = [MLP, *ARCHITECTURES]
+MODELS = [MLP, "lenet", "baseline", "resnet18"]  # those of ``python -m benchmarks``, which PyTorch twins exist for
+DEFAULT_MODELS = ["lenet", "baseline", "resnet18"]
+BATCHES = {MLP: 50, "lenet": 10, "baseline": 5, "resnet18": 2}  # training steps per round
+ROUNDS = 5
 
 Times = dict[str, float]  # "<module name> forward" / "<module name> backward" / REST -> seconds
 
@@ -143,7 +151,7 @@ def torch_clock(setup: TorchSetup, times: Times) -> Iterator[None]:
 
 
 def profile(model: str, dataset: Dataset, batches: int, rounds: int, pause: float = PAUSE) -> dict[str, Any]:
-    """Per-layer ms per batch of both libraries (medians over ``rounds``), as a dict for ``table``.
+    """One model's layer times, both libraries (ms per batch, medians over ``rounds``): a result of the report.
 
     Each timed round sleeps ``pause`` seconds first, so that the other library's threads have
     stopped spinning (see ``benchmarks/timing.py``).
@@ -172,91 +180,112 @@ def profile(model: str, dataset: Dataset, batches: int, rounds: int, pause: floa
                 run()
                 total = time.perf_counter() - start
             times[REST] = total - sum(times.values())
-            per_round[side].append({key: seconds / batches for key, seconds in times.items()})
-    names = [name for name, _ in leaves(ours.model)]
-    layers = {name: describe_layer(module, shapes.get(name)) for name, module in leaves(ours.model)}
-    medians = {
-        side: {key: statistics.median(entry.get(key, 0.0) for entry in entries) for key in entries[0]}
-        for side, entries in per_round.items()
-    }
+            per_round[side].append(times)
+
+    def median_ms(side: str, key: str) -> float:
+        return 1e3 * statistics.median(times.get(key, 0.0) for times in per_round[side]) / batches
+
+    twins = {name for name, _ in leaves(theirs.model)}
+    layers = []
+    for name, module in leaves(ours.model):
+        sides_here = ("nnscratch", "pytorch") if name in twins else ("nnscratch",)
+        ms = {side: {d: median_ms(side, f"{name} {d}") for d in ("forward", "backward")} for side in sides_here}
+        layers.append({"name": name, "layer": describe_layer(module, shapes.get(name)), "ms": ms})
     return {
         "model": model,
         "batch_size": settings.batch_size,
         "batches": batches,
         "rounds": rounds,
-        "names": names,
         "layers": layers,
-        "ms": {side: {key: seconds * 1e3 for key, seconds in times.items()} for side, times in medians.items()},
+        "rest_ms": {side: median_ms(side, REST) for side in sides},
     }
 
 
-def _speed(ours: float, theirs: float | None) -> str:
-    return f"{theirs / ours:5.2f}x" if theirs and ours > 0 else "     "
+def layers_text(result: dict[str, Any]) -> str:
+    """One model's profile for the console: a row per layer, then the table of kinds."""
 
+    def cells(ms: dict[str, float] | None) -> str:
+        return f"{ms['forward']:9.2f} {ms['backward']:8.2f}" if ms else f"{'(in rest)':>9} {'':>8}"
 
-def table(result: dict[str, Any]) -> str:
-    """The profile as text: one row per layer, then the totals per kind of layer, with shares of the step."""
-    ours, theirs = result["ms"]["nnscratch"], result["ms"]["pytorch"]
     lines = [
         f"{result['model']}: ms per batch of {result['batch_size']}, medians of {result['rounds']} rounds "
         f"of {result['batches']} batches; speed = PyTorch time / nnscratch time",
-        f"{'layer':<12} {'':<36} {'nnscratch fwd':>13} {'bwd':>7} {'pytorch fwd':>12} {'bwd':>7}  speed",
+        f"{'layer':<12} {'':<36} {'ours fwd':>9} {'bwd':>8} {'torch fwd':>9} {'bwd':>8}  speed",
     ]
-    kinds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for name in result["names"]:
-        mine = [ours.get(f"{name} forward", 0.0), ours.get(f"{name} backward", 0.0)]
-        twin = [theirs.get(f"{name} forward"), theirs.get(f"{name} backward")]
-        present = twin[0] is not None
-        cells = f"{twin[0]:12.2f} {twin[1] or 0.0:7.2f}" if present else f"{'(in rest)':>12} {'':>7}"
-        total_twin = sum(t or 0.0 for t in twin) if present else None
-        lines.append(
-            f"{name:<12} {result['layers'][name]:<36} {mine[0]:13.2f} {mine[1]:7.2f} {cells}  "
-            f"{_speed(sum(mine), total_twin)}"
-        )
-        kind = result["layers"][name].split(" @")[0] if "Conv" in result["layers"][name] else result["layers"][name]
-        if not present:  # compare like with like: PyTorch's twins of these are in its rest of the step
-            kind += " (PyTorch's: in rest)"
-        kinds[kind][0] += sum(mine)
-        kinds[kind][1] += total_twin or 0.0
-    kinds[REST] = [ours[REST], theirs[REST]]
-    step = [sum(pair[0] for pair in kinds.values()), sum(pair[1] for pair in kinds.values())]
-    lines += ["", f"{'kind of layer':<40} {'nnscratch ms':>12} {'share':>6} {'pytorch ms':>11} {'share':>6}  speed"]
-    for kind, (mine, twin) in sorted(kinds.items(), key=lambda item: -item[1][0]):
-        lines.append(
-            f"{kind:<40} {mine:12.2f} {100 * mine / step[0]:5.1f}% {twin:11.2f} {100 * twin / step[1]:5.1f}%  "
-            f"{_speed(mine, twin)}"
-        )
-    lines.append(f"{'whole step':<40} {step[0]:12.2f} {'':>6} {step[1]:11.2f} {'':>6}  {_speed(step[0], step[1])}")
-    return "\n".join(lines)
+    for layer in result["layers"]:
+        ours, theirs = layer["ms"]["nnscratch"], layer["ms"].get("pytorch")
+        speed = f"{sum(theirs.values()) / sum(ours.values()):5.2f}x" if theirs and sum(ours.values()) else ""
+        lines.append(f"{layer['name']:<12} {layer['layer']:<36} {cells(ours)} {cells(theirs)}  {speed}")
+    return "\n".join(lines) + "\n\n" + layer_times_table(result)
+
+
+def notes(args: argparse.Namespace, batches: dict[str, int]) -> list[str]:
+    per_model = ", ".join(f"{model} {batches[model]}" for model in args.models)
+    return [
+        f"Each library trains each model for {args.rounds} rounds of training steps ({per_model} per round), "
+        f"interleaved, after one untimed round; {args.threads} threads for NumPy's BLAS and for PyTorch; float32.",
+        "ms per batch: the median over the rounds of a layer's forward plus backward time in one round, divided by "
+        "the steps of the round. Speed: PyTorch's time over nnscratch's; above 1, nnscratch is faster.",
+        "nnscratch's layers are timed around their forward and backward methods; PyTorch's with forward hooks and "
+        "hooks on the autograd node that made each layer's output (see benchmarks/layer_times.py).",
+        f"{REST}: the loss, the optimizer, the data, and what blocks do between their layers (residual sums, and "
+        "in PyTorch's ResNet twin its ReLUs, which are functions, not modules).",
+    ]
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.layer_times",
-        description="Per-layer forward and backward times of one model's training step, nnscratch against PyTorch.",
+        description="Per-layer forward and backward times of a training step, nnscratch against PyTorch. "
+        "Writes layer_times.json and layer_times.md.",
     )
-    parser.add_argument("model", choices=MODELS)
-    parser.add_argument("--batches", type=positive_int, help="training steps per round (default: 10; resnet18 2)")
-    parser.add_argument("--rounds", type=positive_int, default=5, help="interleaved rounds per library (%(default)s)")
-    parser.add_argument("--threads", type=positive_int, default=2, help="BLAS and PyTorch threads (%(default)s)")
+    add_shared_arguments(parser, MODELS, quick_help="a smoke run: one step per round, two rounds")
+    parser.set_defaults(models=list(DEFAULT_MODELS))
+    parser.add_argument("--rounds", type=positive_int, help=f"interleaved rounds per library (default {ROUNDS})")
     parser.add_argument(
-        "--pause", type=non_negative_float, default=PAUSE, help="seconds of sleep before each round (%(default)s)"
+        "--batches",
+        type=positive_int,
+        help="training steps per round, for every model (default: "
+        + ", ".join(f"{model} {count}" for model, count in BATCHES.items())
+        + ")",
     )
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
-    parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_arguments(argv)
-    batches = args.batches or (2 if args.model == "resnet18" else 10)
+    batches = {model: args.batches or (1 if args.quick else BATCHES[model]) for model in args.models}
+    dataset = load_data(args)
+    results = []
     with limit_threads(args.threads):
-        info = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in info.items()))
-        print(f"load average before: {load_average():.2f}")
-        result = profile(args.model, load_data(args), batches, args.rounds, args.pause)
-        print(table(result))
-        print(f"load average after: {load_average():.2f}")
+        machine = machine_info(args.threads)
+        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
+        load_before = load_average()
+        for model in args.models:
+            results.append(profile(model, dataset, batches[model], args.rounds, args.pause))
+            print(layers_text(results[-1]) + "\n", flush=True)
+        load_after = load_average()
+    report = new_report(
+        machine,
+        " ".join(["python -m benchmarks.layer_times", *argv]),
+        results,
+        load_average={"before": load_before, "after": load_after},
+        notes=notes(args, batches),
+    )
+
+    def tables(report: dict[str, Any]) -> str:
+        return "\n\n".join(f"## {result['model']}\n\n{layer_times_table(result)}" for result in report["results"])
+
+    title = "Where a training step's time goes: nnscratch and PyTorch"
+    markdown = markdown_report(title, report, tables, report["notes"])
+    folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
+    json_path, markdown_path = write_report(report, LAYER_TIMES_FILE, markdown, folder)
+    print(f"load average {load_before:.2f} before, {load_after:.2f} after")
+    print(f"wrote {json_path} and {markdown_path}")
     return 0
 
 

@@ -24,6 +24,18 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
         "seconds": {"nnscratch": 600.0, "pytorch": 420.0}},                 (optional)
        ...]}
 
+``benchmarks/reports/layer_times.json`` (``python -m benchmarks.layer_times``)::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "baseline", "batch_size": 64, "batches": 10, "rounds": 5,
+        "layers": [{"name": "0", "layer": "Conv2D 1->32 3x3 s1 @28 im2col",
+                    "ms": {"nnscratch": {"forward": 1.2, "backward": 2.1},
+                           "pytorch":   {"forward": 0.4, "backward": 0.9}}},   (no "pytorch": its twin
+                   ...],                                                         is not a module)
+        "rest_ms": {"nnscratch": 5.0, "pytorch": 6.1}},                        (ms per batch)
+       ...]}
+
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
 "pytorch" entry may be missing (the scalar tier has no twin). A report that exists but does
 not have this form stops the docs build with a ``ReportError`` saying what is wrong, rather
@@ -41,6 +53,7 @@ from .markdown import table, thousands
 
 THROUGHPUT_FILE = "throughput.json"
 ACCURACY_FILE = "accuracy.json"
+LAYER_TIMES_FILE = "layer_times.json"
 NOT_MEASURED = "not measured yet"
 LIBRARIES = ("nnscratch", "pytorch")
 
@@ -70,7 +83,7 @@ def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | 
     _require(isinstance(report, dict), path, "the top level must be an object")
     results = report.get("results")
     _require(isinstance(results, list), path, '"results" must be a list')
-    check = _check_throughput if name == THROUGHPUT_FILE else _check_accuracy
+    check = {THROUGHPUT_FILE: _check_throughput, LAYER_TIMES_FILE: _check_layer_times}.get(name, _check_accuracy)
     for index, result in enumerate(results):
         _require(
             isinstance(result, dict) and isinstance(result.get("model"), str), path, f"results[{index}] needs a model"
@@ -111,6 +124,23 @@ def _check_accuracy(result: dict, path: Path, where: str) -> None:
     _check_per_library(result.get("test_accuracy"), path, f"{where}.test_accuracy", fraction)
     if "seconds" in result:
         _check_per_library(result["seconds"], path, f"{where}.seconds", number)
+
+
+def _check_layer_times(result: dict, path: Path, where: str) -> None:
+    def directions(leaf: Any, at: str) -> None:
+        ok = isinstance(leaf, dict) and all(_is_number(leaf.get(key)) for key in ("forward", "backward"))
+        _require(ok, path, f"{at} must be {{forward, backward}} numbers")
+
+    def number(leaf: Any, at: str) -> None:
+        _require(_is_number(leaf), path, f"{at} must be a number")
+
+    layers = result.get("layers")
+    _require(isinstance(layers, list) and layers, path, f"{where}.layers must be a non-empty list")
+    for index, layer in enumerate(layers):
+        at = f"{where}.layers[{index}]"
+        _require(isinstance(layer, dict) and isinstance(layer.get("layer"), str), path, f"{at} needs a layer text")
+        _check_per_library(layer.get("ms"), path, f"{at}.ms", directions)
+    _check_per_library(result.get("rest_ms"), path, f"{where}.rest_ms", number)
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -217,6 +247,71 @@ def accuracy_table(report: dict[str, Any], models: list[str] | None = None) -> s
         "seconds, PyTorch",
     ]
     return table(headers, rows, "llrrrrrr")
+
+
+REST = "rest of the step"
+
+
+def layer_kinds(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """ms per batch of each kind of layer in one model's layer times: kind -> {library: ms}.
+
+    A kind is the layer's text without the input size (all 32->32 3x3 convolutions are one
+    kind). Layers whose PyTorch twin is no module (a ReLU called as a function inside a
+    block) form kinds of their own, "... (PyTorch's: in rest)": PyTorch's time for them is in
+    its rest of the step. The last kind is that rest: the loss, the optimizer, the data and
+    what blocks do between their layers.
+    """
+    kinds: dict[str, dict[str, float]] = {}
+    for layer in result["layers"]:
+        kind = layer["layer"].split(" @")[0]
+        if "pytorch" not in layer["ms"]:
+            kind += " (PyTorch's: in rest)"
+        totals = kinds.setdefault(kind, dict.fromkeys(LIBRARIES, 0.0))
+        for library, times in layer["ms"].items():
+            totals[library] += times["forward"] + times["backward"]
+    kinds[REST] = {library: result["rest_ms"].get(library, 0.0) for library in LIBRARIES}
+    return kinds
+
+
+def layer_times_table(result: dict[str, Any]) -> str:
+    """One model's kinds of layer, slowest first: ms per batch and share of the step in each library, and speed."""
+    kinds = layer_kinds(result)
+    steps = {library: sum(times[library] for times in kinds.values()) for library in LIBRARIES}
+
+    def speed(times: dict[str, float]) -> str:
+        return f"{times['pytorch'] / times['nnscratch']:.2f}×" if times["nnscratch"] and times["pytorch"] else "—"
+
+    rows = [
+        (
+            kind,
+            f"{times['nnscratch']:.2f}",
+            f"{times['nnscratch'] / steps['nnscratch']:.0%}",
+            f"{times['pytorch']:.2f}" if times["pytorch"] else "—",
+            f"{times['pytorch'] / steps['pytorch']:.0%}" if times["pytorch"] else "—",
+            speed(times),
+        )
+        for kind, times in sorted(kinds.items(), key=lambda item: -item[1]["nnscratch"])
+    ]
+    rows.append(("**whole step**", f"{steps['nnscratch']:.2f}", "", f"{steps['pytorch']:.2f}", "", speed(steps)))
+    headers = ["kind of layer", "nnscratch ms", "share", "PyTorch ms", "share", "speed (PyTorch time / ours)"]
+    return table(headers, rows, "lrrrrr")
+
+
+def layer_times_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """Where the time of a training step goes, per model, or "not measured yet"."""
+    report = load_report(LAYER_TIMES_FILE, reports_dir)
+    if report is None:
+        return missing(LAYER_TIMES_FILE)
+    parts = [provenance(report) + "."]
+    for result in report["results"]:
+        parts += [
+            "",
+            f"**{result['model']}**, ms per training step of {result['batch_size']} samples "
+            f"(medians of {result['rounds']} rounds of {result['batches']} steps):",
+            "",
+            layer_times_table(result),
+        ]
+    return "\n".join(parts)
 
 
 def missing(name: str) -> str:

@@ -1,4 +1,4 @@
-"""``python -m benchmarks.layer_times`` on tiny settings: every layer timed on both sides, and the rows add up."""
+"""``python -m benchmarks.layer_times`` on tiny settings: every layer timed on both sides, and its report."""
 
 import pytest
 
@@ -6,6 +6,7 @@ from benchmarks import layer_times
 from benchmarks.torch_side import torch_setup
 from benchmarks.workloads import build_setup, cli_settings
 from nnscratch.common.datasets import load_dataset
+from scripts.docsgen.reports import LAYER_TIMES_FILE, layer_kinds, load_report
 
 LENET_LAYERS = [
     "Conv2D 1->6 5x5 s1 @28 im2col",
@@ -23,28 +24,33 @@ LENET_LAYERS = [
 ]
 
 
-def test_every_layer_of_lenet_is_timed_forward_and_backward_in_both_libraries(capsys, restore_torch_threads):
-    argv = ["lenet", "--batches", "1", "--rounds", "1", "--pause", "0", "--threads", "1", "--dataset", "sample"]
-    assert layer_times.main(argv) == 0
+def test_a_run_times_every_layer_of_lenet_in_both_libraries_and_writes_a_report_the_docs_accept(
+    tmp_path, capsys, restore_torch_threads
+):
+    argv = ["--models", "lenet", "--quick", "--pause", "0", "--threads", "1", "--dataset", "sample"]
+    assert layer_times.main([*argv, "--report-dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     for layer in LENET_LAYERS:
         assert layer in printed
-    assert "whole step" in printed and layer_times.REST in printed
+    report = load_report(LAYER_TIMES_FILE, tmp_path)
+    (result,) = report["results"]
+    assert (result["model"], result["batches"], result["rounds"]) == ("lenet", 1, 2)
+    assert [layer["layer"] for layer in result["layers"]] == LENET_LAYERS
+    assert [layer["name"] for layer in result["layers"]] == [str(index) for index in range(12)]
+    for layer in result["layers"]:
+        for library in ("nnscratch", "pytorch"):  # every layer of LeNet-5 is a module in both
+            assert layer["ms"][library]["forward"] > 0 and layer["ms"][library]["backward"] > 0, layer
+    assert all(result["rest_ms"][library] > 0 for library in ("nnscratch", "pytorch"))
+    assert "| **whole step** |" in (tmp_path / "layer_times.md").read_text()
 
 
-def test_the_profile_has_a_time_for_each_layer_and_direction_and_the_rest_closes_the_step(restore_torch_threads):
-    dataset = load_dataset("sample")
-    result = layer_times.profile("lenet", dataset, batches=1, rounds=1, pause=0)
-    assert result["names"] == [str(index) for index in range(12)]
-    assert [result["layers"][name] for name in result["names"]] == LENET_LAYERS
-    for side in ("nnscratch", "pytorch"):
-        times = result["ms"][side]
-        for name in result["names"]:
-            assert times[f"{name} forward"] > 0, (side, name)
-            assert times[f"{name} backward"] > 0, (side, name)  # layer 0 included: timed up to the step
-        assert times[layer_times.REST] > 0
-    text = layer_times.table(result)
-    assert text.count("\n") > len(LENET_LAYERS)
+def test_layers_without_a_pytorch_module_are_timed_on_our_side_only(restore_torch_threads):
+    result = layer_times.profile("resnet18", load_dataset("sample"), batches=1, rounds=1, pause=0)
+    by_name = {layer["name"]: layer for layer in result["layers"]}
+    assert "pytorch" not in by_name["3.relu1"]["ms"]  # the twin's block calls F.relu
+    assert by_name["3.conv1"]["layer"] == "Conv2D 64->64 3x3 s1 @28 winograd"
+    assert by_name["3.conv1"]["ms"]["pytorch"]["backward"] > 0
+    assert layer_kinds(result)["ReLU (PyTorch's: in rest)"]["pytorch"] == 0.0
 
 
 def test_the_clocks_leave_the_models_as_they_were(restore_torch_threads):
@@ -59,7 +65,7 @@ def test_the_clocks_leave_the_models_as_they_were(restore_torch_threads):
     assert not theirs.model[0]._forward_hooks and not theirs.model[0]._forward_pre_hooks
 
 
-def test_an_unknown_model_is_refused(capsys):
+def test_the_scalar_tier_which_has_no_pytorch_twin_is_refused(capsys):
     with pytest.raises(SystemExit):
-        layer_times.parse_arguments(["scalar"])
+        layer_times.parse_arguments(["--models", "scalar"])
     assert "invalid choice: 'scalar'" in capsys.readouterr().err

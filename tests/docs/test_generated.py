@@ -11,9 +11,11 @@ from scripts.docsgen.directives import DirectiveError, Generator
 from scripts.docsgen.gallery import model_section, overview
 from scripts.docsgen.reports import (
     ACCURACY_FILE,
+    LAYER_TIMES_FILE,
     NOT_MEASURED,
     THROUGHPUT_FILE,
     ReportError,
+    layer_times_section,
     model_measurements,
     performance_section,
 )
@@ -160,3 +162,58 @@ def test_docstrings_are_made_markdown_safe_for_the_api_reference():
     docstring = "A :class:`Dataset` of (C*kh*kw, N*H'*W') columns, ``a*b`` kept.\n\n    y = x*w   (code)"
     expected = "A `Dataset` of (C\\*kh\\*kw, N\\*H'\\*W') columns, ``a*b`` kept.\n\n    y = x*w   (code)"
     assert as_markdown(docstring) == expected
+
+
+LAYER_TIMES = {
+    "machine": {"cpu": "Test CPU"},
+    "date": "2026-12-02",
+    "command": "python -m benchmarks.layer_times",
+    "results": [
+        {
+            "model": "resnet18",
+            "batch_size": 64,
+            "batches": 2,
+            "rounds": 5,
+            "layers": [
+                {
+                    "name": "3.conv1",
+                    "layer": "Conv2D 64->64 3x3 s1 @28 winograd",
+                    "ms": {
+                        "nnscratch": {"forward": 30.0, "backward": 50.0},
+                        "pytorch": {"forward": 20.0, "backward": 20.0},
+                    },
+                },
+                {
+                    "name": "4.conv1",
+                    "layer": "Conv2D 64->64 3x3 s1 @28 winograd",
+                    "ms": {
+                        "nnscratch": {"forward": 10.0, "backward": 10.0},
+                        "pytorch": {"forward": 10.0, "backward": 10.0},
+                    },
+                },
+                {"name": "3.relu1", "layer": "ReLU", "ms": {"nnscratch": {"forward": 2.0, "backward": 1.0}}},
+            ],
+            "rest_ms": {"nnscratch": 7.0, "pytorch": 20.0},
+        }
+    ],
+}
+
+
+def test_layer_times_are_summed_per_kind_with_shares_and_speed(tmp_path):
+    assert NOT_MEASURED in layer_times_section(tmp_path)
+    (tmp_path / LAYER_TIMES_FILE).write_text(json.dumps(LAYER_TIMES))
+    page = layer_times_section(tmp_path)
+    assert "measured on 2026-12-02" in page and "**resnet18**, ms per training step of 64 samples" in page
+    # both 64->64 convolutions make one kind: 100 ms of our 110, 60 of PyTorch's 80
+    assert "| Conv2D 64->64 3x3 s1 | 100.00 | 91% | 60.00 | 75% | 0.60× |" in page
+    assert "| ReLU (PyTorch's: in rest) | 3.00 | 3% | — | — | — |" in page
+    assert "| rest of the step | 7.00 | 6% | 20.00 | 25% | 2.86× |" in page
+    assert "| **whole step** | 110.00 |  | 80.00 |  | 0.73× |" in page
+
+
+def test_a_layer_time_without_both_directions_stops_the_build(tmp_path):
+    report = json.loads(json.dumps(LAYER_TIMES))
+    del report["results"][0]["layers"][0]["ms"]["pytorch"]["backward"]
+    (tmp_path / LAYER_TIMES_FILE).write_text(json.dumps(report))
+    with pytest.raises(ReportError, match=r"layers\[0\]\.ms\.pytorch must be \{forward, backward\} numbers"):
+        layer_times_section(tmp_path)

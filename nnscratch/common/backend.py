@@ -108,6 +108,16 @@ def get_array_module(*arrays: Any) -> ModuleType:
     return np
 
 
+def on_cpu(a: Any) -> bool:
+    """True when ``a`` lives in the computer's memory (not a CuPy array): reading its values is free.
+
+    Reading a GPU array's values (``bool(x.any())``, ``float(x)``) makes the host wait until
+    the device has finished everything queued before; code that would do that at every batch
+    asks this first.
+    """
+    return get_array_module(a) is np
+
+
 def to_device(a: Any, dtype: Any = None) -> Any:
     """Put ``a`` on the active backend as an array of ``dtype`` (keeps its dtype when None).
 
@@ -131,6 +141,7 @@ __all__ = [
     "current_device",
     "get_array_module",
     "gpu_available",
+    "on_cpu",
     "to_cpu",
     "to_device",
     "use_device",

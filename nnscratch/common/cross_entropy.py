@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import get_array_module
+from .backend import get_array_module, on_cpu
 from .softmax import softmax
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -46,34 +46,46 @@ class CrossEntropyLoss:
     targets: class indices (N,) (integers in [0, C)), or probability rows (N, C) each
     summing to 1 (one-hot rows included). reduction: "mean" (default), "sum" or "none"
     (a loss per sample, shape (N,)). label_smoothing: eps in [0, 1].
+
+    check_values: whether ``forward`` checks the numbers themselves (finite logits, class
+    indices that are integers in range, probability rows in [0, 1] that sum to 1), with a
+    clear error when they are wrong. None (the default) checks them where the arrays are in
+    the computer's memory, which costs a pass over N*C numbers; on a GPU each check would make
+    the host wait for the device, at every batch, so there it is skipped (``Trainer.fit``
+    checks the labels once before training, and a NaN loss once per epoch). True or False
+    forces either way. Shapes and dtypes are always checked: that reads no values.
     """
 
-    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0, check_values: bool | None = None) -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"CrossEntropyLoss: reduction must be one of {REDUCTIONS}, got {reduction!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+        if check_values not in (None, True, False):
+            raise ValueError(f"CrossEntropyLoss: check_values must be None, True or False, got {check_values!r}")
         self.reduction = reduction
         self.label_smoothing = float(label_smoothing)
+        self.check_values = check_values
         self._cache: tuple | None = None
 
     def forward(self, logits: Any, targets: Any) -> Any:
         """The loss: a 0-d array for "mean"/"sum", shape (N,) for "none"; dtype of ``logits``."""
         xp = get_array_module(logits)
-        _check_logits(logits)
+        check = on_cpu(logits) if self.check_values is None else self.check_values
+        _check_logits(logits, check)
         num_samples, num_classes = logits.shape
         eps = self.label_smoothing
         targets = xp.asarray(targets)
         lse = logsumexp(logits, axis=1)
         if targets.ndim == 1:
-            class_index = _class_indices(targets, num_samples, num_classes)
+            class_index = _class_indices(targets, num_samples, num_classes, check)
             # sum_j t_j z_j with t = (1 - eps) * onehot(y) + eps / C, without building t
             target_logit = logits[xp.arange(num_samples), class_index]
             expected_logit = (1.0 - eps) * target_logit + eps * logits.mean(axis=1)
             target_probs = None
         else:
             class_index = None
-            target_probs = _class_probabilities(targets, num_samples, num_classes, logits.dtype)
+            target_probs = _class_probabilities(targets, num_samples, num_classes, logits.dtype, check)
             if eps:
                 target_probs = (1.0 - eps) * target_probs + eps / num_classes
             expected_logit = (target_probs * logits).sum(axis=1)
@@ -118,8 +130,8 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean", label_smoo
     return CrossEntropyLoss(reduction, label_smoothing).forward(logits, targets)
 
 
-def _check_logits(logits: Any) -> None:
-    """Logits must be a finite floating-point (N, C) array with N, C >= 1."""
+def _check_logits(logits: Any, check_values: bool = True) -> None:
+    """Logits must be a floating-point (N, C) array with N, C >= 1, and finite (checked when ``check_values``)."""
     xp = get_array_module(logits)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (N, C), got shape {tuple(logits.shape)}")
@@ -127,6 +139,8 @@ def _check_logits(logits: Any) -> None:
         raise ValueError(f"cross_entropy: logits must be non-empty, got shape {tuple(logits.shape)}")
     if not xp.issubdtype(logits.dtype, xp.floating):
         raise ValueError(f"cross_entropy: logits must be floating point, got dtype {logits.dtype}")
+    if not check_values:
+        return
     finite = xp.isfinite(logits)
     if not bool(finite.all()):
         first = tuple(int(i) for i in xp.argwhere(~finite)[0])
@@ -137,16 +151,16 @@ def _check_logits(logits: Any) -> None:
         )
 
 
-def _class_indices(targets: Any, num_samples: int, num_classes: int) -> Any:
-    """Validate class-index targets (N,) and return them as int64."""
+def _class_indices(targets: Any, num_samples: int, num_classes: int, check_values: bool = True) -> Any:
+    """Validate class-index targets (N,) and return them as int64 (their values only when ``check_values``)."""
     xp = get_array_module(targets)
     if targets.shape[0] != num_samples:
         raise ValueError(
             f"cross_entropy: got {targets.shape[0]} targets for {num_samples} samples (logits N={num_samples})"
         )
     if xp.issubdtype(targets.dtype, xp.floating):
-        fractional = targets != xp.round(targets)
-        if bool(fractional.any()):
+        fractional = targets != xp.round(targets) if check_values else None
+        if fractional is not None and bool(fractional.any()):
             position = int(xp.argmax(fractional))
             raise ValueError(
                 f"cross_entropy: class-index targets must be integers, got {targets[position]} at position {position}"
@@ -154,6 +168,8 @@ def _class_indices(targets: Any, num_samples: int, num_classes: int) -> Any:
     elif not xp.issubdtype(targets.dtype, xp.integer):
         raise ValueError(f"cross_entropy: class-index targets must be integers, got dtype {targets.dtype}")
     class_index = targets.astype(xp.int64)
+    if not check_values:
+        return class_index
     out_of_range = (class_index < 0) | (class_index >= num_classes)
     if bool(out_of_range.any()):
         position = int(xp.argmax(out_of_range))
@@ -164,8 +180,10 @@ def _class_indices(targets: Any, num_samples: int, num_classes: int) -> Any:
     return class_index
 
 
-def _class_probabilities(targets: Any, num_samples: int, num_classes: int, dtype: Any) -> Any:
-    """Validate one-hot / probability targets (N, C) and return them in ``dtype``."""
+def _class_probabilities(
+    targets: Any, num_samples: int, num_classes: int, dtype: Any, check_values: bool = True
+) -> Any:
+    """Validate one-hot / probability targets (N, C), their values when ``check_values``; return them in ``dtype``."""
     xp = get_array_module(targets)
     if targets.ndim != 2 or targets.shape != (num_samples, num_classes):
         raise ValueError(
@@ -173,6 +191,8 @@ def _class_probabilities(targets: Any, num_samples: int, num_classes: int, dtype
             f"({num_samples}, {num_classes}), got shape {tuple(targets.shape)}"
         )
     probs = targets.astype(dtype, copy=False)
+    if not check_values:
+        return probs
     if not bool(xp.isfinite(probs).all()) or bool((probs < 0).any()) or bool((probs > 1).any()):
         raise ValueError("cross_entropy: probability targets must be finite and within [0, 1]")
     # float32 rows like softmax outputs miss 1 by a few ulps; allow for that, not for real errors

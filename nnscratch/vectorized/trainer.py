@@ -30,7 +30,10 @@ callback keeps the state after every epoch, and Ctrl-C saves that), not after it
 Divergence. A NaN or infinite output or loss stops training with a ``NonFiniteLossError``
 naming the epoch and batch; the failing batch is then run again with a check after every
 module (``diagnose.locate_non_finite``) to name the first module whose output or gradient
-became non-finite. Those checks cost nothing while training goes well.
+became non-finite. Those checks cost nothing while training goes well. On the CPU the loss
+checks its logits at every batch, so non-finite outputs stop the epoch at once; on a GPU that
+check would make the host wait for the device at every batch, so there the epoch's batch
+losses are checked together when it ends (``CrossEntropyLoss(check_values=...)``).
 """
 
 from __future__ import annotations

@@ -150,3 +150,26 @@ def test_bad_settings_are_refused():
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match=r"backward\(\) called before forward\(\)"):
         CrossEntropyLoss().backward()
+
+
+def test_value_checks_are_made_on_the_host_and_skipped_where_they_would_wait_for_a_gpu(monkeypatch):
+    from nnscratch.common import cross_entropy as module
+
+    nan_logits = np.array([[0.0, np.nan], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="non-finite"):
+        CrossEntropyLoss().forward(nan_logits, np.array([0, 1]))  # NumPy arrays: checked
+    assert np.isnan(CrossEntropyLoss(check_values=False).forward(nan_logits, np.array([0, 1])))
+    # arrays that are not in host memory (a GPU's): the default reads no value back
+    monkeypatch.setattr(module, "on_cpu", lambda array: False)
+    assert np.isnan(CrossEntropyLoss().forward(nan_logits, np.array([0, 1])))
+    rows = np.array([[0.7, 0.7], [0.5, 0.5]])  # the first row sums to 1.4: not checked either
+    assert np.isfinite(CrossEntropyLoss().forward(np.zeros((2, 2)), rows))
+    with pytest.raises(ValueError, match="must sum to 1"):
+        CrossEntropyLoss(check_values=True).forward(np.zeros((2, 2)), rows)
+    with pytest.raises(ValueError, match="must have shape \\(N, C\\)"):  # shapes need no values: always checked
+        CrossEntropyLoss().forward(np.zeros(3), np.array([0, 1, 2]))
+
+
+def test_check_values_must_be_none_true_or_false():
+    with pytest.raises(ValueError, match="check_values must be None, True or False, got 'yes'"):
+        CrossEntropyLoss(check_values="yes")

@@ -249,3 +249,19 @@ def test_the_trainer_refuses_a_summed_loss_and_a_bad_clip():
         Trainer(model, None, grad_clip=0.0)
     with pytest.raises(ValueError, match=r"Trainer: batch_size must be a positive integer, got 0"):
         Trainer(model, None).predict(np.zeros((2, 784), np.float32), batch_size=0)
+
+
+def test_off_the_host_divergence_is_caught_once_per_epoch_with_its_batch_and_module(sample, monkeypatch):
+    from nnscratch.common import cross_entropy
+
+    # as on a GPU: the loss reads no value back at each batch, so the epoch's end finds the NaN
+    monkeypatch.setattr(cross_entropy, "on_cpu", lambda array: False)
+    x, y, _, _ = sample
+    trainer = small_trainer()
+    trainer.model[0].weight.data[0, 0] = np.nan
+    with pytest.raises(NonFiniteLossError) as error:
+        trainer.fit(x[:100], y[:100], epochs=2, batch_size=25)
+    message = str(error.value)
+    assert message.startswith("training diverged at epoch 1, batch 1 of 4: the loss became NaN or infinite")
+    # the rest of the epoch trained on: by its end the NaN has spread to the bias
+    assert "first non-finite: the parameters ['weight', 'bias'] of module '0'" in message

@@ -36,14 +36,14 @@ from typing import Any
 
 import torch
 
-from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_shared_arguments
-from benchmarks.report import markdown_report, new_report, reports_dir, write_report
-from benchmarks.timing import PAUSE, limit_threads
+from benchmarks.machine import measured_run
+from benchmarks.options import add_shared_arguments, add_timing_arguments
+from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.timing import PAUSE
 from benchmarks.torch_side import TorchSetup, torch_setup
 from benchmarks.workloads import MLP, build_setup, cli_settings, model_inputs
-from nnscratch.cli.arguments import load_data, positive_int
-from nnscratch.common.datasets import DATASET_NAMES, Dataset
+from nnscratch.cli.arguments import load_data
+from nnscratch.common.datasets import Dataset
 from nnscratch.vectorized.module import Module
 from scripts.docsgen.reports import LAYER_TIMES_FILE, REST, layer_times_table
 
@@ -241,15 +241,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     add_shared_arguments(parser, MODELS, quick_help="a smoke run: one step per round, two rounds")
     parser.set_defaults(models=list(DEFAULT_MODELS))
-    parser.add_argument("--rounds", type=positive_int, help=f"interleaved rounds per library (default {ROUNDS})")
-    parser.add_argument(
-        "--batches",
-        type=positive_int,
-        help="training steps per round, for every model (default: "
-        + ", ".join(f"{model} {count}" for model, count in BATCHES.items())
-        + ")",
-    )
-    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
+    rounds_help = f"interleaved rounds per library (default {ROUNDS})"
+    add_timing_arguments(parser, rounds_help, BATCHES, "training steps per round")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else ROUNDS)
     return args
@@ -261,31 +254,26 @@ def main(argv: list[str] | None = None) -> int:
     batches = {model: args.batches or (1 if args.quick else BATCHES[model]) for model in args.models}
     dataset = load_data(args)
     results = []
-    with limit_threads(args.threads):
-        machine = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
-        load_before = load_average()
+    with measured_run(args.threads) as run:
         for model in args.models:
             results.append(profile(model, dataset, batches[model], args.rounds, args.pause))
             print(layers_text(results[-1]) + "\n", flush=True)
-        load_after = load_average()
     report = new_report(
-        machine,
+        run["machine"],
         " ".join(["python -m benchmarks.layer_times", *argv]),
         results,
-        load_average={"before": load_before, "after": load_after},
+        load_average=run["load_average"],
         notes=notes(args, batches),
     )
 
     def tables(report: dict[str, Any]) -> str:
         return "\n\n".join(f"## {result['model']}\n\n{layer_times_table(result)}" for result in report["results"])
 
+    load = run["load_average"]
+    print(f"load average {load['before']:.2f} before, {load['after']:.2f} after")
     title = "Where a training step's time goes: nnscratch and PyTorch"
-    markdown = markdown_report(title, report, tables, report["notes"])
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
-    json_path, markdown_path = write_report(report, LAYER_TIMES_FILE, markdown, folder)
-    print(f"load average {load_before:.2f} before, {load_after:.2f} after")
-    print(f"wrote {json_path} and {markdown_path}")
+    publish(report, LAYER_TIMES_FILE, title, tables, folder)
     return 0
 
 

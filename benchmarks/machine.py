@@ -11,9 +11,14 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from benchmarks.timing import limit_threads
 
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -69,3 +74,16 @@ def machine_info(threads: int) -> dict[str, object]:
 def load_average() -> float:
     """The 1-minute load average (0 where the system has none): other work makes every figure noisier."""
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+
+
+@contextmanager
+def measured_run(threads: int) -> Iterator[dict[str, Any]]:
+    """The frame of a benchmark run: NumPy's BLAS and torch limited to ``threads``, the machine
+    printed, the load average read before and after. Yields a dict for the report: "machine"
+    at once, and "load_average" ({"before": ..., "after": ...}) when the block ends."""
+    with limit_threads(threads):
+        run: dict[str, Any] = {"machine": machine_info(threads)}
+        print(", ".join(f"{key} {value}" for key, value in run["machine"].items()), flush=True)
+        before = load_average()
+        yield run
+        run["load_average"] = {"before": before, "after": load_average()}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from benchmarks.timing import PAUSE
 from nnscratch.cli.arguments import non_negative_float, positive_int
+from nnscratch.common.datasets import DATASET_NAMES
 
 
 def add_shared_arguments(parser: argparse.ArgumentParser, models: Sequence[str], quick_help: str) -> None:
@@ -24,3 +25,11 @@ def add_shared_arguments(parser: argparse.ArgumentParser, models: Sequence[str],
     parser.add_argument(
         "--report-dir", help="where to write the reports (default: benchmarks/reports; smoke runs: out/benchmarks)"
     )
+
+
+def add_timing_arguments(parser: argparse.ArgumentParser, rounds_help: str, batches: dict[str, int], what: str) -> None:
+    """--rounds, --batches (``what``, with each model's default from ``batches`` in its help) and --dataset."""
+    parser.add_argument("--rounds", type=positive_int, help=rounds_help)
+    defaults = ", ".join(f"{model} {count}" for model, count in batches.items())
+    parser.add_argument("--batches", type=positive_int, help=f"{what}, for every model (default: {defaults})")
+    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")

@@ -75,3 +75,12 @@ def write_report(report: dict[str, Any], filename: str, markdown: str, folder: P
     _replace_atomically(json_path, text)
     _replace_atomically(markdown_path, markdown)
     return json_path, markdown_path
+
+
+def publish(
+    report: dict[str, Any], filename: str, title: str, table: Callable[[dict[str, Any]], str], folder: Path
+) -> None:
+    """Write ``report`` and its Markdown (``markdown_report`` with the report's "notes") to ``folder``; say where."""
+    markdown = markdown_report(title, report, table, report.get("notes", []))
+    json_path, markdown_path = write_report(report, filename, markdown, folder)
+    print(f"wrote {json_path} and {markdown_path}")

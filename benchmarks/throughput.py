@@ -32,15 +32,15 @@ from typing import Any
 
 import torch
 
-from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_shared_arguments
+from benchmarks.machine import measured_run
+from benchmarks.options import add_shared_arguments, add_timing_arguments
 from benchmarks.peak_rss import LIBRARIES, peak_rss_mib
-from benchmarks.report import markdown_report, new_report, reports_dir, write_report
-from benchmarks.timing import Spread, limit_threads, rates, time_interleaved
+from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.timing import Spread, rates, time_interleaved
 from benchmarks.torch_side import torch_setup
 from benchmarks.workloads import SCALAR, build_setup, cli_settings, model_inputs
-from nnscratch.cli.arguments import load_data, positive_int
-from nnscratch.common.datasets import DATASET_NAMES, Dataset
+from nnscratch.cli.arguments import load_data
+from nnscratch.common.datasets import Dataset
 from scripts.docsgen.reports import THROUGHPUT_FILE, throughput_table
 
 MODELS = ("mlp", "lenet", "baseline", "resnet18", "scalar")
@@ -132,16 +132,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "same run. Writes throughput.json and throughput.md.",
     )
     add_shared_arguments(parser, MODELS, quick_help="a smoke run: few batches and rounds")
-    parser.add_argument("--rounds", type=positive_int, help=f"measurements per side (default {ROUNDS}; quick 2)")
-    parser.add_argument(
-        "--batches",
-        type=positive_int,
-        help="training batches per measurement, for every model (default: "
-        + ", ".join(f"{model} {count}" for model, count in BATCHES.items())
-        + ")",
+    add_timing_arguments(
+        parser, f"measurements per side (default {ROUNDS}; quick 2)", BATCHES, "training batches per measurement"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory child processes")
-    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     return args
@@ -155,10 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_batches = QUICK_RSS_BATCHES if args.quick else RSS_BATCHES
     dataset = load_data(args)
     results, training_only = [], True
-    with limit_threads(args.threads):
-        machine = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
-        load_before = load_average()
+    with measured_run(args.threads) as run:
         for model in args.models:
             result = measure_speed(model, dataset, batches[model], args.rounds, args.pause)
             if not args.no_rss:
@@ -171,20 +162,18 @@ def main(argv: list[str] | None = None) -> int:
                 training_only = training_only and all(only for _, only in peaks.values())
             results.append(result)
             print(describe(result), flush=True)
-        load_after = load_average()
     report = new_report(
-        machine,
+        run["machine"],
         " ".join(["python -m benchmarks", *argv]),
         results,
-        load_average={"before": load_before, "after": load_after},
+        load_average=run["load_average"],
         notes=notes(args, batches, rss_batches, training_only),
     )
+    load = run["load_average"]
+    print(f"\n{throughput_table(report)}\n\nload average {load['before']:.2f} before, {load['after']:.2f} after")
     title = "Training and inference throughput: nnscratch and PyTorch"
-    markdown = markdown_report(title, report, throughput_table, report["notes"])
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
-    json_path, markdown_path = write_report(report, THROUGHPUT_FILE, markdown, folder)
-    print(f"\n{throughput_table(report)}\n\nload average {load_before:.2f} before, {load_after:.2f} after")
-    print(f"wrote {json_path} and {markdown_path}")
+    publish(report, THROUGHPUT_FILE, title, throughput_table, folder)
     return 0
 
 

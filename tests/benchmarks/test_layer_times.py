@@ -9,10 +9,10 @@ from nnscratch.common.datasets import load_dataset
 from scripts.docsgen.reports import LAYER_TIMES_FILE, layer_kinds, load_report
 
 LENET_LAYERS = [
-    "Conv2D 1->6 5x5 s1 @28 im2col",
+    "Conv2D 1->6 5x5 s1 @28 banded",
     "ReLU",
     "MaxPool2D",
-    "Conv2D 6->16 5x5 s1 @14 im2col",
+    "Conv2D 6->16 5x5 s1 @14 banded",
     "ReLU",
     "MaxPool2D",
     "Flatten",

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnscratch.convolutional import modules, winograd
+from nnscratch.convolutional import banded, modules, winograd
 from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, ReLU, ReLU6, col2im, im2col, no_grad
 from nnscratch.convolutional.windows import pad_images, wide_length, wide_to_images
 from nnscratch.testing import gradcheck_module
@@ -91,12 +91,14 @@ def test_stride_one_conv2d_matches_torch_with_either_input_gradient(min_channels
     conv = Conv2D(channels, 2, kernel, 1, padding, seed=seed).to(np.float64)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
+        patch.setattr(modules, "BANDED_MAX_CHANNELS", 0)  # im2col, whose input gradients these are
         conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
 
 
 @pytest.mark.parametrize("min_channels", [1, 10**6], ids=["flipped-convolution", "col2im"])
 def test_stride_one_conv2d_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, min_channels):
     monkeypatch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
+    monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
     conv = Conv2D(3, 4, 3, padding=1, seed=1).to(np.float64)
     x, upstream = random_input(0, (5, 3, 6, 7)), random_input(1, (5, 4, 6, 7))
     whole_y, whole_grad_x = conv.forward(x), conv.backward(upstream)
@@ -314,3 +316,67 @@ def test_winograd_transform_matrices_are_built_once_per_dtype_and_shared_read_on
     assert first.shape == (36, 36) and not first.flags.writeable
     small = np.array(winograd.F4.input_transform, dtype=np.float64)
     np.testing.assert_array_equal(wider, np.kron(small, small))
+
+
+# ----------------------------------------------------------------------------- row bands
+
+
+@given(
+    filters=st.integers(1, 3),
+    channels=st.integers(1, 3),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    extra=st.integers(0, 4),
+    seed=st.integers(0, 2**31),
+)
+def test_banded_weight_and_its_weight_gradient_are_adjoint(filters, channels, kh, kw, extra, seed):
+    rng = np.random.default_rng(seed)
+    width = kw + extra
+    weight = rng.standard_normal((filters, channels, kh, kw))
+    grad_banded = rng.standard_normal((channels * kh * width, filters * (width - kw + 1)))
+    matrix = banded.banded_weight(weight, width)
+    # <T(W), G> = <W, T*(G)>: the gradient of W is the adjoint of the map W -> T
+    np.testing.assert_allclose(
+        np.vdot(matrix, grad_banded),
+        np.vdot(weight, banded.weight_gradient_from_banded(grad_banded, weight.shape, width)),
+        rtol=1e-12,
+    )
+    # and T holds each weight once per output column, nothing else
+    copies = np.repeat(weight.ravel(), width - kw + 1)
+    np.testing.assert_array_equal(np.sort(matrix[matrix != 0]), np.sort(copies[copies != 0]))
+
+
+def test_one_band_times_the_banded_weight_is_one_output_row():
+    x, weight = random_input(0, (1, 2, 3, 6)), random_input(1, (4, 2, 3, 3))
+    bands = banded.row_bands(x, 3)  # one output row: (1, 2*3*6)
+    row = (bands @ banded.banded_weight(weight, 6)).reshape(4, 4)
+    direct = np.array([[np.sum(weight[f] * x[0, :, :, w : w + 3]) for w in range(4)] for f in range(4)])
+    np.testing.assert_allclose(row, direct, rtol=1e-12)
+
+
+def test_lenets_convolutions_and_only_narrow_ones_go_by_row_bands():
+    assert Conv2D(1, 6, 5, padding=2)._uses_banded(32)  # LeNet-5's first layer on 28x28 images
+    assert Conv2D(6, 16, 5)._uses_banded(14)  # and its second
+    assert not Conv2D(1, 32, 3, padding=1)._uses_banded(30)  # 3x3 over 28x28: Wp/kw = 10
+    assert not Conv2D(modules.BANDED_MAX_CHANNELS + 1, 16, 5)._uses_banded(14)
+    assert not Conv2D(1, 6, 5, stride=2)._uses_banded(14)
+
+
+def test_banded_conv2d_passes_gradcheck_keeps_float32_and_can_skip_the_input_gradient():
+    conv = Conv2D(2, 3, (3, 2), padding=(1, 0), seed=3).to(np.float64)
+    x, upstream = random_input(3, (2, 2, 5, 4)), random_input(4, (2, 3, 5, 3))
+    assert conv._uses_banded(4)
+    gradcheck_module(conv, x)
+    conv.zero_grad()
+    conv.forward(x)
+    conv.backward(upstream)
+    expected = conv.weight.grad.copy()
+    conv.zero_grad()
+    conv.needs_input_grad = False
+    conv.forward(x)
+    assert conv.backward(upstream) is None
+    assert_close(conv.weight.grad, expected, name="weight.grad")
+    single = Conv2D(6, 16, 5, seed=0)
+    y = single.forward(random_input(5, (2, 6, 14, 14)).astype(np.float32))
+    assert single._saved()[0] == "banded"
+    assert y.dtype == np.float32 and single.backward(np.ones_like(y)).dtype == np.float32

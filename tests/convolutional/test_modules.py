@@ -78,13 +78,23 @@ def test_modules_reexports_the_vectorized_implementations():
 # ----------------------------------------------------------------------------- Conv2D
 
 
-@given(geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.integers())
-def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(geo, n, channels, filters, bias, training, seed):
+@given(
+    geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.booleans(),
+    st.integers(),
+)  # fmt: skip
+def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
+    geo, n, channels, filters, bias, training, by_rows, seed
+):
     kernel, stride, padding, size = geo
     conv = Conv2D(channels, filters, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
     x = random_input(seed % 2**32, (n, channels, *size))
-    y = conv.forward(x)
+    with pytest.MonkeyPatch.context() as patch:
+        # im2col, or row bands (banded.py) for every stride-1 layer
+        patch.setattr(modules, "BANDED_MAX_CHANNELS", 10**6 if by_rows else 0)
+        patch.setattr(modules, "BANDED_MAX_WASTE", 10**6)
+        y = conv.forward(x)
+    assert conv._saved()[0] == ("banded" if by_rows and stride == (1, 1) else "im2col")
     upstream = random_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
@@ -119,9 +129,11 @@ def test_conv2d_passes_gradcheck():
     gradcheck_module(conv, random_input(0, (2, 2, 5, 4)))
 
 
-@pytest.mark.parametrize("cols_bytes", [1, 2**20], ids=["cols-rebuilt", "cols-kept"])
+@pytest.mark.parametrize("cols_bytes", [1, 2**20, None], ids=["cols-rebuilt", "cols-kept", "row-bands"])
 def test_conv2d_accumulates_gradients_over_backward_calls(monkeypatch, cols_bytes):
-    monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
+    if cols_bytes is not None:
+        monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
+        monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
     conv = Conv2D(2, 2, 3, seed=0).to(np.float64)
     x = random_input(0, (2, 2, 4, 4))
     upstream = random_input(1, (2, 2, 2, 2))

@@ -35,7 +35,9 @@ Backward reverses it: dW = dY @ cols^T and dcols = W^T @ dY are two more matrix 
 and ``col2im`` adds each column of dcols back onto the pixels its patch came from.
 
 3x3 stride-1 layers with enough channels take a faster road to the same numbers, Winograd's
-minimal filtering (``winograd.py``, chosen by ``Conv2D._uses_winograd``).
+minimal filtering (``winograd.py``, chosen by ``Conv2D._uses_winograd``); stride-1 layers
+with few channels and a wide kernel another, one banded matrix per band of image rows
+(``banded.py``, chosen by ``Conv2D._uses_banded``).
 """
 
 from __future__ import annotations

@@ -113,8 +113,8 @@ def torch_clock(setup: TorchSetup, times: Times) -> Iterator[None]:
 
     Each layer's output comes from one node of the backward graph (ConvolutionBackward0,
     NativeBatchNormBackward0, ...), which computes all of that layer's gradients; its pre-hook
-    and hook bracket that work. They add no node to the graph (module backward hooks do, and
-    cost PyTorch more than a small layer's own work).
+    and hook bracket that work. They add no node to the graph. (Module backward hooks do, and
+    they time a layer whose input also feeds a shortcut until the shortcut's gradient is in too.)
     """
     started: dict[str, float] = {}
     handles = []

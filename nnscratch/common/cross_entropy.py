@@ -159,12 +159,14 @@ def _class_indices(targets: Any, num_samples: int, num_classes: int, check_value
             f"cross_entropy: got {targets.shape[0]} targets for {num_samples} samples (logits N={num_samples})"
         )
     if xp.issubdtype(targets.dtype, xp.floating):
-        fractional = targets != xp.round(targets) if check_values else None
-        if fractional is not None and bool(fractional.any()):
-            position = int(xp.argmax(fractional))
-            raise ValueError(
-                f"cross_entropy: class-index targets must be integers, got {targets[position]} at position {position}"
-            )
+        if check_values:
+            fractional = targets != xp.round(targets)
+            if bool(fractional.any()):
+                position = int(xp.argmax(fractional))
+                raise ValueError(
+                    f"cross_entropy: class-index targets must be integers, got {targets[position]} "
+                    f"at position {position}"
+                )
     elif not xp.issubdtype(targets.dtype, xp.integer):
         raise ValueError(f"cross_entropy: class-index targets must be integers, got dtype {targets.dtype}")
     class_index = targets.astype(xp.int64)

@@ -296,13 +296,26 @@ def test_tiled_max_pool_keeps_nothing_for_backward_inside_no_grad():
         pool.backward(np.ones_like(y))
 
 
+class CountsComparisons(np.ndarray):
+    """An array that counts the ``x > value`` comparisons made on it: the mask a ReLU builds."""
+
+    comparisons = 0
+
+    def __gt__(self, other):
+        CountsComparisons.comparisons += 1
+        return super().__gt__(other)
+
+
 @pytest.mark.parametrize("activation", [ReLU, ReLU6])
-def test_relu_keeps_no_mask_for_backward_inside_no_grad(activation):
-    x = random_input(0, (2, 3, 4, 4)) * 8  # values beyond ReLU6's cap too
+def test_relu_builds_no_mask_inside_no_grad(activation):
+    x = (random_input(0, (2, 3, 4, 4)) * 8).view(CountsComparisons)  # values beyond ReLU6's cap too
+    CountsComparisons.comparisons = 0
     with_grad = activation().forward(x)
+    assert CountsComparisons.comparisons == 1  # the mask backward needs
     relu = activation()
     with no_grad():
         y = relu.forward(x)
+    assert CountsComparisons.comparisons == 1  # none more: no backward will follow
     np.testing.assert_array_equal(y, with_grad)
     with pytest.raises(RuntimeError, match="backward\\(\\) called before forward\\(\\)"):
         relu.backward(np.ones_like(y))

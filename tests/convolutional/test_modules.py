@@ -138,6 +138,7 @@ def test_conv2d_accumulates_gradients_over_backward_calls(monkeypatch, cols_byte
     x = random_input(0, (2, 2, 4, 4))
     upstream = random_input(1, (2, 2, 2, 2))
     conv.forward(x)
+    assert conv._saved()[0] == ("banded" if cols_bytes is None else "im2col")
     grad_x = conv.backward(upstream)
     once = conv.weight.grad.copy(), conv.bias.grad.copy()
     assert_close(conv.backward(upstream), grad_x, name="dL/dx")  # backward leaves what forward kept intact

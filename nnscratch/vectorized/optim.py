@@ -158,7 +158,7 @@ class SGD(Optimizer):
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
         grad = parameter.grad
         if self.weight_decay:
-            grad = grad + self.weight_decay * parameter.data
+            grad = grad + self.weight_decay * parameter.data  # a new array: .grad itself stays dL/dp
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
@@ -166,7 +166,7 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = grad.copy()
             else:
                 buffer *= self.momentum
-                buffer += (1.0 - self.dampening) * grad
+                buffer += grad if self.dampening == 0 else (1.0 - self.dampening) * grad
             grad = grad + self.momentum * buffer if self.nesterov else buffer
         parameter.data -= self.lr * grad
 
@@ -209,16 +209,25 @@ class Adam(Optimizer):
             xp = get_array_module(weights)
             state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(weights), xp.zeros_like(weights)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (grad - exp_avg) * (1.0 - beta1)  # = beta1 * m + (1 - beta1) * g, in place
+        xp = get_array_module(weights)
+        # Every line is one pass over the parameter; all but the first write into ``scratch``
+        # or the state, so a step allocates one array instead of one per operation.
+        scratch = xp.subtract(grad, exp_avg)
+        scratch *= 1.0 - beta1
+        exp_avg += scratch  # m + (1 - beta1) * (g - m) = beta1 * m + (1 - beta1) * g
         exp_avg_sq *= beta2
-        exp_avg_sq += (1.0 - beta2) * grad * grad
+        xp.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - beta2
+        exp_avg_sq += scratch  # beta2 * v + (1 - beta2) * g^2
         # lr/c1 * m / (sqrt(v)/sqrt(c2) + eps) with c = 1 - beta^t, rearranged as the Adam paper's end of
         # section 2 suggests: the bias corrections become two scalars, saving a pass over the array
         sqrt_c2 = math.sqrt(1.0 - beta2**self.step_count)
         step_size = self.lr * sqrt_c2 / (1.0 - beta1**self.step_count)
-        denominator = get_array_module(weights).sqrt(exp_avg_sq)
-        denominator += self.eps * sqrt_c2
-        weights -= step_size * (exp_avg / denominator)
+        xp.sqrt(exp_avg_sq, out=scratch)
+        scratch += self.eps * sqrt_c2
+        xp.divide(exp_avg, scratch, out=scratch)
+        scratch *= step_size
+        weights -= scratch
 
 
 class AdamW(Adam):

@@ -39,25 +39,28 @@ from benchmarks.peak_rss import reset_peak_rss, status_kib
 from benchmarks.timing import limit_threads, time_interleaved
 from nnscratch.convolutional.modules import Conv2D
 
-# name, in_channels, out_channels, kernel, stride, padding, input size (square)
+# name, in_channels, out_channels, kernel, stride, padding, input size (square), bias: as in the
+# models (LeNet-5's convolutions have a bias; the baseline's and ResNet18's, each followed by
+# BatchNorm, have none). It matters: PyTorch 2.13 on the CPU ran a 32->32 3x3 layer about twice
+# as slowly with a bias as without (measured on a 2-core Xeon, 2026-12-02).
 SHAPES = [
-    ("LeNet-5 conv1", 1, 6, 5, 1, 2, 28),
-    ("LeNet-5 conv2", 6, 16, 5, 1, 0, 14),
-    ("baseline conv1", 1, 32, 3, 1, 1, 28),
-    ("baseline conv2", 32, 32, 3, 1, 1, 28),
-    ("baseline conv3", 32, 64, 3, 1, 1, 14),
-    ("baseline conv4", 64, 64, 3, 1, 1, 14),
-    ("ResNet18 stem", 1, 64, 3, 1, 1, 28),
-    ("ResNet18 layer1", 64, 64, 3, 1, 1, 28),
-    ("ResNet18 layer2 down", 64, 128, 3, 2, 1, 28),
-    ("ResNet18 layer2 proj", 64, 128, 1, 2, 0, 28),
-    ("ResNet18 layer2", 128, 128, 3, 1, 1, 14),
-    ("ResNet18 layer3 down", 128, 256, 3, 2, 1, 14),
-    ("ResNet18 layer3 proj", 128, 256, 1, 2, 0, 14),
-    ("ResNet18 layer3", 256, 256, 3, 1, 1, 7),
-    ("ResNet18 layer4 down", 256, 512, 3, 2, 1, 7),
-    ("ResNet18 layer4 proj", 256, 512, 1, 2, 0, 7),
-    ("ResNet18 layer4", 512, 512, 3, 1, 1, 4),
+    ("LeNet-5 conv1", 1, 6, 5, 1, 2, 28, True),
+    ("LeNet-5 conv2", 6, 16, 5, 1, 0, 14, True),
+    ("baseline conv1", 1, 32, 3, 1, 1, 28, False),
+    ("baseline conv2", 32, 32, 3, 1, 1, 28, False),
+    ("baseline conv3", 32, 64, 3, 1, 1, 14, False),
+    ("baseline conv4", 64, 64, 3, 1, 1, 14, False),
+    ("ResNet18 stem", 1, 64, 3, 1, 1, 28, False),
+    ("ResNet18 layer1", 64, 64, 3, 1, 1, 28, False),
+    ("ResNet18 layer2 down", 64, 128, 3, 2, 1, 28, False),
+    ("ResNet18 layer2 proj", 64, 128, 1, 2, 0, 28, False),
+    ("ResNet18 layer2", 128, 128, 3, 1, 1, 14, False),
+    ("ResNet18 layer3 down", 128, 256, 3, 2, 1, 14, False),
+    ("ResNet18 layer3 proj", 128, 256, 1, 2, 0, 14, False),
+    ("ResNet18 layer3", 256, 256, 3, 1, 1, 7, False),
+    ("ResNet18 layer4 down", 256, 512, 3, 2, 1, 7, False),
+    ("ResNet18 layer4 proj", 256, 512, 1, 2, 0, 7, False),
+    ("ResNet18 layer4", 512, 512, 3, 1, 1, 4, False),
 ]
 
 
@@ -69,7 +72,7 @@ def largest_shape() -> tuple:
     """The shape with the most activation memory (input + output), ties broken by the kernel size."""
 
     def footprint(shape: tuple) -> tuple[int, int]:
-        _, cin, cout, kernel, stride, padding, size = shape
+        _, cin, cout, kernel, stride, padding, size, _ = shape
         return cin * size * size + cout * output_side(size, kernel, stride, padding) ** 2, cin * kernel * kernel
 
     return max(SHAPES, key=footprint)
@@ -77,13 +80,14 @@ def largest_shape() -> tuple:
 
 def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
     """Our Conv2D, a torch.nn.Conv2d with the same weights, and the same float32 input and upstream gradient."""
-    _, cin, cout, kernel, stride, padding, size = shape
+    _, cin, cout, kernel, stride, padding, size, bias = shape
     rng = np.random.default_rng(seed)
-    ours = Conv2D(cin, cout, kernel, stride, padding, seed=seed)
-    theirs = torch.nn.Conv2d(cin, cout, kernel, stride, padding).float()
+    ours = Conv2D(cin, cout, kernel, stride, padding, bias=bias, seed=seed)
+    theirs = torch.nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias).float()
     with torch.no_grad():
         theirs.weight.copy_(torch.from_numpy(ours.weight.data))
-        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+        if bias:
+            theirs.bias.copy_(torch.from_numpy(ours.bias.data))
     x = rng.standard_normal((batch, cin, size, size), dtype=np.float32)
     side = output_side(size, kernel, stride, padding)
     grad_out = rng.standard_normal((batch, cout, side, side), dtype=np.float32)
@@ -123,12 +127,12 @@ def check_same_numbers(case: dict) -> None:
 
 
 def describe(shape: tuple) -> str:
-    name, cin, cout, kernel, stride, padding, size = shape
-    return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}"
+    name, cin, cout, kernel, stride, padding, size, bias = shape
+    return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}{' +b' if bias else ''}"
 
 
 def run_speed(batch: int, repeats: int) -> list[float]:
-    header = f"{'shape':<45} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
+    header = f"{'shape':<48} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
     print(header)
     print("-" * len(header))
     ratios = []
@@ -144,7 +148,7 @@ def run_speed(batch: int, repeats: int) -> list[float]:
             cells.append(f"{statistics.median(ms):8.2f} [{min(ms):7.2f}, {max(ms):7.2f}]")
         ratio = statistics.median(times["torch"]) / statistics.median(times["ours"])
         ratios.append(ratio)
-        print(f"{describe(shape):<45} {cells[0]:>30} {cells[1]:>30} {ratio:6.2f}x", flush=True)
+        print(f"{describe(shape):<48} {cells[0]:>30} {cells[1]:>30} {ratio:6.2f}x", flush=True)
     geometric_mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     print(
         f"\nspeed = torch time / our time. geometric mean {geometric_mean:.2f}x (target >= 1.0x), "

@@ -230,8 +230,7 @@ def notes(args: argparse.Namespace, batches: dict[str, int]) -> list[str]:
         "the steps of the round. Speed: PyTorch's time over nnscratch's; above 1, nnscratch is faster.",
         "nnscratch's layers are timed around their forward and backward methods; PyTorch's with forward hooks and "
         "hooks on the autograd node that made each layer's output (see benchmarks/layer_times.py).",
-        f"{REST}: the loss, the optimizer, the data, and what blocks do between their layers (residual sums, and "
-        "in PyTorch's ResNet twin its ReLUs, which are functions, not modules).",
+        f"{REST}: the loss, the optimizer, the data, and what blocks do between their layers (residual sums).",
     ]
 
 

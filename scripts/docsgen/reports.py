@@ -256,9 +256,9 @@ def layer_kinds(result: dict[str, Any]) -> dict[str, dict[str, float]]:
     """ms per batch of each kind of layer in one model's layer times: kind -> {library: ms}.
 
     A kind is the layer's text without the input size (all 32->32 3x3 convolutions are one
-    kind). Layers whose PyTorch twin is no module (a ReLU called as a function inside a
-    block) form kinds of their own, "... (PyTorch's: in rest)": PyTorch's time for them is in
-    its rest of the step. The last kind is that rest: the loss, the optimizer, the data and
+    kind). Layers whose PyTorch twin is no module (an operation called as a function inside
+    a block) form kinds of their own, "... (PyTorch's: in rest)": PyTorch's time for them is
+    in its rest of the step. The last kind is that rest: the loss, the optimizer, the data and
     what blocks do between their layers.
     """
     kinds: dict[str, dict[str, float]] = {}

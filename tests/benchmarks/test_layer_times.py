@@ -44,13 +44,28 @@ def test_a_run_times_every_layer_of_lenet_in_both_libraries_and_writes_a_report_
     assert "| **whole step** |" in (tmp_path / "layer_times.md").read_text()
 
 
-def test_layers_without_a_pytorch_module_are_timed_on_our_side_only(restore_torch_threads):
+def test_every_layer_of_resnet18_is_timed_in_both_libraries_the_blocks_relus_included(restore_torch_threads):
     result = layer_times.profile("resnet18", load_dataset("sample"), batches=1, rounds=1, pause=0)
     by_name = {layer["name"]: layer for layer in result["layers"]}
-    assert "pytorch" not in by_name["3.relu1"]["ms"]  # the twin's block calls F.relu
     assert by_name["3.conv1"]["layer"] == "Conv2D 64->64 3x3 s1 @28 winograd"
-    assert by_name["3.conv1"]["ms"]["pytorch"]["backward"] > 0
-    assert layer_kinds(result)["ReLU (PyTorch's: in rest)"]["pytorch"] == 0.0
+    for name in ("3.conv1", "3.relu1", "3.relu_out", "11"):  # 11: the global average pool
+        assert by_name[name]["ms"]["pytorch"]["backward"] > 0, name
+    assert not any("in rest" in kind for kind in layer_kinds(result))
+
+
+def test_a_layer_whose_twin_is_no_module_is_a_kind_of_its_own_with_no_pytorch_time():
+    ms = {"forward": 1.0, "backward": 2.0}
+    result = {
+        "layers": [
+            {"name": "0", "layer": "ReLU @28", "ms": {"nnscratch": ms, "pytorch": ms}},
+            {"name": "1.relu", "layer": "ReLU @28", "ms": {"nnscratch": ms}},  # the twin calls F.relu
+        ],
+        "rest_ms": {"nnscratch": 4.0, "pytorch": 5.0},
+    }
+    kinds = layer_kinds(result)
+    assert kinds["ReLU"] == {"nnscratch": 3.0, "pytorch": 3.0}
+    assert kinds["ReLU (PyTorch's: in rest)"] == {"nnscratch": 3.0, "pytorch": 0.0}
+    assert kinds["rest of the step"] == {"nnscratch": 4.0, "pytorch": 5.0}
 
 
 def test_the_clocks_leave_the_models_as_they_were(restore_torch_threads):

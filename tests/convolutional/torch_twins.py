@@ -39,6 +39,13 @@ class TorchLayerNorm2d(nn.Module):
         return normed.permute(0, 3, 1, 2)
 
 
+class TorchGlobalAvgPool2d(nn.Module):
+    """(N, C, H, W) -> (N, C): the mean of each channel, one module (so per-layer timings see it)."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
 class TorchSqueezeExcite(nn.Module):
     def __init__(self, ours: modules.SqueezeExcite) -> None:
         super().__init__()
@@ -51,12 +58,13 @@ class TorchSqueezeExcite(nn.Module):
 class TorchResidualBlock(nn.Module):
     def __init__(self, ours: blocks.ResidualBlock) -> None:
         super().__init__()
-        for name in ("conv1", "bn1", "conv2", "bn2", "shortcut"):
+        # the ReLUs are modules, as in ours, so that per-layer timings (benchmarks/layer_times.py) see them
+        for name in ("conv1", "bn1", "relu1", "conv2", "bn2", "shortcut", "relu_out"):
             setattr(self, name, _build(getattr(ours, name)))
 
     def forward(self, x):
-        main = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(main + self.shortcut(x))
+        main = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
+        return self.relu_out(main + self.shortcut(x))
 
 
 class TorchMBConvBlock(nn.Module):
@@ -142,7 +150,7 @@ def _build(ours) -> nn.Module:
     elif kind is modules.AvgPool2D:
         twin = nn.AvgPool2d(ours.kernel_size, ours.stride, ours.padding)
     elif kind is modules.GlobalAvgPool2D:
-        twin = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        twin = TorchGlobalAvgPool2d()
     elif kind is modules.Flatten:
         twin = nn.Flatten()
     elif kind is modules.Identity:

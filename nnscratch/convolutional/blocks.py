@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.backend import xp
+from ..vectorized.per_channel import per_channel
 from .modules import (
     GELU,
     BatchNorm2D,
@@ -202,14 +203,14 @@ class ConvNeXtBlock(Module):
             self._save_for_backward(None)
             return x + h
         self._save_for_backward(h)
-        return x + h * self.gamma.data.reshape(1, -1, 1, 1)
+        return x + h * per_channel(self.gamma.data, h.shape)
 
     def backward(self, grad_out: Any) -> Any:
         (h,) = self._saved()
         grad_h = grad_out
         if self.gamma is not None:
             self.gamma.grad += (grad_out * h).sum(axis=(0, 2, 3))
-            grad_h = grad_out * self.gamma.data.reshape(1, -1, 1, 1)
+            grad_h = grad_out * per_channel(self.gamma.data, grad_out.shape)
         grad = self.pwconv2.backward(grad_h)
         grad = self.act.backward(grad)
         grad = self.pwconv1.backward(grad)

@@ -66,6 +66,7 @@ from ..vectorized.modules import (
     make_activation,
     no_grad,
 )
+from ..vectorized.per_channel import per_channel
 from .banded import banded_backward, banded_forward
 from .normalization import BatchNorm2D, LayerNorm2D
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
@@ -302,7 +303,7 @@ class Conv2D(Module):
             variant = choose_variant(out_size)
             y, saved = winograd_forward(x, self.weight.data, self.padding, batch_slices, variant, grad_enabled())
             if self.bias is not None:
-                y += self.bias.data.reshape(1, -1, 1, 1)
+                y += per_channel(self.bias.data, y.shape)
             self._save_for_backward("winograd", saved)
             return y
         padded = pad_images(x, self.padding)
@@ -508,10 +509,12 @@ class DepthwiseConv2D(Module):
         y = xp.zeros((x.shape[0], self.channels, *out_size), dtype=x.dtype)
         term = xp.empty_like(y)
         for i, j in kernel_positions(self.kernel_size):
-            xp.multiply(padded[kernel_offset(i, j, self.stride, out_size)], weight[:, 0, i, j, None, None], out=term)
+            xp.multiply(
+                padded[kernel_offset(i, j, self.stride, out_size)], per_channel(weight[:, 0, i, j], y.shape), out=term
+            )
             y += term
         if self.bias is not None:
-            y += self.bias.data.reshape(1, -1, 1, 1)
+            y += per_channel(self.bias.data, y.shape)
         self._save_for_backward(padded)
         return y
 
@@ -528,7 +531,9 @@ class DepthwiseConv2D(Module):
             under_kernel = kernel_offset(i, j, self.stride, out_size)
             self.weight.grad[:, 0, i, j] += xp.einsum("nchw,nchw->c", grad_out, padded[under_kernel])
             if grad_padded is not None:
-                grad_padded[under_kernel] += xp.multiply(grad_out, weight[:, 0, i, j, None, None], out=term)
+                grad_padded[under_kernel] += xp.multiply(
+                    grad_out, per_channel(weight[:, 0, i, j], term.shape), out=term
+                )
         return None if grad_padded is None else unpad_images(grad_padded, self.padding)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..common.backend import xp
 from ..vectorized.batchnorm import BatchNorm
 from ..vectorized.module import Module, Parameter
+from ..vectorized.per_channel import per_channel
 from .windows import check_images, check_positive_int
 
 
@@ -65,13 +66,15 @@ class LayerNorm2D(Module):
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         x_hat = centered * inv_std
         self._save_for_backward(x_hat, inv_std)
-        return x_hat * self.weight.data.reshape(1, -1, 1, 1) + self.bias.data.reshape(1, -1, 1, 1)
+        y = x_hat * per_channel(self.weight.data, x.shape)
+        y += per_channel(self.bias.data, x.shape)
+        return y
 
     def backward(self, grad_out: Any) -> Any:
         x_hat, inv_std = self._saved()
         self.weight.grad += (grad_out * x_hat).sum(axis=(0, 2, 3))
         self.bias.grad += grad_out.sum(axis=(0, 2, 3))
-        grad_x_hat = grad_out * self.weight.data.reshape(1, -1, 1, 1)
+        grad_x_hat = grad_out * per_channel(self.weight.data, grad_out.shape)
         mean_grad = grad_x_hat.mean(axis=1, keepdims=True)
         mean_grad_x_hat = (grad_x_hat * x_hat).mean(axis=1, keepdims=True)
         return inv_std * (grad_x_hat - mean_grad - x_hat * mean_grad_x_hat)

@@ -26,8 +26,9 @@ with both means taken over the channel's m values. In eval mode it is just
 For speed, forward keeps ``centered = x - mean_c`` and ``1 / sqrt(var_c + eps)`` rather than
 x_hat (x_hat is their product, so nothing is lost), the per-channel constants are folded
 before they touch the big arrays (y = centered * (weight_c / sqrt(var_c + eps)) + bias_c is
-two passes over x, not four), and sums over the channel's m values go over the batch axis
-first (``_channel_sum``).
+two passes over x, not four), sums over the channel's m values go over the batch axis
+first (``_channel_sum``), and the per-channel constants meet the big arrays written out over
+one sample (``per_channel``: the same numbers as a (1, C, 1, 1) view, in less time).
 
 ``BatchNorm1D`` ((N, C) or (N, C, L)) lives here and ``BatchNorm2D`` ((N, C, H, W)) in the
 convolutional tier; both are this one implementation with a different input rank.
@@ -39,6 +40,7 @@ from typing import Any
 
 from ..common.backend import xp
 from .module import Module, Parameter
+from .per_channel import per_channel
 
 
 class BatchNorm(Module):
@@ -75,10 +77,6 @@ class BatchNorm(Module):
                 f"C={self.num_features}, got shape {tuple(x.shape)}"
             )
 
-    def _per_channel(self, values: Any, ndim: int) -> Any:
-        """(C,) -> (1, C, 1, ...) so it broadcasts against an input of rank ``ndim``."""
-        return values.reshape((1, -1) + (1,) * (ndim - 2))
-
     @staticmethod
     def _channel_sum(values: Any) -> Any:
         """(N, C, ...) -> (C,): the sum over every axis but the channel axis.
@@ -105,7 +103,7 @@ class BatchNorm(Module):
                     f"got input of shape {tuple(x.shape)}"
                 )
             mean = self._channel_sum(x) / count
-            centered = x - self._per_channel(mean, x.ndim)
+            centered = x - per_channel(mean, x.shape)
             var = self._channel_dot(centered, centered) / count
             self._update_running_stats(mean, var, count)
         else:
@@ -114,12 +112,12 @@ class BatchNorm(Module):
         inv_std = 1.0 / xp.sqrt(var + self.eps)
         scale = self.weight.data * inv_std  # y = x_hat * weight + bias = (x - mean) * scale + bias
         if centered is None:  # eval: one pass, y = x * scale + (bias - mean * scale)
-            y = x * self._per_channel(scale, x.ndim)
-            y += self._per_channel(self.bias.data - mean * scale, x.ndim)
+            y = x * per_channel(scale, x.shape)
+            y += per_channel(self.bias.data - mean * scale, x.shape)
             self._save_for_backward(x, inv_std, False)
             return y
-        y = centered * self._per_channel(scale, x.ndim)
-        y += self._per_channel(self.bias.data, x.ndim)
+        y = centered * per_channel(scale, x.shape)
+        y += per_channel(self.bias.data, x.shape)
         self._save_for_backward(centered, inv_std, True)
         return y
 
@@ -135,21 +133,21 @@ class BatchNorm(Module):
     def backward(self, grad_out: Any) -> Any:
         # centered: x - mean in training mode; x itself in eval mode (its mean is the running one)
         centered, inv_std, used_batch_stats = self._saved()
-        ndim = grad_out.ndim
+        shape = grad_out.shape
         grad_sum = self._channel_sum(grad_out)
         if not used_batch_stats:
-            centered = centered - self._per_channel(self.running_mean.astype(centered.dtype), ndim)
+            centered = centered - per_channel(self.running_mean.astype(centered.dtype), shape)
         grad_x_hat_sum = self._channel_dot(grad_out, centered) * inv_std  # sum of g * x_hat
         self.bias.grad += grad_sum
         self.weight.grad += grad_x_hat_sum
         scale = self.weight.data * inv_std
-        grad_x = grad_out * self._per_channel(scale, ndim)
+        grad_x = grad_out * per_channel(scale, shape)
         if not used_batch_stats:
             return grad_x
         # scale * (g - mean(g) - x_hat * mean(g * x_hat)), with x_hat = centered * inv_std
         count = grad_out.size // grad_out.shape[1]
-        grad_x -= centered * self._per_channel(scale * inv_std * grad_x_hat_sum / count, ndim)
-        grad_x -= self._per_channel(scale * grad_sum / count, ndim)
+        grad_x -= centered * per_channel(scale * inv_std * grad_x_hat_sum / count, shape)
+        grad_x -= per_channel(scale * grad_sum / count, shape)
         return grad_x
 
 

@@ -1,5 +1,6 @@
 """`--save`, `--save-every`, `--resume`, Ctrl-C and `nnscratch evaluate`, on the bundled sample."""
 
+import math
 import re
 import shlex
 
@@ -11,6 +12,7 @@ from nnscratch.cli import main
 from nnscratch.common import cross_entropy
 from nnscratch.common.checkpoint import read_checkpoint, save_checkpoint
 from nnscratch.common.datasets import Dataset
+from nnscratch.scalar import network as scalar_network
 from nnscratch.vectorized.mlp import build_mlp
 from tests.checkpoint_support import assert_same_state, run_python
 
@@ -132,6 +134,23 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys
     assert main([*MLP, "--save", "run.npz", "--save-every", "1"]) == 1
     err = capsys.readouterr().err
     assert "nnscratch mlp: training diverged at epoch 2, batch 7 of 22: the loss became NaN or infinite" in err
+    assert "nothing of that epoch was saved: the last good checkpoint is run.npz (epoch 1)" in err
+    assert read_checkpoint(tmp_path / "run.npz").epoch == 1
+
+
+def test_the_scalar_command_stops_on_divergence_too_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    loss_of_one_sample, calls = scalar_network.cross_entropy, []
+
+    def infinite_in_epoch_2(logits, target):
+        calls.append(1)  # epoch 1 is 180 training samples and 20 validation samples
+        loss, grad = loss_of_one_sample(logits, target)
+        return (math.inf if len(calls) == 250 else loss), grad
+
+    monkeypatch.setattr(scalar_network, "cross_entropy", infinite_in_epoch_2)
+    assert main([*SCALAR, "--epochs", "3", "--save", "run.npz", "--save-every", "1"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"nnscratch scalar: training diverged at epoch 2, batch \d+ of \d+: the loss became NaN", err)
     assert "nothing of that epoch was saved: the last good checkpoint is run.npz (epoch 1)" in err
     assert read_checkpoint(tmp_path / "run.npz").epoch == 1
 

@@ -98,7 +98,7 @@ def fit_with_checkpoints(trainer, fit: Callable[[], object], args: argparse.Name
       names the last good checkpoint, which stays as it was.
     """
     from ..common.autosave import Autosave
-    from ..vectorized.trainer import NonFiniteLossError
+    from ..common.divergence import NonFiniteLossError
 
     start_epoch = trainer.epoch
     autosave = Autosave(args.save, metadata, args.save_every)

@@ -9,6 +9,9 @@ One epoch of ``fit``::
         one optimizer step
     then: validation (dropout off) -> history entry -> callbacks
 
+A batch whose loss is NaN or infinite stops training with a ``NonFiniteLossError`` naming the
+epoch and the batch (``common/divergence.py``), before the optimizer takes its step.
+
 The loop has the shape of the vectorized tier's ``Trainer`` (same ``fit`` arguments, same
 history entries, same resume semantics), one sample at a time instead of one matrix per batch.
 
@@ -26,6 +29,7 @@ take some 1.5 GB instead of the array's 188 MB.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +41,7 @@ import numpy as np
 from ..common.checkpoint import Checkpoint, checkpoint_state, load_checkpoint, write_checkpoint
 from ..common.checks import check_int
 from ..common.datasets import train_val_split
+from ..common.divergence import NonFiniteLossError, divergence_message
 from ..common.progress import progress_bar
 from .network import Network
 from .optim import SGD, Adam
@@ -143,10 +148,13 @@ class Trainer:
         total_loss, correct, seen = 0.0, 0, 0
         batch_starts = range(0, len(order), batch_size)
         bar = progress_bar(batch_starts, quiet=self.quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
-        for begin in bar:
+        for index, begin in enumerate(bar):
             batch = order[begin : begin + batch_size]
             network.zero_grad()
             loss, batch_correct = network.forward_backward(x[batch].tolist(), y[batch].tolist())
+            if not math.isfinite(loss):  # a Python float: checking every batch costs nothing
+                where = divergence_message(self.epoch, index, len(batch_starts), "the loss", self.optimizer.lr)
+                raise NonFiniteLossError(f"{where}; try a lower learning rate")
             self.optimizer.step()
             total_loss += loss * len(batch)
             correct += batch_correct

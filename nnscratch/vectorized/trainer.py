@@ -51,6 +51,7 @@ from ..common.checkpoint import Checkpoint, CheckpointError, checkpoint_state, r
 from ..common.checks import check_int, check_number
 from ..common.cross_entropy import CrossEntropyLoss
 from ..common.datasets import train_val_split
+from ..common.divergence import NonFiniteLossError, divergence_message
 from ..common.memory import keep_freed_memory
 from ..common.progress import progress_bar
 from ..common.seed import new_generator
@@ -62,10 +63,6 @@ from .optim import clip_grad_norm
 EVAL_BATCH_SIZE = 1000  # evaluation keeps nothing for backward, so larger batches are cheap
 
 Callback = Callable[["Trainer", dict], None]
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training diverged: the loss (or the network's output) became NaN or infinite."""
 
 
 class Trainer:
@@ -253,10 +250,8 @@ class Trainer:
             raise NonFiniteLossError(f"{self._divergence_message(batch, num_batches, 'the loss')}; {where}")
 
     def _divergence_message(self, batch: int, num_batches: int, what: str) -> str:
-        return (
-            f"training diverged at epoch {self.epoch}, batch {batch + 1} of {num_batches}: {what} became "
-            f"NaN or infinite (learning rate {self.optimizer.lr:g}); try a lower learning rate or gradient clipping"
-        )
+        where = divergence_message(self.epoch, batch, num_batches, what, self.optimizer.lr)
+        return f"{where}; try a lower learning rate or gradient clipping"
 
     def _should_stop(self, entry: dict[str, Any], patience: int) -> bool:
         """Early stopping: remember the best weights; True after ``patience`` epochs without improvement."""

@@ -1,7 +1,10 @@
+import math
+
 import numpy as np
 import pytest
 
 from nnscratch.common.datasets import load_dataset
+from nnscratch.common.divergence import NonFiniteLossError
 from nnscratch.scalar import SGD, Adam, Network, Trainer
 
 ENTRY_KEYS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_s"}
@@ -98,3 +101,17 @@ def test_bad_fit_arguments_are_refused_before_training(arguments, message):
 def test_evaluate_refuses_mismatched_samples_and_labels():
     with pytest.raises(ValueError, match=r"Trainer.evaluate: need as many labels as samples \(at least one\), got 0"):
         make_trainer().evaluate(np.zeros((0, 784)), np.zeros(0))
+
+
+def test_a_non_finite_loss_stops_training_before_the_step_naming_the_epoch_and_batch(sample_slice):
+    x, y = sample_slice
+    trainer = make_trainer()
+    trainer.network.parameters()[-1].value = math.inf  # a bias of the output layer, as a far too large step leaves it
+    before = [p.value for p in trainer.network.parameters()]
+    with pytest.raises(NonFiniteLossError) as error:
+        trainer.fit(x, y, epochs=2, batch_size=100)
+    assert str(error.value) == (
+        "training diverged at epoch 1, batch 1 of 3: the loss became NaN or infinite (learning rate 0.02); "
+        "try a lower learning rate"
+    )
+    assert [p.value for p in trainer.network.parameters()] == before and trainer.history == []

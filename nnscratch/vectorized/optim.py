@@ -205,11 +205,10 @@ class Adam(Optimizer):
                 weights *= 1.0 - self.lr * self.weight_decay
             else:
                 grad = grad + self.weight_decay * weights
+        xp = get_array_module(weights)
         if not state:
-            xp = get_array_module(weights)
             state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(weights), xp.zeros_like(weights)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        xp = get_array_module(weights)
         # Every line is one pass over the parameter; all but the first write into ``scratch``
         # or the state, so a step allocates one array instead of one per operation.
         scratch = xp.subtract(grad, exp_avg)

@@ -14,6 +14,14 @@ speed ratio torch time / our time (above 1: we are faster), then the geometric m
 ratios. The load average is printed before and after: other work on the machine makes every
 number noisier.
 
+The floor: a convolution's forward+backward is three sets of matrix products (``product_operands``
+lists them for im2col, and for Winograd's F(m x m, 3x3) where it applies); everything else is
+copying and transforming. The column "products" times those products alone, on contiguous
+random operands, in the same rounds, and takes the faster algorithm. torch time / products
+time is the speed a Conv2D would have if it spent no time outside NumPy's matrix product: how
+far the copies and transforms are from free, and where a target is out of reach for these
+algorithms on this machine's BLAS.
+
 Memory: each library runs one forward+backward of the largest shape in a fresh subprocess,
 which reports its peak resident memory (VmHWM, reset via /proc/self/clear_refs after the
 setup) minus its resident memory before the step. That counts every allocator alike: NumPy's,
@@ -30,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -38,6 +47,7 @@ from benchmarks.machine import load_average, machine_info
 from benchmarks.peak_rss import reset_peak_rss, status_kib
 from benchmarks.timing import limit_threads, time_interleaved
 from nnscratch.convolutional.modules import Conv2D
+from nnscratch.convolutional.winograd import choose_variant, tile_grid
 
 # name, in_channels, out_channels, kernel, stride, padding, input size (square), bias: as in the
 # models (LeNet-5's convolutions have a bias; the baseline's and ResNet18's, each followed by
@@ -109,6 +119,51 @@ def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
     return {"ours": ours, "theirs": theirs, "ours_step": ours_step, "torch_step": torch_step}
 
 
+def product_operands(shape: tuple, batch: int) -> dict[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
+    """The matrix products of one forward+backward, as (left, right) operand shapes, per algorithm.
+
+    im2col, with K = C*kh*kw and P = N*H'*W' (``modules.py``):
+        y = W (F, K) @ cols (K, P)     dW = dY (F, P) @ cols^T (P, K)     dcols = W^T (K, F) @ dY (F, P)
+    Winograd F(m x m, 3x3), stride 1 only, with T tiles and a*a = (m + 2)^2 tile positions
+    (``winograd.py``), each a batch of a*a products:
+        M = V (a*a, T, C) @ U^T (a*a, C, F)    dU = dM^T (a*a, F, T) @ V (a*a, T, C)
+        dV = dM (a*a, T, F) @ U (a*a, F, C)
+    """
+    _, cin, cout, kernel, stride, padding, size, _ = shape
+    side = output_side(size, kernel, stride, padding)
+    k, p = cin * kernel * kernel, batch * side * side
+    operands = {"im2col": [((cout, k), (k, p)), ((cout, p), (p, k)), ((k, cout), (cout, p))]}
+    if kernel == 3 and stride == 1:
+        variant = choose_variant((side, side))
+        tiles_h, tiles_w = tile_grid((side, side), variant)
+        a2, tiles = variant.tile**2, batch * tiles_h * tiles_w
+        operands["winograd"] = [
+            ((a2, tiles, cin), (a2, cin, cout)),
+            ((a2, cout, tiles), (a2, tiles, cin)),
+            ((a2, tiles, cout), (a2, cout, cin)),
+        ]
+    return operands
+
+
+def product_steps(shape: tuple, batch: int, seed: int = 0) -> dict[str, Callable[[], None]]:
+    """Algorithm -> one call that runs its products (``product_operands``) on random float32 operands."""
+    rng = np.random.default_rng(seed)
+
+    def step_of(pairs: list) -> Callable[[], None]:
+        arrays = [
+            (rng.standard_normal(left, dtype=np.float32), rng.standard_normal(right, dtype=np.float32))
+            for left, right in pairs
+        ]
+
+        def step() -> None:
+            for left, right in arrays:
+                np.matmul(left, right)
+
+        return step
+
+    return {algorithm: step_of(pairs) for algorithm, pairs in product_operands(shape, batch).items()}
+
+
 def check_same_numbers(case: dict) -> None:
     """A benchmark of wrong code means nothing: both sides must agree (to float32 accuracy) first."""
     y, grad_x = case["ours_step"]()
@@ -131,28 +186,46 @@ def describe(shape: tuple) -> str:
     return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}{' +b' if bias else ''}"
 
 
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values))
+
+
 def run_speed(batch: int, repeats: int) -> list[float]:
-    header = f"{'shape':<48} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
+    header = (
+        f"{'shape':<48} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
+        f" {'products ms':>12} {'floor':>7}"
+    )
     print(header)
     print("-" * len(header))
-    ratios = []
+    ratios, floors = [], []
     for shape in SHAPES:
         case = make_case(shape, batch)
         check_same_numbers(case)
-        steps = {"ours": case["ours_step"], "torch": case["torch_step"]}
+        products = product_steps(shape, batch)
+        steps = {"ours": case["ours_step"], "torch": case["torch_step"], **products}
         # one layer takes milliseconds: wake each library's threads with an untimed call before the timed one
         times = time_interleaved(steps, repeats, warmup=2, pause=0.1, untimed_first=True)
         cells = []
         for name in ("ours", "torch"):
             ms = [1e3 * t for t in times[name]]
             cells.append(f"{statistics.median(ms):8.2f} [{min(ms):7.2f}, {max(ms):7.2f}]")
-        ratio = statistics.median(times["torch"]) / statistics.median(times["ours"])
-        ratios.append(ratio)
-        print(f"{describe(shape):<48} {cells[0]:>30} {cells[1]:>30} {ratio:6.2f}x", flush=True)
-    geometric_mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        medians = {name: statistics.median(seconds) for name, seconds in times.items()}
+        ratios.append(medians["torch"] / medians["ours"])
+        fastest_products = min(medians[algorithm] for algorithm in products)
+        floors.append(medians["torch"] / fastest_products)
+        print(
+            f"{describe(shape):<48} {cells[0]:>30} {cells[1]:>30} {ratios[-1]:6.2f}x"
+            f" {1e3 * fastest_products:12.2f} {floors[-1]:6.2f}x",
+            flush=True,
+        )
     print(
-        f"\nspeed = torch time / our time. geometric mean {geometric_mean:.2f}x (target >= 1.0x), "
+        f"\nspeed = torch time / our time. geometric mean {geometric_mean(ratios):.2f}x (target >= 1.0x), "
         f"lowest {min(ratios):.2f}x (target >= 0.7x)"
+    )
+    print(
+        "floor = torch time / the time of the products alone (the faster of im2col's and Winograd's, see "
+        "product_operands): our speed if copies and transforms were free. "
+        f"geometric mean {geometric_mean(floors):.2f}x, lowest {min(floors):.2f}x"
     )
     return ratios
 

@@ -2,6 +2,10 @@
 
     python -m benchmarks.conv_modules                 # every shape, then memory at the largest
     python -m benchmarks.conv_modules --repeats 31 --threads 2 --no-memory
+    python -m benchmarks.conv_modules --quick         # a smoke run: batch 4, 2 repeats, no memory
+
+It writes ``benchmarks/reports/conv_modules.json`` (and ``.md``), whose table the performance
+page shows; a smoke run, or a batch other than 64, writes to ``out/benchmarks/`` instead.
 
 The shapes are the convolutions of LeNet-5, the BatchNorm baseline CNN and ResNet18 on 28x28
 images (Fashion-MNIST). For each, both libraries get the same weights, input and upstream
@@ -33,64 +37,95 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from benchmarks.machine import load_average, machine_info
+from benchmarks.machine import measured_run
 from benchmarks.peak_rss import reset_peak_rss, status_kib
-from benchmarks.timing import limit_threads, time_interleaved
+from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.timing import Spread, limit_threads, time_interleaved
+from nnscratch.cli.arguments import positive_int
 from nnscratch.convolutional.modules import Conv2D
 from nnscratch.convolutional.winograd import choose_variant, tile_grid
+from scripts.docsgen.reports import (
+    CONV_MODULES_FILE,
+    LIBRARIES,
+    conv_module_ratios,
+    conv_modules_table,
+    geometric_mean,
+)
 
-# name, in_channels, out_channels, kernel, stride, padding, input size (square), bias: as in the
-# models (LeNet-5's convolutions have a bias; the baseline's and ResNet18's, each followed by
-# BatchNorm, have none). It matters: PyTorch 2.13 on the CPU ran a 32->32 3x3 layer about twice
-# as slowly with a bias as without (measured on a 2-core Xeon, 2026-12-02).
+
+class ConvShape(NamedTuple):
+    """One convolution of a model, as the model builds it (for 28x28 inputs)."""
+
+    model: str
+    layer: str
+    in_channels: int
+    out_channels: int
+    kernel: int
+    stride: int
+    padding: int
+    size: int  # the input's height and width
+    bias: bool
+
+    def text(self) -> str:
+        """e.g. "32->32 3x3 s1 p1 @28", with " +b" when the layer has a bias."""
+        k = self.kernel
+        return (
+            f"{self.in_channels}->{self.out_channels} {k}x{k} s{self.stride} p{self.padding} @{self.size}"
+            f"{' +b' if self.bias else ''}"
+        )
+
+
+# The bias as in the models: LeNet-5's convolutions have one; the baseline's and ResNet18's,
+# each followed by BatchNorm, have none. It matters: PyTorch 2.13 on the CPU ran a 32->32 3x3
+# layer about twice as slowly with a bias as without (measured on a 2-core Xeon, 2026-12-02).
 SHAPES = [
-    ("LeNet-5 conv1", 1, 6, 5, 1, 2, 28, True),
-    ("LeNet-5 conv2", 6, 16, 5, 1, 0, 14, True),
-    ("baseline conv1", 1, 32, 3, 1, 1, 28, False),
-    ("baseline conv2", 32, 32, 3, 1, 1, 28, False),
-    ("baseline conv3", 32, 64, 3, 1, 1, 14, False),
-    ("baseline conv4", 64, 64, 3, 1, 1, 14, False),
-    ("ResNet18 stem", 1, 64, 3, 1, 1, 28, False),
-    ("ResNet18 layer1", 64, 64, 3, 1, 1, 28, False),
-    ("ResNet18 layer2 down", 64, 128, 3, 2, 1, 28, False),
-    ("ResNet18 layer2 proj", 64, 128, 1, 2, 0, 28, False),
-    ("ResNet18 layer2", 128, 128, 3, 1, 1, 14, False),
-    ("ResNet18 layer3 down", 128, 256, 3, 2, 1, 14, False),
-    ("ResNet18 layer3 proj", 128, 256, 1, 2, 0, 14, False),
-    ("ResNet18 layer3", 256, 256, 3, 1, 1, 7, False),
-    ("ResNet18 layer4 down", 256, 512, 3, 2, 1, 7, False),
-    ("ResNet18 layer4 proj", 256, 512, 1, 2, 0, 7, False),
-    ("ResNet18 layer4", 512, 512, 3, 1, 1, 4, False),
+    ConvShape("lenet", "conv1", 1, 6, 5, 1, 2, 28, True),
+    ConvShape("lenet", "conv2", 6, 16, 5, 1, 0, 14, True),
+    ConvShape("baseline", "conv1", 1, 32, 3, 1, 1, 28, False),
+    ConvShape("baseline", "conv2", 32, 32, 3, 1, 1, 28, False),
+    ConvShape("baseline", "conv3", 32, 64, 3, 1, 1, 14, False),
+    ConvShape("baseline", "conv4", 64, 64, 3, 1, 1, 14, False),
+    ConvShape("resnet18", "stem", 1, 64, 3, 1, 1, 28, False),
+    ConvShape("resnet18", "layer1", 64, 64, 3, 1, 1, 28, False),
+    ConvShape("resnet18", "layer2 down", 64, 128, 3, 2, 1, 28, False),
+    ConvShape("resnet18", "layer2 proj", 64, 128, 1, 2, 0, 28, False),
+    ConvShape("resnet18", "layer2", 128, 128, 3, 1, 1, 14, False),
+    ConvShape("resnet18", "layer3 down", 128, 256, 3, 2, 1, 14, False),
+    ConvShape("resnet18", "layer3 proj", 128, 256, 1, 2, 0, 14, False),
+    ConvShape("resnet18", "layer3", 256, 256, 3, 1, 1, 7, False),
+    ConvShape("resnet18", "layer4 down", 256, 512, 3, 2, 1, 7, False),
+    ConvShape("resnet18", "layer4 proj", 256, 512, 1, 2, 0, 7, False),
+    ConvShape("resnet18", "layer4", 512, 512, 3, 1, 1, 4, False),
 ]
+BATCH = 64  # the batch of the published report (and of the models' recipes)
 
 
-def output_side(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+def output_side(shape: ConvShape) -> int:
+    return (shape.size + 2 * shape.padding - shape.kernel) // shape.stride + 1
 
 
-def largest_shape() -> tuple:
+def largest_shape() -> ConvShape:
     """The shape with the most activation memory (input + output), ties broken by the kernel size."""
 
-    def footprint(shape: tuple) -> tuple[int, int]:
-        _, cin, cout, kernel, stride, padding, size, _ = shape
-        return cin * size * size + cout * output_side(size, kernel, stride, padding) ** 2, cin * kernel * kernel
+    def footprint(shape: ConvShape) -> tuple[int, int]:
+        activations = shape.in_channels * shape.size**2 + shape.out_channels * output_side(shape) ** 2
+        return activations, shape.in_channels * shape.kernel**2
 
     return max(SHAPES, key=footprint)
 
 
-def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
+def make_case(shape: ConvShape, batch: int, seed: int = 0) -> dict:
     """Our Conv2D, a torch.nn.Conv2d with the same weights, and the same float32 input and upstream gradient."""
-    _, cin, cout, kernel, stride, padding, size, bias = shape
+    _, _, cin, cout, kernel, stride, padding, size, bias = shape
     rng = np.random.default_rng(seed)
     ours = Conv2D(cin, cout, kernel, stride, padding, bias=bias, seed=seed)
     theirs = torch.nn.Conv2d(cin, cout, kernel, stride, padding, bias=bias).float()
@@ -99,7 +134,7 @@ def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
         if bias:
             theirs.bias.copy_(torch.from_numpy(ours.bias.data))
     x = rng.standard_normal((batch, cin, size, size), dtype=np.float32)
-    side = output_side(size, kernel, stride, padding)
+    side = output_side(shape)
     grad_out = rng.standard_normal((batch, cout, side, side), dtype=np.float32)
     torch_x = torch.from_numpy(x).requires_grad_()
     torch_grad_out = torch.from_numpy(grad_out)
@@ -119,7 +154,7 @@ def make_case(shape: tuple, batch: int, seed: int = 0) -> dict:
     return {"ours": ours, "theirs": theirs, "ours_step": ours_step, "torch_step": torch_step}
 
 
-def product_operands(shape: tuple, batch: int) -> dict[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
+def product_operands(shape: ConvShape, batch: int) -> dict[str, list[tuple[tuple[int, ...], tuple[int, ...]]]]:
     """The matrix products of one forward+backward, as (left, right) operand shapes, per algorithm.
 
     im2col, with K = C*kh*kw and P = N*H'*W' (``modules.py``):
@@ -129,11 +164,10 @@ def product_operands(shape: tuple, batch: int) -> dict[str, list[tuple[tuple[int
         M = V (a*a, T, C) @ U^T (a*a, C, F)    dU = dM^T (a*a, F, T) @ V (a*a, T, C)
         dV = dM (a*a, T, F) @ U (a*a, F, C)
     """
-    _, cin, cout, kernel, stride, padding, size, _ = shape
-    side = output_side(size, kernel, stride, padding)
+    cin, cout, kernel, side = shape.in_channels, shape.out_channels, shape.kernel, output_side(shape)
     k, p = cin * kernel * kernel, batch * side * side
     operands = {"im2col": [((cout, k), (k, p)), ((cout, p), (p, k)), ((k, cout), (cout, p))]}
-    if kernel == 3 and stride == 1:
+    if kernel == 3 and shape.stride == 1:
         variant = choose_variant((side, side))
         tiles_h, tiles_w = tile_grid((side, side), variant)
         a2, tiles = variant.tile**2, batch * tiles_h * tiles_w
@@ -145,7 +179,7 @@ def product_operands(shape: tuple, batch: int) -> dict[str, list[tuple[tuple[int
     return operands
 
 
-def product_steps(shape: tuple, batch: int, seed: int = 0) -> dict[str, Callable[[], None]]:
+def product_steps(shape: ConvShape, batch: int, seed: int = 0) -> dict[str, Callable[[], None]]:
     """Algorithm -> one call that runs its products (``product_operands``) on random float32 operands."""
     rng = np.random.default_rng(seed)
 
@@ -181,53 +215,66 @@ def check_same_numbers(case: dict) -> None:
             raise AssertionError(f"{name} differs from torch by {error:.2e} (relative to its largest value)")
 
 
-def describe(shape: tuple) -> str:
-    name, cin, cout, kernel, stride, padding, size, bias = shape
-    return f"{name:<21} {cin:>3}->{cout:<3} {kernel}x{kernel} s{stride} p{padding} @{size:<2}{' +b' if bias else ''}"
+def describe(shape: ConvShape) -> str:
+    return f"{shape.model} {shape.layer}"
 
 
-def geometric_mean(values: list[float]) -> float:
-    return math.exp(sum(math.log(value) for value in values) / len(values))
+def measure_shape(shape: ConvShape, batch: int, repeats: int) -> dict:
+    """One result of the report: the layer's forward+backward in both libraries, and its products alone."""
+    case = make_case(shape, batch)
+    check_same_numbers(case)
+    products = product_steps(shape, batch)
+    steps = {"nnscratch": case["ours_step"], "pytorch": case["torch_step"], **products}
+    # one layer takes milliseconds: wake each library's threads with an untimed call before the timed one
+    times = time_interleaved(steps, repeats, warmup=2, pause=0.1, untimed_first=True)
+
+    def ms(name: str) -> dict[str, float]:
+        return Spread.of([1e3 * seconds for seconds in times[name]]).as_dict()
+
+    return {
+        "model": shape.model,
+        "layer": shape.layer,
+        "shape": shape.text(),
+        "batch_size": batch,
+        "ms": {library: ms(library) for library in LIBRARIES},
+        "products_ms": {algorithm: ms(algorithm) for algorithm in products},
+    }
 
 
-def run_speed(batch: int, repeats: int) -> list[float]:
+def run_speed(batch: int, repeats: int) -> list[dict]:
+    """Every shape, printed as it is measured; returns the report's results."""
     header = (
-        f"{'shape':<48} {'ours ms (median [min, max])':>30} {'torch ms (median [min, max])':>30} {'speed':>7}"
-        f" {'products ms':>12} {'floor':>7}"
+        f"{'layer':<22} {'shape':<24} {'ours ms (median [min, max])':>28} {'torch ms (median [min, max])':>28}"
+        f" {'speed':>6} {'products ms':>20} {'floor':>6}"
     )
     print(header)
     print("-" * len(header))
-    ratios, floors = [], []
+    results = []
     for shape in SHAPES:
-        case = make_case(shape, batch)
-        check_same_numbers(case)
-        products = product_steps(shape, batch)
-        steps = {"ours": case["ours_step"], "torch": case["torch_step"], **products}
-        # one layer takes milliseconds: wake each library's threads with an untimed call before the timed one
-        times = time_interleaved(steps, repeats, warmup=2, pause=0.1, untimed_first=True)
-        cells = []
-        for name in ("ours", "torch"):
-            ms = [1e3 * t for t in times[name]]
-            cells.append(f"{statistics.median(ms):8.2f} [{min(ms):7.2f}, {max(ms):7.2f}]")
-        medians = {name: statistics.median(seconds) for name, seconds in times.items()}
-        ratios.append(medians["torch"] / medians["ours"])
-        fastest_products = min(medians[algorithm] for algorithm in products)
-        floors.append(medians["torch"] / fastest_products)
+        results.append(measure_shape(shape, batch, repeats))
+        algorithm, speed, floor = conv_module_ratios(results[-1])
+        cells = [
+            f"{spread['median']:8.2f} [{spread['min']:7.2f}, {spread['max']:7.2f}]"
+            for spread in results[-1]["ms"].values()
+        ]
+        products = f"{results[-1]['products_ms'][algorithm]['median']:.2f} ({algorithm})"
         print(
-            f"{describe(shape):<48} {cells[0]:>30} {cells[1]:>30} {ratios[-1]:6.2f}x"
-            f" {1e3 * fastest_products:12.2f} {floors[-1]:6.2f}x",
+            f"{describe(shape):<22} {shape.text():<24} {cells[0]:>28} {cells[1]:>28} {speed:5.2f}x {products:>20}"
+            f" {floor:5.2f}x",
             flush=True,
         )
+    ratios = [conv_module_ratios(result)[1:] for result in results]
+    speeds, floors = [speed for speed, _ in ratios], [floor for _, floor in ratios]
     print(
-        f"\nspeed = torch time / our time. geometric mean {geometric_mean(ratios):.2f}x (target >= 1.0x), "
-        f"lowest {min(ratios):.2f}x (target >= 0.7x)"
+        f"\nspeed = torch time / our time: geometric mean {geometric_mean(speeds):.2f}x (target >= 1.0x), "
+        f"lowest {min(speeds):.2f}x (target >= 0.7x)"
     )
     print(
         "floor = torch time / the time of the products alone (the faster of im2col's and Winograd's, see "
         "product_operands): our speed if copies and transforms were free. "
         f"geometric mean {geometric_mean(floors):.2f}x, lowest {min(floors):.2f}x"
     )
-    return ratios
+    return results
 
 
 # ----------------------------------------------------------------------------- memory
@@ -249,7 +296,8 @@ def memory_child(library: str, batch: int) -> None:
     print(json.dumps(result))
 
 
-def run_memory(batch: int, threads: int) -> None:
+def run_memory(batch: int, threads: int) -> dict:
+    """Peak memory of one forward+backward of the largest shape, each library in a fresh process (the "memory")."""
     shape = largest_shape()
     peaks = {}
     for library in ("ours", "torch"):
@@ -259,7 +307,7 @@ def run_memory(batch: int, threads: int) -> None:
         peaks[library] = json.loads(output.strip().splitlines()[-1])
     mib = 2**20
     ours, torch_peak = peaks["ours"]["peak_rss_bytes"], peaks["torch"]["peak_rss_bytes"]
-    print(f"\npeak memory of one forward+backward, {describe(shape).strip()}, batch {batch}")
+    print(f"\npeak memory of one forward+backward, {describe(shape)} {shape.text()}, batch {batch}")
     print("(peak resident memory above the resident memory before the step, each library in its own process)")
     print(
         f"  ours  {ours / mib:8.1f} MiB   (tracemalloc peak of NumPy allocations: "
@@ -267,28 +315,54 @@ def run_memory(batch: int, threads: int) -> None:
     )
     print(f"  torch {torch_peak / mib:8.1f} MiB")
     print(f"  ratio {ours / max(torch_peak, 1):.2f}x torch's (target <= 2x)")
+    layer = f"{describe(shape)} ({shape.text()}, batch {batch})"
+    return {"layer": layer, "peak_mib": {"nnscratch": ours / mib, "pytorch": torch_peak / mib}}
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs of each library per shape")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=positive_int, help=f"samples per batch (default {BATCH}; --quick: 4)")
+    parser.add_argument("--repeats", type=positive_int, help="timed runs of each library per shape (default 15)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="BLAS and PyTorch threads (%(default)s)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: batch 4, 2 repeats, no memory")
+    parser.add_argument(
+        "--report-dir", help="where to write the report (default: benchmarks/reports; smoke runs: out/benchmarks)"
+    )
     parser.add_argument("--memory-child", choices=["ours", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    limits = limit_threads(args.threads)
+    batch = args.batch or (4 if args.quick else BATCH)
     if args.memory_child:
-        memory_child(args.memory_child, args.batch)
+        with limit_threads(args.threads):
+            memory_child(args.memory_child, batch)
         return
-    machine = ", ".join(f"{key} {value}" for key, value in machine_info(args.threads).items())
-    print(f"{machine}; batch {args.batch}, float32, {args.repeats} interleaved repeats\n")
-    print(f"load average before: {load_average():.2f}")
-    run_speed(args.batch, args.repeats)
-    print(f"load average after: {load_average():.2f}")
-    if not args.no_memory:
-        run_memory(args.batch, args.threads)
-    del limits
+    repeats = args.repeats or (2 if args.quick else 15)
+    with measured_run(args.threads) as run:
+        print(f"batch {batch}, float32, {repeats} interleaved repeats\n", flush=True)
+        results = run_speed(batch, repeats)
+    memory = {} if args.no_memory or args.quick else {"memory": run_memory(batch, args.threads)}
+    load = run["load_average"]
+    print(f"load average {load['before']:.2f} before, {load['after']:.2f} after")
+    notes = [
+        f"Each layer: one forward and backward (input, weight and bias gradients), float32, batch {batch}, "
+        f"{repeats} timed runs per library, interleaved, each after an untimed one; {args.threads} threads for "
+        "NumPy's BLAS and for PyTorch. ms: median (min–max).",
+        "speed: PyTorch's time over ours; above 1, nnscratch is faster.",
+        "products ms: the layer's matrix products alone (im2col's three, or Winograd's three batches where they "
+        "are faster: benchmarks/conv_modules.py, product_operands) on random matrices of the same shapes. floor: "
+        "PyTorch's time over it, the speed nnscratch would have if nothing but the products took time.",
+    ]
+    report = new_report(
+        run["machine"],
+        " ".join(["python -m benchmarks.conv_modules", *argv]),
+        results,
+        load_average=load,
+        notes=notes,
+        **memory,
+    )
+    folder = reports_dir(args.report_dir, smoke=args.quick or batch != BATCH)
+    publish(report, CONV_MODULES_FILE, "Conv2D against PyTorch, layer by layer", conv_modules_table, folder)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
     <!-- generate: gallery-model lenet -->     one architecture's numbers and layer table
     <!-- generate: performance -->             the benchmark tables, or "not measured yet"
     <!-- generate: layer-times -->             where a training step's time goes, per kind of layer
+    <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
 
@@ -25,7 +26,7 @@ from .cli_reference import cli_reference
 from .commands import Run, run_nnscratch
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
-from .reports import layer_times_section, performance_section
+from .reports import conv_modules_section, layer_times_section, performance_section
 
 DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
 
@@ -48,6 +49,7 @@ class Generator:
             "gallery-model": (1, lambda name: model_section(name, self.reports_dir)),
             "performance": (0, lambda: performance_section(self.reports_dir)),
             "layer-times": (0, lambda: layer_times_section(self.reports_dir)),
+            "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
         }

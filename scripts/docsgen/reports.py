@@ -36,6 +36,17 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
         "rest_ms": {"nnscratch": 5.0, "pytorch": 6.1}},                        (ms per batch)
        ...]}
 
+``benchmarks/reports/conv_modules.json`` (``python -m benchmarks.conv_modules``)::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "baseline", "layer": "conv2", "shape": "32->32 3x3 s1 p1 @28", "batch_size": 64,
+        "ms": {"nnscratch": {"median": 31.0, "min": 29.3, "max": 33.0},
+               "pytorch":   {...}},                               (one forward+backward of the layer)
+        "products_ms": {"im2col": {...}, "winograd": {...}}},     (its matrix products alone, per algorithm)
+       ...],
+     "memory": {"layer": "...", "peak_mib": {"nnscratch": 86.6, "pytorch": 117.9}}}   (optional)
+
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
 "pytorch" entry may be missing (the scalar tier has no twin). A report that exists but does
 not have this form stops the docs build with a ``ReportError`` saying what is wrong, rather
@@ -45,6 +56,8 @@ than showing a wrong number.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +67,7 @@ from .markdown import table, thousands
 THROUGHPUT_FILE = "throughput.json"
 ACCURACY_FILE = "accuracy.json"
 LAYER_TIMES_FILE = "layer_times.json"
+CONV_MODULES_FILE = "conv_modules.json"
 NOT_MEASURED = "not measured yet"
 LIBRARIES = ("nnscratch", "pytorch")
 
@@ -83,64 +97,97 @@ def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | 
     _require(isinstance(report, dict), path, "the top level must be an object")
     results = report.get("results")
     _require(isinstance(results, list), path, '"results" must be a list')
-    check = {THROUGHPUT_FILE: _check_throughput, LAYER_TIMES_FILE: _check_layer_times}.get(name, _check_accuracy)
     for index, result in enumerate(results):
         _require(
             isinstance(result, dict) and isinstance(result.get("model"), str), path, f"results[{index}] needs a model"
         )
-        check(result, path, f"results[{index}] ({result['model']})")
+        CHECKS[name](result, path, f"results[{index}] ({result['model']})")
+    if name == CONV_MODULES_FILE and "memory" in report:
+        _check_conv_memory(report, path)
     return report
 
 
-def _check_per_library(value: Any, path: Path, where: str, leaf_check) -> None:
+def _check_per_library(value: Any, path: Path, where: str, leaf_check: Callable[[Any, Path, str], None]) -> None:
     _require(isinstance(value, dict) and "nnscratch" in value, path, f"{where} needs a 'nnscratch' entry")
     for library, leaf in value.items():
         _require(library in LIBRARIES, path, f"{where}: unknown library {library!r}")
-        leaf_check(leaf, f"{where}.{library}")
+        leaf_check(leaf, path, f"{where}.{library}")
+
+
+# the leaves of a report: each check names the entry (``at``) that is not what it should be
+
+
+def _number(leaf: Any, path: Path, at: str) -> None:
+    _require(_is_number(leaf), path, f"{at} must be a number")
+
+
+def _fraction(leaf: Any, path: Path, at: str) -> None:
+    _require(_is_number(leaf) and 0 <= leaf <= 1, path, f"{at} must be a fraction in [0, 1]")
+
+
+def _numbers(keys: tuple[str, ...]) -> Callable[[Any, Path, str], None]:
+    """The check of a leaf that is an object of numbers under ``keys``."""
+
+    def check(leaf: Any, path: Path, at: str) -> None:
+        ok = isinstance(leaf, dict) and all(_is_number(leaf.get(key)) for key in keys)
+        _require(ok, path, f"{at} must be {{{', '.join(keys)}}} numbers")
+
+    return check
+
+
+_spread = _numbers(("median", "min", "max"))
+_directions = _numbers(("forward", "backward"))
 
 
 def _check_throughput(result: dict, path: Path, where: str) -> None:
-    def spread(leaf: Any, at: str) -> None:
-        ok = isinstance(leaf, dict) and all(_is_number(leaf.get(key)) for key in ("median", "min", "max"))
-        _require(ok, path, f"{at} must be {{median, min, max}} numbers")
-
-    def number(leaf: Any, at: str) -> None:
-        _require(_is_number(leaf), path, f"{at} must be a number")
-
-    _check_per_library(result.get("train_samples_per_s"), path, f"{where}.train_samples_per_s", spread)
+    _check_per_library(result.get("train_samples_per_s"), path, f"{where}.train_samples_per_s", _spread)
     if "inference_samples_per_s" in result:
-        _check_per_library(result["inference_samples_per_s"], path, f"{where}.inference_samples_per_s", spread)
+        _check_per_library(result["inference_samples_per_s"], path, f"{where}.inference_samples_per_s", _spread)
     if "peak_rss_mib" in result:
-        _check_per_library(result["peak_rss_mib"], path, f"{where}.peak_rss_mib", number)
+        _check_per_library(result["peak_rss_mib"], path, f"{where}.peak_rss_mib", _number)
 
 
 def _check_accuracy(result: dict, path: Path, where: str) -> None:
-    def fraction(leaf: Any, at: str) -> None:
-        _require(_is_number(leaf) and 0 <= leaf <= 1, path, f"{at} must be a fraction in [0, 1]")
-
-    def number(leaf: Any, at: str) -> None:
-        _require(_is_number(leaf), path, f"{at} must be a number")
-
-    _check_per_library(result.get("test_accuracy"), path, f"{where}.test_accuracy", fraction)
+    _check_per_library(result.get("test_accuracy"), path, f"{where}.test_accuracy", _fraction)
     if "seconds" in result:
-        _check_per_library(result["seconds"], path, f"{where}.seconds", number)
+        _check_per_library(result["seconds"], path, f"{where}.seconds", _number)
 
 
 def _check_layer_times(result: dict, path: Path, where: str) -> None:
-    def directions(leaf: Any, at: str) -> None:
-        ok = isinstance(leaf, dict) and all(_is_number(leaf.get(key)) for key in ("forward", "backward"))
-        _require(ok, path, f"{at} must be {{forward, backward}} numbers")
-
-    def number(leaf: Any, at: str) -> None:
-        _require(_is_number(leaf), path, f"{at} must be a number")
-
     layers = result.get("layers")
     _require(isinstance(layers, list) and layers, path, f"{where}.layers must be a non-empty list")
     for index, layer in enumerate(layers):
         at = f"{where}.layers[{index}]"
         _require(isinstance(layer, dict) and isinstance(layer.get("layer"), str), path, f"{at} needs a layer text")
-        _check_per_library(layer.get("ms"), path, f"{at}.ms", directions)
-    _check_per_library(result.get("rest_ms"), path, f"{where}.rest_ms", number)
+        _check_per_library(layer.get("ms"), path, f"{at}.ms", _directions)
+    _check_per_library(result.get("rest_ms"), path, f"{where}.rest_ms", _number)
+
+
+def _check_conv_module(result: dict, path: Path, where: str) -> None:
+    for key in ("layer", "shape"):
+        _require(isinstance(result.get(key), str), path, f"{where} needs a {key} text")
+    _number(result.get("batch_size"), path, f"{where}.batch_size")
+    _check_per_library(result.get("ms"), path, f"{where}.ms", _spread)
+    _require("pytorch" in result["ms"], path, f"{where}.ms needs a 'pytorch' entry")
+    products = result.get("products_ms")
+    _require(isinstance(products, dict) and products, path, f"{where}.products_ms must name at least one algorithm")
+    for algorithm, spread in products.items():
+        _spread(spread, path, f"{where}.products_ms.{algorithm}")
+
+
+def _check_conv_memory(report: dict, path: Path) -> None:
+    memory = report["memory"]
+    _require(isinstance(memory, dict) and isinstance(memory.get("layer"), str), path, "memory needs a layer text")
+    _check_per_library(memory.get("peak_mib"), path, "memory.peak_mib", _number)
+    _require("pytorch" in memory["peak_mib"], path, "memory.peak_mib needs a 'pytorch' entry")
+
+
+CHECKS = {
+    THROUGHPUT_FILE: _check_throughput,
+    ACCURACY_FILE: _check_accuracy,
+    LAYER_TIMES_FILE: _check_layer_times,
+    CONV_MODULES_FILE: _check_conv_module,
+}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -312,6 +359,75 @@ def layer_times_section(reports_dir: Path = REPORTS_DIR) -> str:
             layer_times_table(result),
         ]
     return "\n".join(parts)
+
+
+def conv_module_ratios(result: dict[str, Any]) -> tuple[str, float, float]:
+    """(the fastest algorithm, speed, floor) of one convolution: PyTorch's median time over ours
+    (speed), and over the median time of that algorithm's matrix products alone (floor)."""
+    algorithm = min(result["products_ms"], key=lambda name: result["products_ms"][name]["median"])
+    torch_ms = result["ms"]["pytorch"]["median"]
+    return (
+        algorithm,
+        torch_ms / result["ms"]["nnscratch"]["median"],
+        torch_ms / result["products_ms"][algorithm]["median"],
+    )
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values))
+
+
+def conv_modules_table(report: dict[str, Any]) -> str:
+    """One row per convolution: both libraries' ms (median and range), speed, the products' ms and the
+    floor; then the geometric means and lowest values of speed and floor, and the peak memory."""
+
+    def ms(spread: dict[str, float]) -> str:
+        return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
+
+    rows, speeds, floors = [], [], []
+    for result in report["results"]:
+        algorithm, speed, floor = conv_module_ratios(result)
+        speeds.append(speed)
+        floors.append(floor)
+        rows.append(
+            (
+                result["model"],
+                result["layer"],
+                result["shape"],
+                ms(result["ms"]["nnscratch"]),
+                ms(result["ms"]["pytorch"]),
+                f"{speed:.2f}×",
+                f"{result['products_ms'][algorithm]['median']:.2f} ({algorithm})",
+                f"{floor:.2f}×",
+            )
+        )
+    headers = ["model", "layer", "shape", "nnscratch ms", "PyTorch ms", "speed", "products ms", "floor"]
+    lines = [table(headers, rows, "lllrrrrr")]
+    if rows:
+        lines += [
+            "",
+            f"Over the layers: speed {geometric_mean(speeds):.2f}× (geometric mean), lowest {min(speeds):.2f}×; "
+            f"floor {geometric_mean(floors):.2f}×, lowest {min(floors):.2f}×.",
+        ]
+    if "memory" in report:
+        layer, peaks = report["memory"]["layer"], report["memory"]["peak_mib"]
+        lines += [
+            "",
+            f"Peak memory of one forward and backward of {layer}: {peaks['nnscratch']:.1f} MiB against PyTorch's "
+            f"{peaks['pytorch']:.1f} MiB (resident memory above that before the step, each library in a process "
+            "of its own).",
+        ]
+    return "\n".join(lines)
+
+
+def conv_modules_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """Every convolution of LeNet-5, the baseline and ResNet18 against PyTorch's, or "not measured yet"."""
+    report = load_report(CONV_MODULES_FILE, reports_dir)
+    if report is None:
+        return missing(CONV_MODULES_FILE)
+    batches = sorted({result["batch_size"] for result in report["results"]})
+    batch_text = "".join(f", batch {batch}" for batch in batches)
+    return "\n".join([provenance(report) + f"{batch_text}.", "", conv_modules_table(report)])
 
 
 def missing(name: str) -> str:

@@ -11,10 +11,12 @@ from scripts.docsgen.directives import DirectiveError, Generator
 from scripts.docsgen.gallery import model_section, overview
 from scripts.docsgen.reports import (
     ACCURACY_FILE,
+    CONV_MODULES_FILE,
     LAYER_TIMES_FILE,
     NOT_MEASURED,
     THROUGHPUT_FILE,
     ReportError,
+    conv_modules_section,
     layer_times_section,
     model_measurements,
     performance_section,
@@ -217,3 +219,65 @@ def test_a_layer_time_without_both_directions_stops_the_build(tmp_path):
     (tmp_path / LAYER_TIMES_FILE).write_text(json.dumps(report))
     with pytest.raises(ReportError, match=r"layers\[0\]\.ms\.pytorch must be \{forward, backward\} numbers"):
         layer_times_section(tmp_path)
+
+
+def spread(median):
+    return {"median": median, "min": median * 0.9, "max": median * 1.2}
+
+
+CONV_MODULES = {
+    "machine": {"cpu": "test CPU"},
+    "date": "2026-12-02",
+    "command": "python -m benchmarks.conv_modules",
+    "results": [
+        {
+            "model": "baseline",
+            "layer": "conv2",
+            "shape": "32->32 3x3 s1 p1 @28",
+            "batch_size": 64,
+            "ms": {"nnscratch": spread(30.0), "pytorch": spread(12.0)},
+            "products_ms": {"im2col": spread(20.0), "winograd": spread(8.0)},
+        },
+        {
+            "model": "resnet18",
+            "layer": "layer2 down",
+            "shape": "64->128 3x3 s2 p1 @28",
+            "batch_size": 64,
+            "ms": {"nnscratch": spread(50.0), "pytorch": spread(25.0)},
+            "products_ms": {"im2col": spread(25.0)},
+        },
+    ],
+    "memory": {"layer": "resnet18 layer1", "peak_mib": {"nnscratch": 86.6, "pytorch": 117.9}},
+}
+
+
+def test_the_convolution_table_shows_each_layer_its_speed_and_floor_from_the_fastest_products(tmp_path):
+    assert NOT_MEASURED in conv_modules_section(tmp_path)
+    (tmp_path / CONV_MODULES_FILE).write_text(json.dumps(CONV_MODULES))
+    page = conv_modules_section(tmp_path)
+    assert "measured on 2026-12-02" in page and ", batch 64." in page
+    # PyTorch 12 ms over our 30 is 0.40x; over Winograd's 8 ms of products (faster than im2col's 20) 1.50x
+    assert "| baseline | conv2 | 32->32 3x3 s1 p1 @28 | 30.00 (27.00–36.00) | 12.00 (10.80–14.40) | 0.40× |" in page
+    assert "| 8.00 (winograd) | 1.50× |" in page
+    assert "| 25.00 (im2col) | 1.00× |" in page
+    # geometric means: sqrt(0.4 * 0.5) and sqrt(1.5 * 1.0)
+    assert "speed 0.45× (geometric mean), lowest 0.40×; floor 1.22×, lowest 1.00×." in page
+    assert "resnet18 layer1: 86.6 MiB against PyTorch's 117.9 MiB" in page
+    assert Generator(reports_dir=tmp_path).expand("<!-- generate: conv-modules -->") == page
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda result: result["ms"].pop("pytorch"), r"results\[0\] \(baseline\)\.ms needs a 'pytorch' entry"),
+        (lambda result: result.update(products_ms={}), "products_ms must name at least one algorithm"),
+        (lambda result: result["products_ms"].update(winograd=8.0), r"products_ms\.winograd must be \{median"),
+        (lambda result: result.pop("shape"), "needs a shape text"),
+    ],
+)
+def test_a_malformed_convolution_report_stops_the_build(tmp_path, change, message):
+    report = json.loads(json.dumps(CONV_MODULES))
+    change(report["results"][0])
+    (tmp_path / CONV_MODULES_FILE).write_text(json.dumps(report))
+    with pytest.raises(ReportError, match=message):
+        conv_modules_section(tmp_path)

@@ -71,7 +71,6 @@ from .banded import banded_backward, banded_forward
 from .normalization import BatchNorm2D, LayerNorm2D
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .windows import (
-    as_pair,
     check_images,
     check_positive_int,
     kernel_offset,
@@ -83,6 +82,7 @@ from .windows import (
     wide_length,
     wide_to_images,
     wide_windows,
+    window_geometry,
 )
 from .winograd import choose_variant, winograd_backward, winograd_forward
 
@@ -230,14 +230,22 @@ class Scratch:
         return self.arrays[name][:size].reshape(shape)
 
 
-def _uniform_init(shape: tuple[int, ...], fan_in: int, rng: Any) -> Parameter:
-    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) in float32: PyTorch's default for conv weights and biases.
+def _init_weight_and_bias(weight_shape: tuple[int, ...], bias: bool, seed: int | None) -> tuple:
+    """(weight, bias or None) of a convolution, PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), float32.
 
-    (Kaiming-uniform with a = sqrt(5), He et al. 2015, works out to exactly this bound.) Drawn on
-    the CPU from ``rng`` and moved to the device, so a seed gives the same layer on NumPy and CuPy.
+    weight_shape: (F, C_per_filter, kh, kw); fan_in = C_per_filter * kh * kw, the inputs one
+    output sums over; the bias is (F,). (Kaiming-uniform with a = sqrt(5), He et al. 2015, works
+    out to exactly this bound.) Drawn on the CPU from a generator seeded by ``seed``, weight
+    first, and moved to the device, so a seed gives the same layer on NumPy and CuPy.
     """
-    bound = 1.0 / math.sqrt(fan_in)
-    return Parameter(to_device(rng.uniform(-bound, bound, shape), "float32"))
+    rng = new_generator(seed)
+    bound = 1.0 / math.sqrt(math.prod(weight_shape[1:]))
+
+    def draw(shape: tuple[int, ...]) -> Parameter:
+        return Parameter(to_device(rng.uniform(-bound, bound, shape), "float32"))
+
+    weight = draw(weight_shape)
+    return weight, (draw(weight_shape[:1]) if bias else None)
 
 
 # ----------------------------------------------------------------------------- Conv2D
@@ -279,13 +287,8 @@ class Conv2D(Module):
     ) -> None:
         self.in_channels = check_positive_int(in_channels, "in_channels", "Conv2D")
         self.out_channels = check_positive_int(out_channels, "out_channels", "Conv2D")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2D", minimum=1)
-        self.stride = as_pair(stride, "stride", "Conv2D", minimum=1)
-        self.padding = as_pair(padding, "padding", "Conv2D", minimum=0)
-        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
-        rng = new_generator(seed)
-        self.weight = _uniform_init((out_channels, in_channels, *self.kernel_size), fan_in, rng)
-        self.bias = _uniform_init((out_channels,), fan_in, rng) if bias else None
+        self.kernel_size, self.stride, self.padding = window_geometry("Conv2D", kernel_size, stride, padding)
+        self.weight, self.bias = _init_weight_and_bias((out_channels, in_channels, *self.kernel_size), bias, seed)
 
     def extra_repr(self) -> str:
         return (
@@ -483,13 +486,8 @@ class DepthwiseConv2D(Module):
         seed: int | None = None,
     ) -> None:
         self.channels = check_positive_int(channels, "channels", "DepthwiseConv2D")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", "DepthwiseConv2D", minimum=1)
-        self.stride = as_pair(stride, "stride", "DepthwiseConv2D", minimum=1)
-        self.padding = as_pair(padding, "padding", "DepthwiseConv2D", minimum=0)
-        fan_in = self.kernel_size[0] * self.kernel_size[1]
-        rng = new_generator(seed)
-        self.weight = _uniform_init((channels, 1, *self.kernel_size), fan_in, rng)
-        self.bias = _uniform_init((channels,), fan_in, rng) if bias else None
+        self.kernel_size, self.stride, self.padding = window_geometry("DepthwiseConv2D", kernel_size, stride, padding)
+        self.weight, self.bias = _init_weight_and_bias((channels, 1, *self.kernel_size), bias, seed)
 
     def extra_repr(self) -> str:
         return (

@@ -20,7 +20,15 @@ from typing import Any
 
 from ..common.backend import get_array_module
 from ..vectorized.module import Module, grad_enabled
-from .windows import as_pair, check_images, kernel_offset, kernel_positions, output_size, pad_images, unpad_images
+from .windows import (
+    check_images,
+    kernel_offset,
+    kernel_positions,
+    output_size,
+    pad_images,
+    unpad_images,
+    window_geometry,
+)
 
 
 class _Pool2D(Module):
@@ -33,9 +41,7 @@ class _Pool2D(Module):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         name = type(self).__name__
-        self.kernel_size = as_pair(kernel_size, "kernel_size", name, minimum=1)
-        self.stride = self.kernel_size if stride is None else as_pair(stride, "stride", name, minimum=1)
-        self.padding = as_pair(padding, "padding", name, minimum=0)
+        self.kernel_size, self.stride, self.padding = window_geometry(name, kernel_size, stride, padding)
         # as PyTorch: more padding would allow windows that see nothing but padding
         if any(2 * pad > kernel for pad, kernel in zip(self.padding, self.kernel_size, strict=True)):
             raise ValueError(f"{name}: padding {self.padding} must be at most half of kernel_size {self.kernel_size}")

@@ -43,6 +43,19 @@ def as_pair(value: Any, name: str, owner: str, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+def window_geometry(
+    owner: str, kernel_size: Any, stride: Any, padding: Any
+) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """(kernel_size, stride, padding) of a layer that slides a window, each as a (height, width) pair.
+
+    Each is an int or a pair (``as_pair``): kernel and stride positive, padding non-negative.
+    ``stride=None`` means the kernel size: windows side by side (pooling's default).
+    """
+    kernel = as_pair(kernel_size, "kernel_size", owner, minimum=1)
+    steps = kernel if stride is None else as_pair(stride, "stride", owner, minimum=1)
+    return kernel, steps, as_pair(padding, "padding", owner, minimum=0)
+
+
 def check_positive_int(value: Any, name: str, owner: str) -> int:
     """``value`` if it is an int >= 1; a ValueError naming ``owner`` and ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

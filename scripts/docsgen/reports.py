@@ -88,6 +88,8 @@ def _is_number(value: Any) -> bool:
 def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | None:
     """The report ``reports_dir/name`` with its "results" checked; None when there is no such file."""
     path = Path(reports_dir) / name
+    if name not in CHECKS:
+        raise ReportError(f"{path}: no report of that name is known (known: {', '.join(CHECKS)})")
     if not path.is_file():
         return None
     try:

@@ -18,6 +18,7 @@ from scripts.docsgen.reports import (
     ReportError,
     conv_modules_section,
     layer_times_section,
+    load_report,
     model_measurements,
     performance_section,
 )
@@ -281,3 +282,8 @@ def test_a_malformed_convolution_report_stops_the_build(tmp_path, change, messag
     (tmp_path / CONV_MODULES_FILE).write_text(json.dumps(report))
     with pytest.raises(ReportError, match=message):
         conv_modules_section(tmp_path)
+
+
+def test_a_report_of_an_unknown_name_is_refused_by_name(tmp_path):
+    with pytest.raises(ReportError, match=r"speed\.json: no report of that name is known \(known: throughput\.json"):
+        load_report("speed.json", tmp_path)

@@ -54,7 +54,7 @@ def test_mlp_ctrl_c_saves_the_last_complete_epoch_and_the_printed_command_finish
     assert accuracy.search(resumed.stdout).group() == accuracy.search(whole_output).group()
 
 
-def test_without_save_ctrl_c_still_saves_to_a_default_file(tmp_path, monkeypatch, capsys):
+def test_without_save_ctrl_c_saves_to_a_file_named_after_the_run_and_its_time(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
 
     def interrupt(entry, epochs):
@@ -62,8 +62,10 @@ def test_without_save_ctrl_c_still_saves_to_a_default_file(tmp_path, monkeypatch
 
     monkeypatch.setattr(cli.output, "print_epoch", interrupt)
     assert main([*SCALAR, "--epochs", "2"]) == 130
-    assert "saved the state after epoch 0 to scalar-interrupted.npz" in capsys.readouterr().err
-    assert read_checkpoint(tmp_path / "scalar-interrupted.npz").epoch == 0
+    (saved,) = tmp_path.glob("scalar-interrupted-*.npz")  # named after the run and the time: no run overwrites another
+    assert re.fullmatch(r"scalar-interrupted-\d{8}-\d{6}\.npz", saved.name)
+    assert f"saved the state after epoch 0 to {saved.name}" in capsys.readouterr().err
+    assert read_checkpoint(saved).epoch == 0
 
 
 def test_scalar_saves_resumes_and_a_finished_run_trains_no_more(tmp_path, monkeypatch, capsys):
@@ -178,7 +180,7 @@ def test_evaluate_rebuilds_the_model_from_the_metadata_alone(command, tmp_path, 
 def test_evaluate_explains_what_it_cannot_use(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     save_checkpoint("bare.npz", build_mlp(784, [4], 10))
-    assert main(["evaluate", "bare.npz"]) == 1
+    assert main(["evaluate", "bare.npz"]) == 2
     assert "bare.npz: its metadata records no architecture and dataset, so the model cannot be rebuilt" in (
         capsys.readouterr().err
     )
@@ -190,7 +192,7 @@ def test_evaluate_explains_what_it_cannot_use(tmp_path, monkeypatch, capsys):
     images = np.zeros((2, 3, 32, 32), np.uint8)
     colour = Dataset("cifar10", images, np.zeros(2, np.int64), images, np.zeros(2, np.int64), ("a", "b"), "here")
     monkeypatch.setattr(cli.arguments, "load_data", lambda args: colour)
-    assert main(["evaluate", "run.npz", "--dataset", "cifar10"]) == 1
+    assert main(["evaluate", "run.npz", "--dataset", "cifar10"]) == 2
     assert "run.npz was trained on sample ([1, 28, 28] images, 10 classes); cifar10 has [3, 32, 32] images and 2 " in (
         capsys.readouterr().err
     )

@@ -43,9 +43,9 @@ def test_device_gpu_without_cupy_is_the_backends_message_without_a_traceback(cap
         raise RuntimeError("the GPU backend needs CuPy, which is not installed: install CuPy")
 
     monkeypatch.setattr(backend, "use_device", no_gpu)
-    assert main(["mlp", "--device", "gpu"]) == 1
+    assert main(["mlp", "--device", "gpu"]) == 2
     err = capsys.readouterr().err
-    assert err == "nnscratch mlp: the GPU backend needs CuPy, which is not installed: install CuPy\n"
+    assert err == "nnscratch mlp: error: the GPU backend needs CuPy, which is not installed: install CuPy\n"
 
 
 @pytest.mark.parametrize(

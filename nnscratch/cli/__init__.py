@@ -11,8 +11,10 @@
 Each module has ``add_arguments(parser)`` (its flags) and ``run(args)`` (the work, returning the
 exit code). Flags shared by the training commands are declared once in ``arguments.py``; the
 checkpoint flags and Ctrl-C handling in ``checkpoints.py``; what is printed and plotted in
-``output.py``. Every value is checked by its argparse ``type``, and combinations before any
-work starts, so bad input never leaves half-done work.
+``output.py``; the order every training command follows (check, resume, load, build, train,
+report) in ``runner.py``. Every value is checked by its argparse ``type``, and combinations,
+output paths and memory before any work starts, so bad input never leaves half-done work; an
+error is one line on stderr, never a traceback (``errors.py``; ``--debug`` shows it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..common.memory import keep_freed_memory
 from . import datasets, download, evaluate, mlp, scalar, summary, train
 from .arguments import augmentation_from, training_problems
 from .checkpoints import resume_command
+from .errors import BAD_INPUT, REPORTED_ERRORS, RUN_FAILED, OneLineParser, add_debug_argument, debugging, fail, one_line
 from .train import apply_recipe
 
 SUBCOMMANDS = {
@@ -40,7 +43,7 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="nnscratch", description="Neural networks from scratch: scalar, vectorized and convolutional tiers."
     )
     parser.add_argument("--version", action="version", version=f"nnscratch {__version__}")
@@ -48,16 +51,29 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, summary_line) in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=summary_line, description=summary_line)
         module.add_arguments(sub)
+        add_debug_argument(sub)
         sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``nnscratch`` command; its exit code. Errors are one line on stderr (see ``errors.py``):
+    2 for bad input, 1 for a run that failed after it started, 130 for Ctrl-C outside training."""
     keep_freed_memory()  # NumPy's fresh arrays reuse freed memory instead of faulting in new pages
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # to print the command that resumes an interrupted run
-    return args.run(args)
+    try:
+        return args.run(args)
+    except REPORTED_ERRORS as error:
+        if debugging(args):
+            raise
+        return fail(args.command, one_line(error), RUN_FAILED if getattr(args, "run_started", False) else BAD_INPUT)
+    except KeyboardInterrupt:  # outside training (which saves and says so itself): nothing to keep
+        if debugging(args):
+            raise
+        print(f"\nnnscratch {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 __all__ = [

@@ -23,6 +23,22 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (pixels, counts that may be zero)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed for NumPy's generators, an integer in [0, 2**63)."""
+    value = int(text)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {text}")
+    return value
+
+
 def non_negative_float(text: str) -> float:
     """argparse type: a finite float >= 0."""
     value = float(text)
@@ -37,6 +53,19 @@ def positive_float(text: str) -> float:
     if value == 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def bounded_float(high: float):
+    """argparse type: a float in [0, high] (degrees of rotation, RandAugment's magnitude)."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not 0.0 <= value <= high:  # written so that NaN fails too
+            raise argparse.ArgumentTypeError(f"must be in [0, {high:g}], got {text}")
+        return value
+
+    parse.__name__ = f"number in [0, {high:g}]"  # what argparse calls the type in its messages
+    return parse
 
 
 def unit_interval(text: str) -> float:
@@ -73,7 +102,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, val_split: float = 0.1) 
     parser.add_argument(
         "--val-split", type=unit_interval, default=val_split, help="fraction held out for validation (%(default)s)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling, dropout (%(default)s)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for weights, shuffling, dropout (%(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -163,9 +192,12 @@ def add_schedule_arguments(
 
 
 def training_problems(args: argparse.Namespace) -> list[str]:
-    """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type)."""
+    """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type).
+
+    A command without a flag (``scalar`` has no --schedule) is checked for the flags it has.
+    """
     problems = []
-    warmup = args.warmup_epochs or 0
+    warmup = getattr(args, "warmup_epochs", 0) or 0
     if warmup < 0:
         problems.append(f"--warmup-epochs must be >= 0, got {warmup}")
     elif warmup and args.schedule != "cosine":
@@ -174,9 +206,28 @@ def training_problems(args: argparse.Namespace) -> list[str]:
         problems.append(f"--warmup-epochs ({warmup}) must be smaller than --epochs ({args.epochs})")
     if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
         problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
-    if args.early_stopping and not args.val_split:
+    if getattr(args, "early_stopping", None) and not args.val_split:
         problems.append("--early-stopping needs validation data: --val-split > 0")
     return problems
+
+
+def split_problem(args: argparse.Namespace, labels) -> str | None:
+    """Why --val-split cannot split these training labels (N,): it would leave no training or no
+    validation sample. Counted as ``train_val_split`` rounds, class by class."""
+    import numpy as np
+
+    if not args.val_split:
+        return None
+    counts = np.unique(np.asarray(labels), return_counts=True)[1]
+    held_out = sum(int(round(args.val_split * int(count))) for count in counts)
+    if held_out == 0:
+        return (
+            f"--val-split {args.val_split:g} holds out no sample of the {len(labels):,} training images "
+            "(it rounds to 0 in every class): give a larger fraction, or 0 for no validation"
+        )
+    if held_out == len(labels):
+        return f"--val-split {args.val_split:g} holds out all {len(labels):,} training images: none is left to train on"
+    return None
 
 
 def optimizer_and_schedule(args: argparse.Namespace, parameters: list) -> tuple:
@@ -210,7 +261,7 @@ def use_requested_device(device: str, command: str) -> bool:
     try:
         use_device(device)
     except RuntimeError as error:
-        print(f"nnscratch {command}: {error}", file=sys.stderr)
+        print(f"nnscratch {command}: error: {error}", file=sys.stderr)
         return False
     return True
 
@@ -227,23 +278,38 @@ def architecture_option(text: str) -> tuple[str, object]:
         return key, value
 
 
+# --augment-* flag -> (argparse type, default, metavar, help); None for shift: the dataset's default
+AUGMENT_FLAGS = {
+    "shift": (non_negative_int, None, "PIXELS", "random roll by up to +-PIXELS"),
+    "rotate": (bounded_float(180), 0.0, "DEGREES", "random rotation by up to +-DEGREES"),
+    "hflip": (None, False, None, "random left-right mirroring"),
+    "vflip": (None, False, None, "random upside-down mirroring"),
+    "noise": (non_negative_float, 0.0, "STD", "Gaussian noise"),
+    "cutout": (non_negative_int, 0, "SIZE", "blank a random SIZExSIZE square"),
+    "cutmix": (non_negative_float, 0.0, "ALPHA", "CutMix with Beta(ALPHA, ALPHA)"),
+    "randaugment": (non_negative_int, 0, "N", "RandAugment: N ops per image"),
+    "magnitude": (bounded_float(10), 9.0, "M", "RandAugment magnitude in [0, 10] (9)"),
+}
+
+
 def add_augment_arguments(parser: argparse.ArgumentParser) -> None:
     """--augment-* and --no-augment (defaults: the dataset's safe default, shifts of up to 2 pixels)."""
     group = parser.add_argument_group("augmentation (default: random shifts of up to 2 pixels; flips for cifar10)")
-    group.add_argument("--augment-shift", type=int, metavar="PIXELS", help="random roll by up to +-PIXELS")
-    group.add_argument("--augment-rotate", type=float, default=0.0, metavar="DEGREES", help="random rotation")
-    group.add_argument("--augment-hflip", action="store_true", help="random left-right mirroring")
-    group.add_argument("--augment-vflip", action="store_true", help="random upside-down mirroring")
-    group.add_argument("--augment-noise", type=float, default=0.0, metavar="STD", help="Gaussian noise")
-    group.add_argument("--augment-cutout", type=int, default=0, metavar="SIZE", help="blank a random SIZExSIZE square")
-    group.add_argument(
-        "--augment-cutmix", type=float, default=0.0, metavar="ALPHA", help="CutMix with Beta(ALPHA, ALPHA)"
-    )
-    group.add_argument("--augment-randaugment", type=int, default=0, metavar="N", help="RandAugment: N ops per image")
-    group.add_argument(
-        "--augment-magnitude", type=float, default=9.0, metavar="M", help="RandAugment magnitude in [0, 10] (9)"
-    )
+    for name, (kind, default, metavar, text) in AUGMENT_FLAGS.items():
+        if kind is None:
+            group.add_argument(f"--augment-{name}", action="store_true", help=text)
+        else:
+            group.add_argument(f"--augment-{name}", type=kind, default=default, metavar=metavar, help=text)
     group.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+
+
+def augment_conflict(args: argparse.Namespace) -> str | None:
+    """Why --no-augment cannot go with the --augment-* flags given (None when it can). Call it before a
+    recipe fills in defaults: it compares the flags with their argparse defaults."""
+    if not args.no_augment:
+        return None
+    given = [f"--augment-{name}" for name, flag in AUGMENT_FLAGS.items() if getattr(args, f"augment_{name}") != flag[1]]
+    return f"--no-augment turns every augmentation off, but {', '.join(given)} asks for one" if given else None
 
 
 def augmentation_from(args: argparse.Namespace):

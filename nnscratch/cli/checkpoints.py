@@ -1,16 +1,20 @@
 """--save, --save-every, --resume and Ctrl-C for every training command.
 
 Training commands take ``--save PATH [--save-every N]`` and ``--resume PATH`` (with the same
-flags; ``--epochs`` is the length of the whole run). Ctrl-C saves the last complete epoch and
-prints the command that resumes it (``fit_with_checkpoints``).
+flags; ``--epochs`` is the length of the whole run). Ctrl-C and SIGTERM save the last complete
+epoch and print the command that resumes it; a run that diverges keeps its last good epoch
+(``fit_with_checkpoints``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .arguments import positive_int
@@ -86,16 +90,76 @@ def resume_command(argv: Sequence[str], path: str | Path) -> str:
     return shlex.join(["nnscratch", *kept, "--resume", str(path)])
 
 
-def fit_with_checkpoints(trainer, fit: Callable[[], object], args: argparse.Namespace, metadata: dict, command: str):
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a batch system's time limit) arrived: handled like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Inside this block SIGTERM raises ``Terminated``, so a killed run saves like an interrupted one."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_path(args: argparse.Namespace, run_name: str) -> Path:
+    """Where an interrupted run is saved: --save, else --resume, else a file named after the run and the
+    time it was stopped, so that it never overwrites another run's (``mlp-interrupted-20261205-143000.npz``)."""
+    if args.save or args.resume:
+        return Path(args.save or args.resume)
+    return Path(f"{run_name}-interrupted-{time.strftime('%Y%m%d-%H%M%S')}.npz")
+
+
+def _keep_last_good_epoch(autosave, args: argparse.Namespace, start_epoch: int) -> None:
+    """After divergence: with --save, write the state after the last complete epoch there, unless
+    that epoch is on disk already or its weights hold NaN or infinity (then it is not good). Say
+    which checkpoint is the last good one."""
+    from ..common.checkpoint import non_finite_entries
+
+    kept = (args.resume, start_epoch) if args.resume else None
+    if autosave.written and autosave.written[1] == autosave.epoch:
+        kept = autosave.written
+    elif args.save and autosave.epoch > start_epoch:
+        bad = non_finite_entries(autosave.state)
+        if bad:
+            print(
+                f"the weights after epoch {autosave.epoch} hold NaN or infinity ({bad[0]}): not saved", file=sys.stderr
+            )
+        else:
+            path = autosave.write()
+            print(
+                f"saved the state after epoch {autosave.epoch}, the last good one, to {path}"
+                f"\nresume with:\n  {resume_command(getattr(args, 'argv', sys.argv[1:]), path)}",
+                file=sys.stderr,
+            )
+            return
+    if kept:
+        print(
+            f"nothing of that epoch was saved: the last good checkpoint is {kept[0]} (epoch {kept[1]})", file=sys.stderr
+        )
+
+
+def fit_with_checkpoints(
+    trainer, fit: Callable[[], object], args: argparse.Namespace, metadata: dict, command: str, run_name: str
+):
     """Run ``fit()`` under the checkpoint flags; None when training ended normally, else the exit code.
 
     - ``--save PATH``: the final state is written there; ``--save-every N`` also after every
       N-th epoch of the run.
-    - Ctrl-C: the state after the last complete epoch (``Autosave`` keeps a copy) is written to
-      --save, else to --resume, else to ``<command>-interrupted.npz``, and the command that
-      resumes it is printed.
-    - Divergence (NonFiniteLossError): nothing of the failing epoch is written; the message
-      names the last good checkpoint, which stays as it was.
+    - Ctrl-C or SIGTERM: the state after the last complete epoch (``Autosave`` keeps a copy) is
+      written to ``interrupted_path`` and the command that resumes it is printed (exit 130, 143).
+    - Divergence (NonFiniteLossError): nothing of the failing epoch is written; with --save, the
+      last good epoch is (when --save-every has not written it already); exit 1.
     """
     from ..common.autosave import Autosave
     from ..common.divergence import NonFiniteLossError
@@ -113,25 +177,23 @@ def fit_with_checkpoints(trainer, fit: Callable[[], object], args: argparse.Name
     else:
         trainer.callbacks.append(autosave)
     try:
-        fit()
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt():
+            fit()
+    except KeyboardInterrupt as interruption:
         if autosave is None:
             raise
-        path = autosave.write(args.save or args.resume or f"{command}-interrupted.npz")
+        path = autosave.write(interrupted_path(args, run_name))
+        how = "terminated" if isinstance(interruption, Terminated) else "interrupted"
         print(
-            f"\ninterrupted during epoch {autosave.epoch + 1}: saved the state after epoch {autosave.epoch} to {path}"
+            f"\n{how} during epoch {autosave.epoch + 1}: saved the state after epoch {autosave.epoch} to {path}"
             f"\nresume with:\n  {resume_command(getattr(args, 'argv', sys.argv[1:]), path)}",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(interruption, Terminated) else 130
     except NonFiniteLossError as error:
-        print(f"nnscratch {command}: {error}", file=sys.stderr)
-        kept = (autosave and autosave.written) or ((args.resume, start_epoch) if args.resume else None)
-        if kept:
-            print(
-                f"nothing of that epoch was saved: the last good checkpoint is {kept[0]} (epoch {kept[1]})",
-                file=sys.stderr,
-            )
+        print(f"nnscratch {command}: error: {error}", file=sys.stderr)
+        if autosave is not None:
+            _keep_last_good_epoch(autosave, args, start_epoch)
         return 1
     if args.save:
         autosave.record(trainer)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..common.datasets import DATASET_NAMES
 from . import arguments
 from .checkpoints import existing_file
+from .errors import fail
 from .output import format_confusion_matrix, write_plots
+from .paths import output_folder_problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,34 +59,33 @@ def rebuild_model(architecture: dict):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Test the checkpoint; a checkpoint, dataset or --plots folder it cannot use is an error (exit 2)."""
     from ..common.checkpoint import CheckpointError, read_checkpoint
     from ..common.datasets import normalize_images
     from ..common.metrics import accuracy, confusion_matrix, per_class_accuracy
 
-    try:
-        checkpoint = read_checkpoint(args.checkpoint)
-        architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
-        if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
-            raise CheckpointError(
-                f"{args.checkpoint}: its metadata records no architecture and dataset, so the model cannot be "
-                "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
-            )
-        model, predict = rebuild_model(architecture)
-        checkpoint.restore(model)
-    except (CheckpointError, ValueError) as error:
-        print(f"nnscratch evaluate: error: {error}", file=sys.stderr)
-        return 1
+    if args.plots is not None:
+        problem = output_folder_problem("--plots", args.plots)
+        if problem:
+            return fail("evaluate", problem)
+    checkpoint = read_checkpoint(args.checkpoint)
+    architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
+    if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
+        raise CheckpointError(
+            f"{args.checkpoint}: its metadata records no architecture and dataset, so the model cannot be "
+            "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
+        )
+    model, predict = rebuild_model(architecture)
+    checkpoint.restore(model)
     args.dataset = args.dataset or trained_on["name"]
     dataset = arguments.load_data(args)
     shape, num_classes = list(trained_on["image_shape"]), len(trained_on["classes"])
     if list(dataset.image_shape) != shape or dataset.num_classes != num_classes:
-        print(
-            f"nnscratch evaluate: error: {args.checkpoint} was trained on {trained_on['name']} ({shape} images, "
-            f"{num_classes} classes); {dataset.name} has {list(dataset.image_shape)} images and "
-            f"{dataset.num_classes} classes",
-            file=sys.stderr,
+        return fail(
+            "evaluate",
+            f"{args.checkpoint} was trained on {trained_on['name']} ({shape} images, {num_classes} classes); "
+            f"{dataset.name} has {list(dataset.image_shape)} images and {dataset.num_classes} classes",
         )
-        return 1
     # the training set's normalisation, as recorded: the model has only ever seen inputs scaled this way
     predicted = predict(normalize_images(dataset.x_test, trained_on["mean"], trained_on["std"]))
     options = ", ".join(f"{key}={value}" for key, value in architecture.items() if key != "name")

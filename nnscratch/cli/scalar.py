@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import math
 
-from . import arguments, output
+from . import output
 from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
     add_layer_arguments,
     add_optimizer_arguments,
     positive_int,
+    training_problems,
 )
-from .checkpoints import add_checkpoint_arguments, checkpoint_problems, fit_with_checkpoints, resume_run
+from .checkpoints import add_checkpoint_arguments
+from .errors import fail
+from .runner import TrainingRun, layer_sizes_parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,20 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
 
 
-def _scalar_record(args: argparse.Namespace, hidden_sizes: list[int]) -> dict:
-    """The metadata of an ``nnscratch scalar`` checkpoint that the flags determine (see ``_mlp_record``)."""
-    training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "batch_size", "val_split", "seed")
-    return {
-        "architecture": {
-            "name": "scalar_mlp",
-            "hidden_sizes": hidden_sizes,
-            "activations": args.activations,
-            "dropout": args.dropout,
-        },
-        "training": {name: getattr(args, name) for name in (*training, "limit_train")},
-    }
-
-
 def scalar_optimizer(args: argparse.Namespace, parameters: list):
     """The scalar tier's SGD or Adam, as `nnscratch scalar`'s flags ask for it, over ``parameters``."""
     from ..scalar import SGD, Adam
@@ -71,67 +60,105 @@ def scalar_optimizer(args: argparse.Namespace, parameters: list):
     return Adam(parameters, args.lr, weight_decay=args.weight_decay)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..common.checkpoint import CheckpointError, load_checkpoint
-    from ..scalar import Network, Trainer
-    from ..scalar.network import layer_plan
-    from ..scalar.trace import trace_toy_network
+class ScalarRun(TrainingRun):
+    """``nnscratch scalar``: the scalar network (tier 1), in pure Python on the CPU."""
 
-    hidden_sizes = args.hidden_sizes or ([3] if args.trace else [32])
-    problems = checkpoint_problems(args)
-    try:
-        layer_plan(hidden_sizes, args.activations, args.dropout)
-    except ValueError as error:
-        problems.append(str(error))
-    if args.nesterov and (args.optimizer != "sgd" or args.momentum == 0):
-        problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
-    if problems:
-        for problem in problems:
-            print(f"nnscratch scalar: error: {problem}", file=sys.stderr)
-        return 2
+    command = "scalar"
+    title = "scalar network"
+    # a scalar parameter is a Python object with its value, gradient and the optimizer's floats
+    # (about 330 bytes measured for the object alone, with tracemalloc)
+    bytes_per_parameter = 512
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args)
+        self.hidden_sizes = args.hidden_sizes or [32]
+
+    def problems(self) -> list[str]:
+        from ..scalar.network import layer_plan
+
+        layer_plan(self.hidden_sizes, self.args.activations, self.args.dropout)  # a ValueError names the flag
+        return []
+
+    def num_parameters_planned(self) -> int:
+        from ..common.datasets import IMAGE_SHAPES
+
+        return layer_sizes_parameters([math.prod(IMAGE_SHAPES[self.args.dataset]), *self.hidden_sizes, 10])
+
+    def use_device(self) -> bool:
+        return True  # plain Python floats: there is no device to choose
+
+    @property
+    def train_limit(self) -> int:
+        return self.args.limit_train
+
+    def record(self) -> dict:
+        """What the flags determine of the checkpoint's metadata (see ``MLPRun.record``)."""
+        args = self.args
+        training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "batch_size", "val_split", "seed")
+        return {
+            "architecture": {
+                "name": "scalar_mlp",
+                "hidden_sizes": self.hidden_sizes,
+                "activations": args.activations,
+                "dropout": args.dropout,
+            },
+            "training": {name: getattr(args, name) for name in (*training, "limit_train")},
+        }
+
+    def build(self, dataset, record: dict) -> None:
+        from ..scalar import Network, Trainer
+
+        args = self.args
+        self.x_train = dataset.normalize(dataset.x_train[: args.limit_train])
+        self.y_train = dataset.y_train[: args.limit_train]
+        self.x_test = dataset.normalize(dataset.x_test)
+        input_size = len(dataset.x_train[0].reshape(-1))
+        self.model = Network(
+            input_size, self.hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.seed
+        )
+        self.optimizer = scalar_optimizer(args, self.model.parameters())
+        self.trainer = Trainer(
+            self.model,
+            self.optimizer,
+            callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
+            quiet=args.quiet,
+            seed=args.seed,
+        )
+        record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
+
+    def describe(self, dataset) -> str:
+        args = self.args
+        return (
+            f"scalar network {self.model.architecture} ({','.join(args.activations)}), "
+            f"{len(self.model.parameters()):,} parameters; {args.optimizer} lr {args.lr:g}; {dataset.name}: "
+            f"{len(self.x_train):,} train images ({args.val_split:.0%} held out for validation), "
+            f"{len(self.x_test):,} test"
+        )
+
+    def fit(self) -> None:
+        self.trainer.fit(self.x_train, self.y_train, self.args.epochs, self.args.batch_size, self.args.val_split)
+
+    def report(self, dataset) -> None:
+        history = self.trainer.history  # the whole run's, resumed epochs included
+        test_loss, test_accuracy = self.trainer.evaluate(self.x_test, dataset.y_test)
+        seconds = sum(entry["seconds"] for entry in history)
+        samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
+        print(
+            f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epochs: "
+            f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
     if args.trace:
+        from ..scalar.network import layer_plan
+        from ..scalar.trace import trace_toy_network
+
+        hidden_sizes = args.hidden_sizes or [3]
+        layer_plan(hidden_sizes, args.activations, args.dropout)  # a ValueError names the flag
+        problems = training_problems(args)  # the same flags as training: refused the same way
+        if problems:
+            return fail("scalar", problems[0])
         print(trace_toy_network(hidden_sizes, args.activations, args.dropout, args.seed), end="")
         return 0
-    record = _scalar_record(args, hidden_sizes)
-    try:
-        resumed = load_checkpoint(args.resume, expected=record) if args.resume else None
-    except CheckpointError as error:
-        print(f"nnscratch scalar: error: {error}", file=sys.stderr)
-        return 2
-
-    dataset = arguments.load_data(args)
-    x_train, y_train = dataset.x_train[: args.limit_train], dataset.y_train[: args.limit_train]
-    input_size = len(dataset.x_train[0].reshape(-1))
-    network = Network(input_size, hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.seed)
-    optimizer = scalar_optimizer(args, network.parameters())
-    trainer = Trainer(
-        network,
-        optimizer,
-        callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
-        quiet=args.quiet,
-        seed=args.seed,
-    )
-    record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
-    if not resume_run(resumed, record, dataset, (network, optimizer, None, trainer), args, "scalar"):
-        return 2
-    print(
-        f"scalar network {network.architecture} ({','.join(args.activations)}), "
-        f"{len(network.parameters()):,} parameters; {args.optimizer} lr {args.lr:g}; {dataset.name}: "
-        f"{len(x_train):,} train images ({args.val_split:.0%} held out for validation), {len(dataset.x_test):,} test"
-    )
-
-    def fit() -> list:
-        return trainer.fit(dataset.normalize(x_train), y_train, args.epochs, args.batch_size, args.val_split)
-
-    code = fit_with_checkpoints(trainer, fit, args, {**record, "epochs": args.epochs}, "scalar")
-    if code is not None:
-        return code
-    history = trainer.history  # the whole run's, resumed epochs included
-    test_loss, test_accuracy = trainer.evaluate(dataset.normalize(dataset.x_test), dataset.y_test)
-    seconds = sum(entry["seconds"] for entry in history)
-    samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
-    print(
-        f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epochs: "
-        f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
-    )
-    return 0
+    return ScalarRun(args).run()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
 
 from . import arguments, output
 from .arguments import (
@@ -14,11 +14,11 @@ from .arguments import (
     add_optimizer_arguments,
     add_schedule_arguments,
     architecture_option,
+    augment_conflict,
     augmentation_from,
-    training_problems,
-    use_requested_device,
 )
-from .checkpoints import add_checkpoint_arguments, checkpoint_problems, fit_with_checkpoints, resume_run
+from .checkpoints import add_checkpoint_arguments
+from .runner import TrainingRun
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,88 +76,97 @@ def build_model(args: argparse.Namespace):
     return build(args.architecture, channels, 10, height, **options)
 
 
-def _train_record(args: argparse.Namespace, model) -> dict:
-    """The metadata of an ``nnscratch train`` checkpoint: how to rebuild the model, and every flag
-    that shapes the run (as JSON sees them: tuples become lists)."""
-    training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule", "warmup_epochs")
-    training += ("grad_clip", "batch_size", "val_split", "early_stopping", "seed")
-    augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
-    record = {
-        "architecture": model.architecture,
-        "training": {name: getattr(args, name) for name in (*training, *augment)},
-    }
-    return json.loads(json.dumps(record))
+class TrainRun(TrainingRun):
+    """``nnscratch train ARCH``: a CNN of the gallery, ConvTrainer, the architecture's recipe."""
+
+    command = "train"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args)
+        self.conflict = augment_conflict(args)  # before the recipe fills the augmentation's defaults in
+        apply_recipe(args)
+        self.augmentation = None
+
+    @property
+    def title(self) -> str:
+        return self.args.architecture
+
+    @property
+    def run_name(self) -> str:
+        return f"train-{self.args.architecture}"
+
+    def problems(self) -> list[str]:
+        """The augmentation, then the model itself: built here, before any data is read, within the
+        memory the machine has free (an --option too large is refused, not allocated)."""
+        from ..common.memory import allocation_limit, available_memory
+
+        if self.conflict:
+            return [self.conflict]
+        self.augmentation = augmentation_from(self.args)
+        available = available_memory()
+        try:
+            with allocation_limit(available) if available else contextlib.nullcontext():
+                self.model = build_model(self.args)
+        except MemoryError:
+            return [f"{self._options_said()}: the model does not fit in the {available / 2**30:,.1f} GiB available"]
+        try:
+            self.augmentation.check_fits(self.model.input_shape)
+        except ValueError as error:
+            return [f"--augment-shift, --augment-cutout: {error}"]
+        problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
+        return [problem] if problem else []
+
+    def _options_said(self) -> str:
+        options = " ".join(f"--option {key}={json.dumps(value)}" for key, value in self.args.option)
+        return f"{self.args.architecture} {options}".strip()
+
+    def record(self) -> dict:
+        """How to rebuild the model, and every flag that shapes the run (as JSON sees them: tuples become lists)."""
+        args = self.args
+        training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
+        training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
+        augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
+        record = {
+            "architecture": self.model.architecture,
+            "training": {name: getattr(args, name) for name in (*training, *augment)},
+        }
+        return json.loads(json.dumps(record))
+
+    def build(self, dataset, record: dict) -> None:
+        from ..convolutional.trainer import ConvTrainer
+
+        args = self.args
+        self.model.to()
+        self.x_train, self.y_train = dataset.normalize(dataset.x_train), dataset.y_train
+        self.x_test = dataset.normalize(dataset.x_test)
+        self.optimizer, self.schedule = arguments.optimizer_and_schedule(args, self.model.parameters())
+        self.trainer = ConvTrainer(
+            self.model,
+            self.optimizer,
+            schedule=self.schedule,
+            grad_clip=args.grad_clip,
+            augmentation=self.augmentation,
+            callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
+            quiet=args.quiet,
+            seed=args.seed,
+        )
+
+    def describe(self, dataset) -> str:
+        from ..common.backend import current_device
+
+        args = self.args
+        num_parameters = sum(parameter.data.size for parameter in self.model.parameters())
+        momentum = ""
+        if args.optimizer == "sgd":
+            momentum = f" momentum {args.momentum:g}{' (Nesterov)' if args.nesterov else ''}"
+        return (
+            f"{args.architecture}: {num_parameters:,} parameters; {args.optimizer} lr {args.lr:g}{momentum}, "
+            f"weight decay {args.weight_decay:g}, {args.schedule} schedule, batch {args.batch_size}, "
+            f"{args.epochs} epochs; augmentation {self.augmentation.describe()}; {dataset.name}: "
+            f"{len(self.x_train):,} train ({args.val_split:.0%} held out for validation), "
+            f"{len(self.x_test):,} test; device {current_device()}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..common.checkpoint import CheckpointError, load_checkpoint
-
-    apply_recipe(args)
-    problems = training_problems(args) + checkpoint_problems(args)
-    try:
-        augmentation = augmentation_from(args)
-    except ValueError as error:
-        problems.append(str(error))
-    if problems:
-        for problem in problems:
-            print(f"nnscratch train: error: {problem}", file=sys.stderr)
-        return 2
-    from ..common.backend import current_device
-    from ..common.seed import manual_seed
-    from ..convolutional.trainer import ConvTrainer
-
-    manual_seed(args.seed)
-    try:
-        model = build_model(args)
-        augmentation.check_fits(model.input_shape)
-    except ValueError as error:
-        print(f"nnscratch train: error: {error}", file=sys.stderr)
-        return 2
-    record = _train_record(args, model)
-    try:
-        resumed = load_checkpoint(args.resume, expected=record) if args.resume else None
-    except CheckpointError as error:
-        print(f"nnscratch train: error: {error}", file=sys.stderr)
-        return 2
-    if not use_requested_device(args.device, "train"):
-        return 1
-    model.to()
-    dataset = arguments.load_data(args)
-    x_train, x_test = dataset.normalize(dataset.x_train), dataset.normalize(dataset.x_test)
-    optimizer, schedule = arguments.optimizer_and_schedule(args, model.parameters())
-    trainer = ConvTrainer(
-        model,
-        optimizer,
-        schedule=schedule,
-        grad_clip=args.grad_clip,
-        augmentation=augmentation,
-        callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
-        quiet=args.quiet,
-        seed=args.seed,
-    )
-    if not resume_run(resumed, record, dataset, (model, optimizer, schedule, trainer), args, "train"):
-        return 2
-    num_parameters = sum(parameter.data.size for parameter in model.parameters())
-    momentum = f" momentum {args.momentum:g}{' (Nesterov)' if args.nesterov else ''}" if args.optimizer == "sgd" else ""
-    print(
-        f"{args.architecture}: {num_parameters:,} parameters; {args.optimizer} lr {args.lr:g}{momentum}, "
-        f"weight decay {args.weight_decay:g}, {args.schedule} schedule, batch {args.batch_size}, {args.epochs} epochs; "
-        f"augmentation {augmentation.describe()}; {dataset.name}: {len(x_train):,} train "
-        f"({args.val_split:.0%} held out for validation), {len(x_test):,} test; device {current_device()}"
-    )
-
-    def fit() -> list:
-        return trainer.fit(
-            x_train,
-            dataset.y_train,
-            args.epochs,
-            args.batch_size,
-            val_split=args.val_split,
-            early_stopping=args.early_stopping,
-        )
-
-    code = fit_with_checkpoints(trainer, fit, args, {**record, "epochs": args.epochs}, "train")
-    if code is not None:
-        return code
-    output.finish_run(trainer, x_test, dataset, args.plots, args.architecture)
-    return 0
+    return TrainRun(args).run()

@@ -295,11 +295,11 @@ class Augmentation:
             problems.append(f"shift must be >= 0 pixels, got {self.shift}")
         if not 0 <= self.rotate <= 180:
             problems.append(f"rotate must be in [0, 180] degrees, got {self.rotate}")
-        if self.noise < 0:
+        if not self.noise >= 0:  # written so that NaN fails too
             problems.append(f"noise must be >= 0, got {self.noise}")
         if self.cutout < 0:
             problems.append(f"cutout must be >= 0 pixels, got {self.cutout}")
-        if self.cutmix_alpha < 0:
+        if not self.cutmix_alpha >= 0:
             problems.append(f"cutmix_alpha must be >= 0, got {self.cutmix_alpha}")
         if self.randaugment_ops < 0:
             problems.append(f"randaugment_ops must be >= 0, got {self.randaugment_ops}")

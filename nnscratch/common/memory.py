@@ -22,8 +22,10 @@ whole process, so the library never does it on import: the ``nnscratch`` command
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
+from collections.abc import Iterator
 
 # mallopt parameters, from glibc's <malloc.h>
 M_TRIM_THRESHOLD = -1
@@ -48,3 +50,45 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, LARGEST_HEAP_BLOCK)) and bool(mallopt(M_TRIM_THRESHOLD, KEPT_FREE_TOP))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can get without swapping (Linux's ``MemAvailable``), or None
+    where the system does not say. Used to refuse a model too large to train before building it."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts in KiB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def allocation_limit(extra_bytes: int) -> Iterator[None]:
+    """Inside this block, an allocation that would take the process's address space more than
+    ``extra_bytes`` past its size now fails at once with a MemoryError (Linux ``RLIMIT_AS``).
+
+    Why: building a model far too large for the machine would otherwise allocate layer after
+    layer until the kernel kills the process, long after the user could have been told. Does
+    nothing where the limit cannot be set (not Linux, or a limit already lower).
+    """
+    try:
+        import resource
+
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            address_space = int(statm.read().split()[0]) * resource.getpagesize()
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    limit = address_space + max(int(extra_bytes), 0)
+    if soft != resource.RLIM_INFINITY and soft <= limit:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

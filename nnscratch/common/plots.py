@@ -12,6 +12,8 @@ matplotlib is imported only when a plot is drawn, so nothing else pays for it.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +33,27 @@ def _pyplot() -> Any:
 
 
 def _save(figure: Any, path: str | Path) -> Path:
+    """Write ``figure`` as a PNG at ``path``: drawn into a temporary file beside it, then renamed over it.
+
+    Why not ``savefig(path)``: opening ``path`` for writing follows a symbolic link planted at that
+    name and overwrites whatever it points to. A rename replaces the link itself (as checkpoints
+    do), and a crash while drawing leaves no half-written PNG.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    _pyplot().close(figure)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)  # mkstemp's file is private (0600); a plot is as open as any new file
+    try:
+        with os.fdopen(handle, "wb") as file:
+            figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    finally:
+        _pyplot().close(figure)
     return path
 
 

@@ -1,0 +1,176 @@
+"""One run skeleton for the three training commands: ``train``, ``mlp`` and ``scalar``.
+
+Every training command does the same things in the same order; only the model, the trainer and
+a few flags differ. ``TrainingRun.run`` is that order, written once:
+
+    1. check    every flag, every output path and the memory the model needs   (exit 2, nothing done)
+    2. resume   read the --resume checkpoint and compare its flags              (exit 2, no data read)
+    3. data     load the dataset; check it against the flags (--val-split)      (exit 2)
+    4. build    the model, optimizer, schedule and trainer; restore --resume    (exit 2)
+    5. train    fit under --save/--save-every, Ctrl-C, SIGTERM, divergence      (exit 1, 130, 143)
+    6. report   test accuracy, plots
+
+A command subclasses ``TrainingRun`` and fills in ``problems`` (its own flag combinations),
+``record`` (what its checkpoints record), ``build`` and ``describe``. Everything that can be
+checked without training is checked before step 5, so a typo costs a second, not an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from . import arguments, output
+from .checkpoints import checkpoint_problems, fit_with_checkpoints, resume_run
+from .errors import fail
+from .paths import output_file_problem, output_folder_problem
+
+
+def _gibibytes(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GiB"
+
+
+class TrainingRun:
+    """The skeleton of ``nnscratch train|mlp|scalar`` (see the module docstring)."""
+
+    command = ""  # the subcommand's name, for messages and the interrupted-run file
+    bytes_per_parameter = 28  # what training holds per parameter: see ``memory_problem``
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.model: Any = None
+        self.optimizer: Any = None
+        self.schedule: Any = None
+        self.trainer: Any = None
+        self.x_train: Any = None
+        self.y_train: Any = None
+        self.x_test: Any = None
+
+    # ------------------------------------------------------------------ what each command fills in
+
+    def problems(self) -> list[str]:
+        """What is wrong with this command's own flags (each alone passed its argparse type)."""
+        return []
+
+    def num_parameters_planned(self) -> int | None:
+        """The number of parameters the flags ask for, known before building (None: not known)."""
+        return None
+
+    def record(self) -> dict:
+        """The checkpoint metadata the flags determine (architecture and training options)."""
+        raise NotImplementedError
+
+    def build(self, dataset: Any, record: dict) -> None:
+        """Set model, optimizer, schedule, trainer and the arrays; add the data's sizes to ``record``."""
+        raise NotImplementedError
+
+    def describe(self, dataset: Any) -> str:
+        """The line printed before training: the model, the recipe, the data."""
+        raise NotImplementedError
+
+    def fit(self) -> None:
+        args = self.args
+        self.trainer.fit(
+            self.x_train,
+            self.y_train,
+            args.epochs,
+            args.batch_size,
+            val_split=args.val_split,
+            early_stopping=args.early_stopping,
+        )
+
+    def report(self, dataset: Any) -> None:
+        """After training: the test results and the plots."""
+        output.finish_run(self.trainer, self.x_test, dataset, self.args.plots, self.title)
+
+    @property
+    def title(self) -> str:
+        return self.command
+
+    # ------------------------------------------------------------------ the skeleton
+
+    def run(self) -> int:
+        """Check, resume, load, build, train, report; the exit code (see the module docstring)."""
+        from ..common.checkpoint import load_checkpoint
+        from ..common.seed import manual_seed
+
+        args = self.args
+        manual_seed(args.seed)  # first: the model may be built while its flags are checked
+        problems = self.common_problems() or self.problems()
+        if problems:
+            return fail(self.command, problems[0])
+        record = self.record()
+        resumed = load_checkpoint(args.resume, expected=record) if args.resume else None
+        if not self.use_device():
+            return 2
+        dataset = arguments.load_data(args)
+        problem = arguments.split_problem(args, dataset.y_train[: self.train_limit])
+        if problem:
+            return fail(self.command, problem)
+        self.build(dataset, record)
+        if not resume_run(resumed, record, dataset, self.parts, args, self.command):
+            return 2
+        print(self.describe(dataset))
+        args.run_started = True  # from here on an error is a failure of the run (exit 1), not bad input
+        metadata = {**record, "epochs": args.epochs}
+        code = fit_with_checkpoints(self.trainer, self.fit, args, metadata, self.command, self.run_name)
+        if code is not None:
+            return code
+        self.report(dataset)
+        return 0
+
+    def use_device(self) -> bool:
+        """Switch to the --device asked for; False (said on stderr) when it cannot be had."""
+        return arguments.use_requested_device(self.args.device, self.command)
+
+    @property
+    def parts(self) -> tuple:
+        """What a checkpoint restores: (model, optimizer, schedule, trainer)."""
+        return (self.model, self.optimizer, self.schedule, self.trainer)
+
+    @property
+    def train_limit(self) -> int | None:
+        """How many training images the run uses (None: all)."""
+        return None
+
+    @property
+    def run_name(self) -> str:
+        """Names the interrupted-run file when there is no --save: the command and its model."""
+        return self.command
+
+    def common_problems(self) -> list[str]:
+        """The checks every training command shares: flag combinations, output paths, memory."""
+        args = self.args
+        problems = arguments.training_problems(args) + checkpoint_problems(args)
+        if args.save is not None:
+            problems.append(output_file_problem("--save", args.save))
+        if getattr(args, "plots", None) is not None:
+            problems.append(output_folder_problem("--plots", args.plots))
+        problems.append(self.memory_problem(self.num_parameters_planned()))
+        return [problem for problem in problems if problem]
+
+    def memory_problem(self, num_parameters: int | None) -> str | None:
+        """Why a model of ``num_parameters`` cannot be trained in the memory this machine has free.
+
+        Training keeps, per parameter, the weight and its gradient, the optimizer's moments (two
+        for Adam) and the copy of both that the checkpointing keeps: about ``bytes_per_parameter``
+        bytes. Activations come on top, so this refuses only what can never fit.
+        """
+        from ..common.memory import available_memory
+
+        available = available_memory()
+        if num_parameters is None or available is None:
+            return None
+        needed = num_parameters * self.bytes_per_parameter
+        if needed <= available:
+            return None
+        return (
+            f"the model has {num_parameters:,} parameters: training it needs about {_gibibytes(needed)} of memory, "
+            f"and {_gibibytes(available)} is available"
+        )
+
+
+def layer_sizes_parameters(sizes: list[int]) -> int:
+    """The parameter count of fully connected layers of these widths (input first): weights and biases."""
+    return sum(math.prod(pair) + pair[1] for pair in zip(sizes[:-1], sizes[1:], strict=True))

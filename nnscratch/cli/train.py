@@ -61,6 +61,11 @@ def apply_recipe(args: argparse.Namespace) -> None:
         args.nesterov = False  # the recipe's Nesterov belongs to its own SGD; asked for, it is checked instead
 
 
+def options_said(args: argparse.Namespace) -> str:
+    """The --option flags as the user gave them, e.g. ``--option width=16``."""
+    return " ".join(f"--option {key}={json.dumps(value)}" for key, value in args.option)
+
+
 def build_model(args: argparse.Namespace):
     """The architecture for the dataset's image shape, or a ValueError saying why it cannot be built."""
     from ..common.datasets import IMAGE_SHAPES
@@ -73,7 +78,14 @@ def build_model(args: argparse.Namespace):
             raise ValueError(
                 f"--option {size}: the image size comes from --dataset ({args.dataset}), not from --option"
             )
-    return build(args.architecture, channels, 10, height, **options)
+    try:
+        return build(args.architecture, channels, 10, height, **options)
+    except ValueError as error:
+        if not args.option:
+            raise
+        raise ValueError(
+            f"{options_said(args)}: {error}"
+        ) from error  # the layer's complaint, traced to the flag behind it
 
 
 class TrainRun(TrainingRun):
@@ -108,17 +120,16 @@ class TrainRun(TrainingRun):
             with allocation_limit(available) if available else contextlib.nullcontext():
                 self.model = build_model(self.args)
         except MemoryError:
-            return [f"{self._options_said()}: the model does not fit in the {available / 2**30:,.1f} GiB available"]
+            size = f"{available / 2**30:,.1f} GiB"
+            return [
+                f"{options_said(self.args) or self.args.architecture}: the model does not fit in the {size} available"
+            ]
         try:
             self.augmentation.check_fits(self.model.input_shape)
         except ValueError as error:
             return [f"--augment-shift, --augment-cutout: {error}"]
         problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
         return [problem] if problem else []
-
-    def _options_said(self) -> str:
-        options = " ".join(f"--option {key}={json.dumps(value)}" for key, value in self.args.option)
-        return f"{self.args.architecture} {options}".strip()
 
     def record(self) -> dict:
         """How to rebuild the model, and every flag that shapes the run (as JSON sees them: tuples become lists)."""

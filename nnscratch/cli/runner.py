@@ -98,8 +98,10 @@ class TrainingRun:
         args = self.args
         manual_seed(args.seed)  # first: the model may be built while its flags are checked
         problems = self.common_problems() or self.problems()
+        for problem in problems:  # every problem at once: the user fixes them in one go
+            fail(self.command, problem)
         if problems:
-            return fail(self.command, problems[0])
+            return 2
         record = self.record()
         resumed = load_checkpoint(args.resume, expected=record) if args.resume else None
         if not self.use_device():

@@ -99,3 +99,41 @@ def test_weights_that_went_non_finite_are_never_saved_as_the_last_good_epoch(tmp
     assert "training diverged at epoch 2" in err
     assert re.search(r"the weights after epoch 1 hold NaN or infinity \(0\.weight\): not saved", err)
     assert not (tmp_path / "run.npz").exists()
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_debug_shows_the_traceback_that_the_one_line_error_hides(cli, tmp_path, how):
+    (tmp_path / "notes.npz").write_text("not a checkpoint")
+    plain = cli("mlp", "--dataset", "sample", "--resume", "notes.npz")
+    debug = (
+        cli("mlp", "--dataset", "sample", "--resume", "notes.npz", "--debug")
+        if how == "flag"
+        else cli("mlp", "--dataset", "sample", "--resume", "notes.npz", NNSCRATCH_DEBUG="1")
+    )
+    assert "Traceback" not in plain.stderr and plain.returncode == 2
+    assert "Traceback (most recent call last)" in debug.stderr and "CheckpointError" in debug.stderr
+
+
+def test_a_disk_error_while_saving_after_training_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    from nnscratch.common import autosave
+
+    monkeypatch.chdir(tmp_path)
+
+    def disk_full(path, state, metadata):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(autosave, "write_checkpoint", disk_full)
+    assert main([*MLP, "--epochs", "1", "--save", "run.npz"]) == 1
+    err = capsys.readouterr().err
+    assert err == "nnscratch mlp: error: run.npz: No space left on device\n"
+
+
+def test_ctrl_c_while_the_data_loads_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.arguments, "load_data", interrupted)
+    assert main([*MLP, "--epochs", "1"]) == 130
+    assert capsys.readouterr().err.strip() == "nnscratch mlp: interrupted"

@@ -69,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debugging(args):
             raise
         return fail(args.command, one_line(error), RUN_FAILED if getattr(args, "run_started", False) else BAD_INPUT)
+    except Exception as error:  # a bug in nnscratch, not in the command: say so, in one line too
+        if debugging(args):
+            raise
+        return fail(
+            args.command,
+            f"internal error ({type(error).__name__}: {one_line(error)}); please report it with the output of --debug",
+            RUN_FAILED,
+        )
     except KeyboardInterrupt:  # outside training (which saves and says so itself): nothing to keep
         if debugging(args):
             raise

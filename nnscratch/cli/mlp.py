@@ -51,6 +51,8 @@ class MLPRun(TrainingRun):
         unknown = [name for name in args.activations if name not in ACTIVATIONS]
         if unknown:
             problems.append(f"--activations: unknown {unknown}; choose from: {', '.join(ACTIVATIONS)}")
+        if args.batchnorm and args.batch_size < 2:  # one sample has no batch statistics to normalise with
+            problems.append("--batchnorm needs batches of at least 2 samples, got --batch-size 1")
         return problems
 
     def num_parameters_planned(self) -> int:

@@ -41,6 +41,7 @@ CASES = [
     ("train-weight-decay-nan", TRAIN, ["--weight-decay", "nan"], ["--weight-decay"]),
     ("train-grad-clip-nan", TRAIN, ["--grad-clip", "nan"], ["--grad-clip"]),
     ("train-grad-clip-zero", TRAIN, ["--grad-clip", "0"], ["--grad-clip"]),
+    ("mlp-batchnorm-with-batches-of-one", MLP, ["--batchnorm", "--batch-size", "1"], ["--batchnorm", "--batch-size"]),
     ("mlp-dropout-one", MLP, ["--dropout", "1"], ["--dropout"]),
     ("mlp-dropout-nan", MLP, ["--dropout", "nan"], ["--dropout"]),
     # validation

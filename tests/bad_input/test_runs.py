@@ -137,3 +137,17 @@ def test_ctrl_c_while_the_data_loads_is_one_line_and_exit_130(tmp_path, monkeypa
     monkeypatch.setattr(cli.arguments, "load_data", interrupted)
     assert main([*MLP, "--epochs", "1"]) == 130
     assert capsys.readouterr().err.strip() == "nnscratch mlp: interrupted"
+
+
+def test_a_bug_in_nnscratch_is_one_line_that_asks_for_a_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    def broken(args):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(cli.arguments, "load_data", broken)
+    assert main([*MLP, "--epochs", "1"]) == 1
+    assert capsys.readouterr().err == (
+        "nnscratch mlp: error: internal error (TypeError: unsupported operand); "
+        "please report it with the output of --debug\n"
+    )

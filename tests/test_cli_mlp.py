@@ -96,5 +96,5 @@ def test_divergence_ends_the_run_with_its_epoch_and_batch_and_no_traceback(capsy
     code = main("mlp --dataset sample --optimizer sgd --lr 1e4 --epochs 2 --quiet".split())
     err = capsys.readouterr().err
     assert code == 1
-    assert re.search(r"nnscratch mlp: training diverged at epoch 1, batch \d+ of 22: ", err)
+    assert re.search(r"nnscratch mlp: error: training diverged at epoch 1, batch \d+ of 22: ", err)
     assert "Traceback" not in err

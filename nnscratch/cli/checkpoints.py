@@ -120,29 +120,24 @@ def interrupted_path(args: argparse.Namespace, run_name: str) -> Path:
     return Path(f"{run_name}-interrupted-{time.strftime('%Y%m%d-%H%M%S')}.npz")
 
 
-def _keep_last_good_epoch(autosave, args: argparse.Namespace, start_epoch: int) -> None:
-    """After divergence: with --save, write the state after the last complete epoch there, unless
-    that epoch is on disk already or its weights hold NaN or infinity (then it is not good). Say
-    which checkpoint is the last good one."""
-    from ..common.checkpoint import non_finite_entries
-
+def _keep_last_good_epoch(autosave, trainer, args: argparse.Namespace, start_epoch: int) -> None:
+    """After divergence: with --save, write the state after the last good epoch there (unless it is
+    on disk already), and say which checkpoint is the last good one. ``Autosave`` never keeps a
+    state whose weights hold NaN or infinity, so the state it has is good by construction."""
+    completed = len(trainer.history)  # the epochs finished before the failing one, resumed ones included
+    if completed > autosave.epoch:
+        print(f"the weights after epoch {completed} hold NaN or infinity: that state is not kept", file=sys.stderr)
     kept = (args.resume, start_epoch) if args.resume else None
     if autosave.written and autosave.written[1] == autosave.epoch:
         kept = autosave.written
     elif args.save and autosave.epoch > start_epoch:
-        bad = non_finite_entries(autosave.state)
-        if bad:
-            print(
-                f"the weights after epoch {autosave.epoch} hold NaN or infinity ({bad[0]}): not saved", file=sys.stderr
-            )
-        else:
-            path = autosave.write()
-            print(
-                f"saved the state after epoch {autosave.epoch}, the last good one, to {path}"
-                f"\nresume with:\n  {resume_command(getattr(args, 'argv', sys.argv[1:]), path)}",
-                file=sys.stderr,
-            )
-            return
+        path = autosave.write()
+        print(
+            f"saved the state after epoch {autosave.epoch}, the last good one, to {path}"
+            f"\nresume with:\n  {resume_command(getattr(args, 'argv', sys.argv[1:]), path)}",
+            file=sys.stderr,
+        )
+        return
     if kept:
         print(
             f"nothing of that epoch was saved: the last good checkpoint is {kept[0]} (epoch {kept[1]})", file=sys.stderr
@@ -193,7 +188,7 @@ def fit_with_checkpoints(
     except NonFiniteLossError as error:
         print(f"nnscratch {command}: error: {error}", file=sys.stderr)
         if autosave is not None:
-            _keep_last_good_epoch(autosave, args, start_epoch)
+            _keep_last_good_epoch(autosave, trainer, args, start_epoch)
         return 1
     if args.save:
         autosave.record(trainer)

@@ -6,11 +6,12 @@ import warnings
 import numpy as np
 import pytest
 
-from nnscratch.common import datasets
+from nnscratch.common import data_files, datasets
 from nnscratch.common.datasets import (
     ChecksumWarning,
     DatasetError,
     SampleFallbackWarning,
+    check_labels,
     encode_idx,
     find_dataset,
     load_dataset,
@@ -19,28 +20,18 @@ from nnscratch.common.datasets import (
     read_idx,
     train_val_split,
 )
+from tests.dataset_support import (
+    cifar_batch,
+    gzip_bomb,
+    idx_header,
+    idx_path,
+    make_cifar_dataset,
+    make_idx_dataset,
+    write_npz,
+    write_npz_declaring,
+)
 
 DEBIAN_DIR = datasets.SYSTEM_DATA_ROOT / "fashion-mnist"
-
-
-def make_idx_dataset(folder, n_train=20, n_test=10, style="dash", gz=True, seed=0):
-    """Write a tiny MNIST-style dataset (4 IDX files) into folder; return its arrays."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train_labels": (np.arange(n_train) % 10).astype(np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "test_labels": (np.arange(n_test) % 10).astype(np.uint8),
-    }
-    for role, (stem, suffix) in datasets.IDX_ROLES.items():
-        name = f"{stem}-{suffix}" if style == "dash" else f"{stem}.{suffix}"
-        data = encode_idx(arrays[role])
-        if gz:
-            (folder / f"{name}.gz").write_bytes(gzip.compress(data))
-        else:
-            (folder / name).write_bytes(data)
-    return arrays
 
 
 # ----------------------------------------------------------------------------- readers
@@ -115,11 +106,19 @@ def test_cifar_batch_with_partial_record_is_refused():
 
 def test_npz_dataset_is_read_without_pickle(tmp_path, isolated_data_dirs):
     rng = np.random.default_rng(0)
-    x_train = rng.integers(0, 256, (6, 8, 8), dtype=np.uint8)
+    x_train = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
     np.savez(tmp_path / "mnist.npz", x_train=x_train, y_train=np.arange(6), x_test=x_train[:2], y_test=np.arange(2))
     data = load_dataset("mnist", data_dir=tmp_path)
-    assert data.x_train.shape == (6, 1, 8, 8)
+    assert data.x_train.shape == (6, 1, 28, 28)
     np.testing.assert_array_equal(data.x_train[:, 0], x_train)
+
+
+def test_npz_arrays_in_fortran_order_and_big_endian_are_read_as_saved(tmp_path, isolated_data_dirs):
+    x_train = np.asfortranarray(np.random.default_rng(0).integers(0, 256, (6, 28, 28), dtype=np.uint8))
+    path = write_npz(tmp_path / "mnist.npz", x_train=x_train, y_train=np.arange(6, dtype=">i8"))
+    data = load_dataset("mnist", data_dir=path.parent)
+    np.testing.assert_array_equal(data.x_train[:, 0], x_train)
+    assert data.y_train.dtype == np.int64 and data.y_train.tolist() == list(range(6))
 
 
 def test_npz_missing_arrays_are_named(tmp_path, isolated_data_dirs):
@@ -133,6 +132,8 @@ def test_npz_missing_arrays_are_named(tmp_path, isolated_data_dirs):
 
 def test_search_order_is_data_dir_then_env_then_cache_then_system(tmp_path, isolated_data_dirs, monkeypatch):
     monkeypatch.setenv("NNSCRATCH_DATA", str(tmp_path / "env"))
+    (tmp_path / "env").mkdir()
+    (tmp_path / "given").mkdir()
     for where in ("system/mnist", "cache/nnscratch/mnist", "env/mnist", "given/mnist"):
         make_idx_dataset(tmp_path / where)
         located = find_dataset("mnist", data_dir=tmp_path / "given")
@@ -224,3 +225,317 @@ def test_normalisation_uses_training_statistics():
     assert normalized.dtype == np.float32
     np.testing.assert_allclose(normalized.mean(), 0, atol=1e-4)
     np.testing.assert_allclose(normalized.std(), 1, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- the folders the user names
+
+
+def load_quietly(name, data_dir=None):
+    """load_dataset with the checksum warnings of the tests' own files silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChecksumWarning)
+        return load_dataset(name, data_dir=data_dir)
+
+
+def test_data_dir_that_does_not_exist_is_refused_not_replaced_by_the_sample(tmp_path, isolated_data_dirs):
+    with pytest.raises(DatasetError, match=rf"^--data-dir {tmp_path / 'nowhere'}: no such folder$"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "nowhere")
+
+
+def test_data_dir_that_is_a_file_is_refused(tmp_path, isolated_data_dirs):
+    (tmp_path / "mnist.tar").write_bytes(b"not a folder")
+    with pytest.raises(DatasetError, match=rf"--data-dir {tmp_path / 'mnist.tar'}: is a file, not a folder"):
+        load_dataset("mnist", data_dir=tmp_path / "mnist.tar")
+
+
+def test_nnscratch_data_that_does_not_exist_is_refused_naming_the_variable(tmp_path, isolated_data_dirs, monkeypatch):
+    make_idx_dataset(tmp_path / "cache" / "nnscratch" / "mnist")
+    monkeypatch.setenv("NNSCRATCH_DATA", str(tmp_path / "typo"))
+    with pytest.raises(DatasetError, match=rf"\$NNSCRATCH_DATA {tmp_path / 'typo'}: no such folder"):
+        load_dataset("mnist")
+
+
+@pytest.mark.parametrize(
+    "removed, missing",
+    [
+        (["test_labels"], "t10k-labels-idx1-ubyte[.gz]"),
+        (["test_images", "test_labels"], "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]"),
+        (["train_images", "train_labels", "test_images"], "train-images-idx3-ubyte[.gz]"),
+    ],
+    ids=["3-of-4-files", "train-files-only", "test-labels-only"],
+)
+def test_folder_with_part_of_a_dataset_names_it_and_the_missing_files(tmp_path, isolated_data_dirs, removed, missing):
+    make_idx_dataset(tmp_path / "cache" / "nnscratch" / "mnist")  # a complete copy that must not be used instead
+    folder = tmp_path / "given" / "mnist"
+    make_idx_dataset(folder)
+    for role in removed:
+        next(folder.glob(f"{datasets.IDX_ROLES[role][0]}*")).unlink()
+    with pytest.raises(DatasetError, match=rf"^{folder} holds only part of mnist: missing .*") as caught:
+        load_dataset("mnist", data_dir=tmp_path / "given")
+    assert missing in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_cifar_folder_with_part_of_the_batches_names_the_missing_ones(tmp_path, isolated_data_dirs):
+    inner = make_cifar_dataset(tmp_path / "cifar10")
+    (inner / "data_batch_3.bin").unlink()
+    (inner / "test_batch.bin").unlink()
+    missing = "cifar-10-batches-bin/data_batch_3.bin, cifar-10-batches-bin/test_batch.bin"
+    message = rf"^{tmp_path / 'cifar10'} holds only part of cifar10: missing {missing} \(found data_batch_1.bin, "
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("cifar10", data_dir=tmp_path)
+
+
+def test_data_dir_holding_none_of_the_dataset_warns_where_it_was_found(tmp_path, isolated_data_dirs):
+    found = tmp_path / "cache" / "nnscratch" / "mnist"
+    make_idx_dataset(found)
+    (tmp_path / "given").mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_dataset("mnist", data_dir=tmp_path / "given")
+    notes = [str(w.message) for w in caught if w.category is datasets.DataDirWarning]
+    assert data.location == str(found)
+    assert notes == [
+        f"--data-dir {tmp_path / 'given'} holds none of mnist's files (in {tmp_path / 'given' / 'mnist'} or "
+        f"{tmp_path / 'given'} itself); using the copy in {found}"
+    ]
+
+
+def test_not_found_error_and_sample_fallback_warning_are_one_line(tmp_path, isolated_data_dirs):
+    (tmp_path / "given").mkdir()
+    with pytest.raises(FileNotFoundError) as caught:
+        load_dataset("mnist", data_dir=tmp_path / "given")
+    assert "\n" not in str(caught.value) and f"Searched: {tmp_path / 'given' / 'mnist'}, " in str(caught.value)
+    with pytest.warns(SampleFallbackWarning) as warned:
+        load_dataset("fashion-mnist")
+    assert "\n" not in str(warned[0].message)
+
+
+def test_unreadable_dataset_file_is_a_one_line_dataset_error(tmp_path, isolated_data_dirs, monkeypatch):
+    make_idx_dataset(tmp_path / "mnist")
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(data_files, "open", refuse, raising=False)
+    path = tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
+    with pytest.raises(DatasetError, match=rf"^{path}: cannot be read \(Permission denied\)$"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_folder_in_place_of_a_dataset_file_is_a_dataset_error(tmp_path, isolated_data_dirs):
+    make_idx_dataset(tmp_path / "mnist")
+    path = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(DatasetError, match=rf"^{path}: cannot be read \(Is a directory\)$"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+# ----------------------------------------------------------------------------- IDX headers, sizes, gzip bombs
+
+
+def test_idx_size_is_computed_with_python_integers_not_overflowing(tmp_path):
+    largest = 2**32 - 1
+    declared = 16 + largest**3  # about 2**96: np.prod would wrap around in int64
+    with pytest.raises(DatasetError, match=rf"need {declared} bytes but the file has 16 \(truncated\?\)"):
+        parse_idx(idx_header(largest, largest, largest), "huge")
+
+
+def test_gzip_declaring_more_than_deflate_can_inflate_is_refused_unread(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_header(60000, 28, 28) + bytes(100)))
+    size = path.stat().st_size
+    message = rf"need 47040016 bytes but a {size}-byte gzip file inflates to at most {size * 1032:,}"
+    with pytest.raises(DatasetError, match=message):
+        read_idx(path)
+
+
+def test_gzip_bomb_after_a_small_header_is_refused_one_byte_past_the_declared_size(tmp_path, monkeypatch):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip_bomb(idx_header(3, 28, 28), 64 << 20))
+    inflated = []
+    original_fill = data_files.DataFile._fill
+    monkeypatch.setattr(
+        data_files.DataFile, "_fill", lambda self, buffer: inflated.append(buffer.size) or original_fill(self, buffer)
+    )
+    with pytest.raises(DatasetError, match=r"IDX dims \(3, 28, 28\) need 2368 bytes but the decompressed file goes on"):
+        read_idx(path)
+    assert inflated == [3 * 28 * 28]
+
+
+def test_raw_idx_file_longer_than_its_header_declares_is_refused(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(idx_header(3) + bytes(4))
+    with pytest.raises(DatasetError, match=rf"{path}: IDX dims \(3,\) need 11 bytes but the file has 12$"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (b"\x00\x00", r"too short for an IDX file \(2 bytes, need at least 4\)"),
+        (
+            idx_header(3, 28, 28, dtype_code=0x0C),
+            r"not an IDX file of unsigned bytes: magic 00000c03 \(expected 000008",
+        ),
+        (idx_header(ndim=0), r"not an IDX file of unsigned bytes: magic 00000800 \(expected 000008"),
+        (idx_header(1, 1, 1, 1, 1), r"not an IDX file of unsigned bytes: magic 00000805 \(expected 000008"),
+        (b"\x01\x00\x08\x01", r"not an IDX file of unsigned bytes: magic 01000801 \(expected 000008"),
+        (idx_header(3, 28, 28)[:9], r"IDX header truncated \(9 bytes, need 16\)"),
+    ],
+    ids=["too-short", "int32-dtype-code", "zero-dimensions", "five-dimensions", "nonzero-first-byte", "header-cut"],
+)
+def test_malformed_idx_header_names_the_file(tmp_path, header, message):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(header)
+    with pytest.raises(DatasetError, match=rf"^{path}: {message}"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize(
+    "role, data, message",
+    [
+        (
+            "train_images",
+            idx_header(3 * 28 * 28) + bytes(3 * 28 * 28),
+            r"IDX header gives 1 dimension\(s\); images need 3",
+        ),
+        ("test_labels", idx_header(10, 1, 1) + bytes(10), r"IDX header gives 3 dimension\(s\); labels need 1"),
+        ("train_images", idx_header(20, 32, 32) + bytes(20 * 32 * 32), r"images of 32x32, expected 28x28"),
+        ("test_images", idx_header(0, 28, 28), r"holds no images \(IDX dims \(0, 28, 28\)\)"),
+    ],
+    ids=["images-as-vector", "labels-with-3-dims", "32x32-images", "no-test-images"],
+)
+def test_idx_file_that_does_not_fit_its_role_names_it(tmp_path, isolated_data_dirs, role, data, message):
+    make_idx_dataset(tmp_path / "mnist")
+    path = idx_path(tmp_path / "mnist", role)
+    path.write_bytes(gzip.compress(data))
+    with pytest.raises(DatasetError, match=rf"^{path}: {message}"):
+        load_quietly("mnist", tmp_path)
+
+
+def test_fewer_labels_than_images_names_both_files(tmp_path, isolated_data_dirs):
+    make_idx_dataset(tmp_path / "mnist")
+    images, labels = idx_path(tmp_path / "mnist", "test_images"), idx_path(tmp_path / "mnist", "test_labels")
+    labels.write_bytes(gzip.compress(idx_header(9) + bytes(9)))
+    with pytest.raises(DatasetError, match=rf"^{images} holds 10 images but {labels} 9 labels$"):
+        load_quietly("mnist", tmp_path)
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ([0, 9, 10], r"labels\[2\] is 10, outside 0..9 \(10 classes; 1 bad label\(s\) in all\)"),
+        ([-1, 3, -2], r"labels\[0\] is -1, outside 0..9 \(10 classes; 2 bad label\(s\) in all\)"),
+        (np.array([0.0, 1.0]), r"labels must be integers \(class indices\), got dtype float64"),
+        (np.array([True, False]), r"labels must be integers \(class indices\), got dtype bool"),
+    ],
+    ids=["equal-to-num-classes", "negative", "float", "bool"],
+)
+def test_labels_must_be_integers_below_num_classes(labels, message):
+    with pytest.raises(DatasetError, match=rf"^file.idx: {message}$"):
+        check_labels(np.asarray(labels), 10, "file.idx")
+
+
+def test_labels_up_to_num_classes_minus_one_are_accepted():
+    labels = check_labels(np.arange(10, dtype=np.uint8), 10, "file.idx")
+    assert labels.dtype == np.int64 and labels.tolist() == list(range(10))
+
+
+@pytest.mark.parametrize("role", ["train_labels", "test_labels"])
+def test_idx_label_equal_to_num_classes_is_found_when_loading(tmp_path, isolated_data_dirs, role):
+    arrays = make_idx_dataset(tmp_path / "mnist")
+    labels = arrays[role].copy()
+    labels[7] = 10
+    path = idx_path(tmp_path / "mnist", role)
+    path.write_bytes(gzip.compress(encode_idx(labels)))
+    with pytest.raises(DatasetError, match=rf"^{path}: labels\[7\] is 10, outside 0..9"):
+        load_quietly("mnist", tmp_path)
+
+
+def test_cifar_test_label_out_of_range_names_the_batch_and_index(tmp_path, isolated_data_dirs):
+    inner = make_cifar_dataset(tmp_path / "cifar10")
+    (inner / "test_batch.bin").write_bytes(cifar_batch([3, 10, 200]))
+    with pytest.raises(
+        DatasetError, match=rf"^{inner / 'test_batch.bin'}: labels\[1\] is 10, outside 0..9 \(10 classes; 2 bad"
+    ):
+        load_dataset("cifar10", data_dir=tmp_path)
+
+
+def test_cifar_batch_longer_than_cifar10_batches_is_refused_unread(tmp_path, isolated_data_dirs):
+    inner = make_cifar_dataset(tmp_path / "cifar10")
+    (inner / "data_batch_2.bin").write_bytes(gzip_bomb(b"", 64 << 20))
+    with pytest.raises(
+        DatasetError, match=r"data_batch_2.bin: at most 30,730,000 bytes \(10,000 records of a CIFAR-10"
+    ):
+        load_dataset("cifar10", data_dir=tmp_path)
+
+
+# ----------------------------------------------------------------------------- npz
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"x_train": np.zeros((6, 28, 28), np.float32)},
+            r"x_train must be uint8 images \(N, 28, 28\) or \(N, 1, 28, 28\), got dtype float32",
+        ),
+        ({"x_test": np.zeros((3, 784), np.uint8)}, r"x_test must be uint8 images .*, got dtype uint8 shape \(3, 784\)"),
+        ({"x_train": np.zeros((6, 8, 8), np.uint8)}, r"x_train must be uint8 images .* shape \(6, 8, 8\)"),
+        ({"x_train": np.zeros((0, 28, 28), np.uint8)}, r"x_train holds no images"),
+        ({"y_train": np.arange(6) * 0.5}, r"y_train must be integer labels \(N,\), got dtype float64"),
+        (
+            {"y_test": np.zeros((3, 1), np.int64)},
+            r"y_test must be integer labels \(N,\), got dtype int64 shape \(3, 1\)",
+        ),
+        ({"y_test": np.array([0, 10, 2])}, r"y_test\[1\] is 10, outside 0..9"),
+        ({"y_train": np.array([0, 1, 2, 3, 4, -5])}, r"y_train\[5\] is -5, outside 0..9"),
+        ({"y_train": np.arange(5)}, r"x_train holds 6 images but y_train 5 labels"),
+        (
+            {"y_test": np.array([1, "a", None], dtype=object)},
+            r"y_test holds Python objects \(dtype object\), which nnscratch never unpickles",
+        ),
+        ({"x_test": None, "y_test": None}, r"missing array\(s\) \['x_test', 'y_test'\]"),
+    ],
+    ids=[
+        "float-images",
+        "flat-images",
+        "8x8-images",
+        "no-images",
+        "float-labels",
+        "2d-labels",
+        "label-equal-to-num-classes",
+        "negative-label",
+        "fewer-labels",
+        "object-array",
+        "no-test-set",
+    ],
+)
+def test_malformed_npz_dataset_is_refused_naming_the_file_and_array(tmp_path, isolated_data_dirs, changes, message):
+    path = write_npz(tmp_path / "mnist.npz", **changes)
+    with pytest.raises(DatasetError, match=rf"^{path}: {message}"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_npz_array_declaring_more_than_the_archive_can_hold_is_refused_unread(tmp_path, isolated_data_dirs):
+    path = write_npz_declaring(tmp_path / "mnist.npz", "x_train", (2**40, 28, 28))
+    with pytest.raises(DatasetError, match=rf"{path}: x_train of shape \(1099511627776, 28, 28\) needs .* more than"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_npz_array_shorter_than_its_header_declares_is_refused(tmp_path, isolated_data_dirs):
+    path = write_npz_declaring(tmp_path / "mnist.npz", "y_test", (3,), "<i8", bytes(16))
+    with pytest.raises(DatasetError, match=rf"{path}: y_test of shape \(3,\) need .* bytes but .* \(truncated\?\)"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_file_that_is_not_a_zip_archive_is_refused_as_npz(tmp_path, isolated_data_dirs):
+    (tmp_path / "mnist.npz").write_bytes(b"x_train,y_train\n1,2\n")
+    with pytest.raises(
+        DatasetError, match=rf"{tmp_path / 'mnist.npz'}: not a readable .npz archive \(File is not a zip file\)"
+    ):
+        load_dataset("mnist", data_dir=tmp_path)

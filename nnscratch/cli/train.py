@@ -67,8 +67,11 @@ def options_said(args: argparse.Namespace) -> str:
 
 
 def build_model(args: argparse.Namespace):
-    """The architecture for the dataset's image shape, or a ValueError saying why it cannot be built."""
+    """The architecture for the dataset's image shape, or a ValueError (MemoryError) saying why it cannot
+    be built, with the --option flags behind it. Built within the memory the machine has free: an
+    --option that makes the model too large is refused at the first allocation beyond it."""
     from ..common.datasets import IMAGE_SHAPES
+    from ..common.memory import allocation_limit, available_memory
     from ..convolutional.architectures import build
 
     channels, height, _ = IMAGE_SHAPES[args.dataset]
@@ -78,14 +81,17 @@ def build_model(args: argparse.Namespace):
             raise ValueError(
                 f"--option {size}: the image size comes from --dataset ({args.dataset}), not from --option"
             )
+    available = available_memory()
+    said = options_said(args) or args.architecture
     try:
-        return build(args.architecture, channels, 10, height, **options)
+        with allocation_limit(available) if available else contextlib.nullcontext():
+            return build(args.architecture, channels, 10, height, **options)
+    except MemoryError:
+        raise MemoryError(f"{said}: the model does not fit in the {available / 2**30:,.1f} GiB available") from None
     except ValueError as error:
         if not args.option:
             raise
-        raise ValueError(
-            f"{options_said(args)}: {error}"
-        ) from error  # the layer's complaint, traced to the flag behind it
+        raise ValueError(f"{said}: {error}") from error  # the layer's complaint, traced to the flag behind it
 
 
 class TrainRun(TrainingRun):
@@ -110,20 +116,10 @@ class TrainRun(TrainingRun):
     def problems(self) -> list[str]:
         """The augmentation, then the model itself: built here, before any data is read, within the
         memory the machine has free (an --option too large is refused, not allocated)."""
-        from ..common.memory import allocation_limit, available_memory
-
         if self.conflict:
             return [self.conflict]
         self.augmentation = augmentation_from(self.args)
-        available = available_memory()
-        try:
-            with allocation_limit(available) if available else contextlib.nullcontext():
-                self.model = build_model(self.args)
-        except MemoryError:
-            size = f"{available / 2**30:,.1f} GiB"
-            return [
-                f"{options_said(self.args) or self.args.architecture}: the model does not fit in the {size} available"
-            ]
+        self.model = build_model(self.args)
         try:
             self.augmentation.check_fits(self.model.input_shape)
         except ValueError as error:

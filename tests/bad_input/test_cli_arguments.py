@@ -94,6 +94,27 @@ CASES = [
     ("train-option-negative-width", ("train", "baseline", "--dataset", "sample"), ["--option", "width=-3"], ["width"]),
     ("train-option-image-size", TRAIN, ["--option", "image_size=12"], ["--option image_size"]),
     ("train-option-bad-pool", TRAIN, ["--option", "pool=median"], ["pool"]),
+    (
+        "train-option-list-for-a-width",
+        ("train", "baseline", "--dataset", "sample"),
+        ["--option", "width=[1]"],
+        ["width"],
+    ),
+    (
+        "train-option-float-depths",
+        ("train", "convnext_tiny", "--dataset", "sample"),
+        ["--option", "depths=[1,1,1.5,1]"],
+        ["depths"],
+    ),
+    ("summary-option-number-for-depths", ("summary", "convnext_tiny"), ["--option", "depths=5"], ["depths"]),
+    ("summary-option-nan-width", ("summary", "efficientnet_lite0"), ["--option", "width=nan"], ["width"]),
+    ("summary-option-number-for-a-switch", ("summary", "efficientnet_lite0"), ["--option", "use_se=1"], ["use_se"]),
+    (
+        "summary-option-too-large-for-memory",
+        ("summary", "alexnet"),
+        ["--option", "hidden=100000000000"],
+        ["hidden", "GiB"],
+    ),
     ("train-unknown-architecture", ("train", "resnet50", "--dataset", "sample"), [], ["resnet50"]),
     # layer sizes
     ("mlp-hidden-size-zero", MLP, ["--hidden-sizes", "0"], ["--hidden-sizes"]),

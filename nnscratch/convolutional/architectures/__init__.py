@@ -20,6 +20,7 @@ model works for 1x28x28 (MNIST, Fashion-MNIST) and 3x32x32 (CIFAR-10) input.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,28 @@ def check_name(name: str) -> None:
         raise ValueError(f"unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}")
 
 
+def _kind_problem(value: Any, default: Any) -> str | None:
+    """What ``value`` should be, judged by the kind of the option's ``default`` (None when it fits):
+    a bool for a bool, an integer for an integer, a finite number for a float, a string for a string,
+    and a list of such items for a tuple (a checkpoint's JSON turns tuples into lists)."""
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "an integer"
+    if isinstance(default, float):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if number and math.isfinite(value) else "a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, (tuple, list)):
+        if not isinstance(value, (tuple, list)):
+            return f"a list like {list(default)}"
+        problems = [_kind_problem(element, default[0]) for element in value] if default else []
+        item = next((problem for problem in problems if problem), None)
+        return None if item is None else f"a list of {item.removeprefix('a ').removeprefix('an ')}s"
+    return None
+
+
 def build(
     name: str, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, **options: Any
 ) -> ImageClassifier:
@@ -66,6 +89,10 @@ def build(
     unknown = sorted(set(options) - set(known))
     if unknown:
         raise ValueError(f"build({name!r}): unknown option(s) {unknown}; {name} accepts {sorted(known)}")
+    for option, value in options.items():  # a wrong kind would fail deep inside the builder, obscurely
+        expected = _kind_problem(value, known[option])
+        if expected:
+            raise ValueError(f"build({name!r}): option {option} must be {expected}, got {value!r}")
     model = ARCHITECTURES[name](in_channels, num_classes, image_size, **options)
     model.architecture = {
         "name": name,

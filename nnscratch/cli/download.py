@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from .errors import RUN_FAILED, fail, one_line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +20,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         folder = download(args.name, args.dir, quiet=args.quiet)
-    except DownloadError as error:
-        print(f"nnscratch download: {error}", file=sys.stderr)
-        return 1
+    except DownloadError as error:  # every mirror failed: a failure of the run, not of the command line
+        return fail("download", one_line(error), RUN_FAILED)
     print(f"{args.name}: verified files in {folder}")
     return 0

@@ -37,7 +37,11 @@ def one_line(error: BaseException) -> str:
     message = str(error) or type(error).__name__
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         message = f"{error.filename}: {error.strerror}"  # "[Errno 13] ..." says nothing a user needs
-    return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    joined = ""
+    for line in (line.strip() for line in message.splitlines() if line.strip()):
+        # a line ending in ":" introduces the next one ("could not download X:" then each mirror's reason)
+        joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+    return joined
 
 
 def fail(command: str, message: str, code: int = BAD_INPUT) -> int:

@@ -19,7 +19,10 @@ nothing: the resumed run is the uninterrupted one, bit for bit. It costs one cop
 weights and optimizer moments per epoch (a memory copy: far less than an epoch's work).
 
 The same copy is what a diverging run keeps: when training stops with a non-finite loss,
-nothing of the failing epoch is written, and the last good checkpoint stays on disk.
+nothing of the failing epoch is written, and the last good checkpoint stays on disk. A
+state whose weights already hold NaN or infinity (the last steps of an epoch can get there
+before any loss shows it) is not a good one: ``record`` keeps the previous copy instead and
+returns False, so neither ``write`` nor the every-N-epochs checkpoint ever saves it.
 
 A trainer fits when it has ``epoch`` and ``checkpoint_state()`` (the nested state of
 ``checkpoint.checkpoint_state``): the vectorized and convolutional trainers and the scalar
@@ -31,7 +34,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import write_checkpoint
+from .checkpoint import non_finite_entries, write_checkpoint
 from .checks import check_int
 from .state import copy_state
 
@@ -57,15 +60,19 @@ class Autosave:
         self.epoch: int | None = None  # the epoch count of the state kept
         self.written: tuple[Path, int] | None = None  # the last checkpoint written: (path, epoch)
 
-    def record(self, trainer: Any) -> None:
-        """Keep a copy of the trainer's whole state as it is now."""
-        self.state = copy_state(trainer.checkpoint_state())
+    def record(self, trainer: Any) -> bool:
+        """Keep a copy of the trainer's whole state as it is now; False (the previous copy kept, and
+        ``epoch`` still its epoch) when the model's weights hold NaN or infinity."""
+        state = trainer.checkpoint_state()
+        if non_finite_entries(state):
+            return False
+        self.state = copy_state(state)
         self.epoch = trainer.epoch
+        return True
 
     def __call__(self, trainer: Any, entry: dict[str, Any]) -> None:
         """The trainer callback: keep the state after this epoch; write it every ``every`` epochs."""
-        self.record(trainer)
-        if self.every is not None and trainer.epoch % self.every == 0:
+        if self.record(trainer) and self.every is not None and trainer.epoch % self.every == 0:
             self.write()
 
     def write(self, path: str | Path | None = None) -> Path:

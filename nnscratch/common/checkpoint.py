@@ -10,13 +10,23 @@ counts, schedule state, trainer state with history and RNG states). It is stored
     "__metadata__"    JSON: format version, nnscratch version, time, and the caller's record
                       (architecture and options, dataset, normalisation ...)
 
-Why not pickle: unpickling runs code chosen by whoever wrote the file. ``np.load`` with
-``allow_pickle=False`` reads only plain numeric arrays, so a downloaded checkpoint can be
-inspected safely; an array that would need pickle is refused, never loaded.
+Why not pickle: unpickling runs code chosen by whoever wrote the file. The arrays are read
+with ``numpy.lib.format``'s header parser, which reads only plain numeric arrays, so a
+downloaded checkpoint can be inspected safely; an array that would need pickle is refused,
+never loaded.
 
-Why atomic: the file is written under a temporary name in the same folder, flushed to disk,
-then renamed over the old one with ``os.replace``. A crash at any moment leaves either the
-old checkpoint or the new one, never a torn file.
+Why checked before it is read: a hostile file can hurt without code, by declaring a 3 TiB
+array or inflating 3 MB into 3 GB. ``npz_reader`` reads each array's ``.npy`` header first and
+checks it against the zip's sizes, the cap (``INFLATE_FACTOR`` x the file: the writer stores
+arrays uncompressed, so only a bomb or a lie gets near it) and, when a model is given, the
+model's own shapes and dtypes; only arrays the state refers to are read. ``checkpoint_rules``
+checks the metadata, the state's structure and the weights (finite, the model's kind of
+number), so that bad content is named here, never met later as a ``KeyError`` or a NaN loss.
+
+Why atomic (``atomic_file``): the file is written under a temporary name in the same folder,
+flushed to disk, then renamed over the old one with ``os.replace``. A crash at any moment
+leaves either the old checkpoint or the new one, never a torn file; two runs saving to one
+path never remove each other's temporary.
 
 On top of that file format, ``save_checkpoint`` and ``load_checkpoint`` store and restore a
 training run. The state holds these parts (each only when given):
@@ -36,11 +46,8 @@ into, and loads all parts or none.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +55,23 @@ from typing import Any
 
 import numpy as np
 
+from .atomic_file import write_atomically
 from .backend import get_array_module, to_cpu
-from .state import copy_state
+from .checkpoint_rules import (
+    ARRAY_KEY,
+    FORMAT_VERSION,
+    array_references,
+    kind_problems,
+    metadata_differences,
+    metadata_problems,
+    non_finite_entries,
+)
+from .npz_reader import ArchiveError, NpzReader
+from .state import copy_state, state_problems
 
-FORMAT_VERSION = 1
+INFLATE_FACTOR = 4  # the arrays may inflate to this many times the file's size ...
+INFLATE_FLOOR = 16 * 2**20  # ... or to this many bytes, whichever is more
+JSON_LIMIT = 16 * 2**20  # bytes of the state's or the metadata's JSON (a long run's history is far less)
 _STATE_KEY = "__state__"
 _METADATA_KEY = "__metadata__"
 _ARRAY_PREFIX = "arrays/"
@@ -108,14 +128,20 @@ class Checkpoint:
         if absent:
             held = ", ".join(self.state) or "nothing"
             raise CheckpointError(f"{self.path}: holds no {' and no '.join(absent)} state (it holds: {held})")
+        if model is not None and hasattr(model, "state_dict") and isinstance(self.state.get("model"), dict):
+            # load_state_dict casts to the model's dtype: an integer or complex array would load quietly
+            problems = kind_problems(model.state_dict(), self.state["model"])
+            if problems:
+                raise CheckpointError(f"{self.path}: cannot load its model state: " + "; ".join(problems))
         loaded: list[tuple[Callable, Any]] = []
         key = ""
         try:
             for key, get_state, load_state in parts:
                 loaded.append((load_state, copy_state(get_state())))
                 load_state(self.state[key])
-        except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as error:
-            # RuntimeError: state that cannot be read here, such as a Dropout stream on the GPU
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RuntimeError) as error:
+            # RuntimeError: state that cannot be read here, such as a Dropout stream on the GPU (or
+            # nested too deeply); AttributeError, OverflowError: a malformed part (a list for a dict ...)
             for load_state, previous in reversed(loaded):
                 load_state(previous)
             detail = f"the entry {error} is missing" if isinstance(error, KeyError) else str(error)
@@ -138,6 +164,8 @@ def pack_state(state: Any, path: str = "") -> tuple[Any, dict[str, np.ndarray]]:
     arrays: dict[str, np.ndarray] = {}
 
     def walk(value: Any, where: str) -> Any:
+        if where in arrays:  # {"a/b": x} and {"a": {"b": y}} would share one name in the file
+            raise CheckpointError(f"checkpoint state {where!r}: two entries of the state have this name")
         if isinstance(value, dict):
             return {str(key): walk(item, f"{where}/{key}" if where else str(key)) for key, item in value.items()}
         if isinstance(value, (list, tuple)):
@@ -147,7 +175,7 @@ def pack_state(state: Any, path: str = "") -> tuple[Any, dict[str, np.ndarray]]:
             if array.dtype == object:
                 raise CheckpointError(f"checkpoint state {where!r}: object arrays need pickle and are not stored")
             arrays[where] = array
-            return {"__array__": where}
+            return {ARRAY_KEY: where}
         if isinstance(value, np.generic):
             return value.item()
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -160,8 +188,8 @@ def pack_state(state: Any, path: str = "") -> tuple[Any, dict[str, np.ndarray]]:
 def unpack_state(skeleton: Any, arrays: dict[str, np.ndarray]) -> Any:
     """The inverse of :func:`pack_state`: put the arrays back into the skeleton."""
     if isinstance(skeleton, dict):
-        if set(skeleton) == {"__array__"}:
-            return arrays[skeleton["__array__"]]
+        if set(skeleton) == {ARRAY_KEY}:
+            return arrays[skeleton[ARRAY_KEY]]
         return {key: unpack_state(item, arrays) for key, item in skeleton.items()}
     if isinstance(skeleton, list):
         return [unpack_state(item, arrays) for item in skeleton]
@@ -176,7 +204,11 @@ def _json_bytes(value: Any) -> np.ndarray:
 
 
 def write_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``state`` (nested, see the module docstring) and ``metadata`` to ``path`` atomically."""
+    """Write ``state`` (nested, see the module docstring) and ``metadata`` to ``path`` atomically.
+
+    What ``read_checkpoint`` would refuse is not written: a CheckpointError names the model
+    weights that hold NaN or infinity, or the metadata entry of the wrong type.
+    """
     from .. import __version__
 
     path = Path(path)
@@ -187,105 +219,108 @@ def write_checkpoint(path: str | Path, state: dict[str, Any], metadata: dict[str
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **(metadata or {}),
     }
+    problems = metadata_problems(json.loads(json.dumps(record)))
+    bad = non_finite_entries(state)
+    if bad:
+        problems.append(f"the model's weights hold NaN or infinity ({', '.join(bad)}): not a state worth keeping")
+    if problems:
+        raise CheckpointError(f"{path}: not written: " + "; ".join(problems))
     entries = {_ARRAY_PREFIX + key: value for key, value in arrays.items()}
     entries[_STATE_KEY] = _json_bytes(skeleton)
     entries[_METADATA_KEY] = _json_bytes(record)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            if hasattr(os, "fchmod"):  # (not on Windows) mkstemp makes the file private (0600):
-                os.fchmod(stream.fileno(), 0o666 & ~_umask())  # give it the permissions of any new file
-            np.savez(stream, **entries)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        # KeyboardInterrupt included: never leave the temporary file behind
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-    # temporaries of earlier writes that were killed midway are garbage now
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (where the OS allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    return write_atomically(path, lambda stream: np.savez(stream, **entries))
 
 
 # ----------------------------------------------------------------------------- reading
 
 
-def read_checkpoint(path: str | Path) -> Checkpoint:
+def read_checkpoint(path: str | Path, model_state: dict[str, Any] | None = None) -> Checkpoint:
     """Read and check a checkpoint file; every problem is a CheckpointError naming the file.
 
-    Checked: the file exists and is a complete zip archive written by nnscratch, every
-    member passes its CRC, no array needs pickle, and the format version is one this
-    version of nnscratch understands.
+    Checked, in this order, each before anything it guards is read: the path is a readable
+    regular file and a complete zip archive written by nnscratch; its metadata (format version
+    and the records' types) and the structure of its state; each array's header against the
+    zip's sizes, against ``model_state`` (a model's ``state_dict()``, when given: names, shapes
+    and kinds of number) and against the size cap (see the module docstring); then each
+    array's data (its CRC, its exact length) and the model's weights (all finite). Only
+    arrays the state refers to are read. No array needs pickle.
     """
     path = Path(path)
-    if not path.is_file():
+    _check_readable_file(path)
+    try:
+        with NpzReader(path) as archive:
+            return _read_archive(path, archive, model_state)
+    except ArchiveError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: its state or metadata is nested too deeply to be a checkpoint") from None
+
+
+def _check_readable_file(path: Path) -> None:
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    if not zipfile.is_zipfile(path):
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file (a device, pipe or socket cannot be a checkpoint)")
+    try:
+        with path.open("rb") as stream:
+            is_zip = zipfile.is_zipfile(stream)
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if not is_zip:
         size = path.stat().st_size
         raise CheckpointError(
             f"{path}: not a checkpoint (not an .npz archive; {size} bytes, truncated or another file)"
         )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            if _METADATA_KEY not in names or _STATE_KEY not in names:
-                raise CheckpointError(f"{path}: an .npz archive but not an nnscratch checkpoint (no {_METADATA_KEY})")
-            entries = {name: archive[name] for name in names}
-    except CheckpointError:
-        raise
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise CheckpointError(
-                f"{path}: contains an object array that only pickle could load; refused (it was not unpickled)"
-            ) from error
-        raise CheckpointError(f"{path}: corrupt checkpoint ({error})") from error
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({error})") from error
-    metadata = _decode_json(path, entries.pop(_METADATA_KEY), "metadata")
-    skeleton = _decode_json(path, entries.pop(_STATE_KEY), "state")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {version} is newer than this nnscratch understands "
-            f"({FORMAT_VERSION}); upgrade nnscratch (it was written by {metadata.get('nnscratch_version')})"
-        )
-    arrays = {name[len(_ARRAY_PREFIX) :]: value for name, value in entries.items() if name.startswith(_ARRAY_PREFIX)}
-    try:
-        state = unpack_state(skeleton, arrays)
-    except KeyError as error:
-        raise CheckpointError(f"{path}: corrupt checkpoint (array {error} is missing)") from error
+
+
+def _read_archive(path: Path, archive: NpzReader, model_state: dict[str, Any] | None) -> Checkpoint:
+    absent = [name for name in (_METADATA_KEY, _STATE_KEY) if name not in archive.names()]
+    if absent:
+        raise CheckpointError(f"{path}: an .npz archive but not an nnscratch checkpoint (no {' and no '.join(absent)})")
+    metadata = _read_json(path, archive, _METADATA_KEY, "metadata")
+    _refuse(path, metadata_problems(metadata))
+    skeleton = _read_json(path, archive, _STATE_KEY, "state")
+    references, problems = array_references(skeleton)
+    _refuse(path, problems)
+    headers = {name: archive.header(_ARRAY_PREFIX + name) for name in references}
+    problems = [
+        f"the array {name!r} holds complex numbers ({header.dtype}); a checkpoint holds real numbers only"
+        for name, header in headers.items()
+        if header.dtype.kind == "c"
+    ]
+    if model_state is not None:
+        declared = {name.removeprefix("model/"): h for name, h in headers.items() if name.startswith("model/")}
+        real = {name: header for name, header in declared.items() if header.dtype.kind != "c"}  # complex: named above
+        fit = state_problems(model_state, declared, strict=False) + kind_problems(model_state, real)
+        problems += [f"cannot load its model state: {problem}" for problem in fit]
+    _refuse(path, problems)
+    archive.check_total(list(headers.values()), INFLATE_FACTOR, INFLATE_FLOOR)
+    arrays = {name: archive.read(header) for name, header in headers.items()}
+    state = unpack_state(skeleton, arrays)
+    bad = non_finite_entries(state)
+    if bad:
+        _refuse(path, [f"the model's weights hold NaN or infinity ({', '.join(bad)}): not a usable checkpoint"])
     return Checkpoint(state, metadata, path)
 
 
-def _decode_json(path: Path, raw: np.ndarray, what: str) -> Any:
+def _refuse(path: Path, problems: list[str]) -> None:
+    if problems:
+        raise CheckpointError(f"{path}: " + "; ".join(problems))
+
+
+def _read_json(path: Path, archive: NpzReader, name: str, what: str) -> Any:
+    """The JSON value stored as UTF-8 bytes in array ``name``, at most JSON_LIMIT bytes of it."""
+    header = archive.header(name)
+    if header.dtype != np.uint8 or len(header.shape) != 1:
+        raise CheckpointError(f"{path}: its {what} is a {header.shape} {header.dtype} array, not JSON bytes (uint8)")
+    if header.nbytes > JSON_LIMIT:
+        raise CheckpointError(f"{path}: its {what} takes {header.nbytes:,} bytes, more than the {JSON_LIMIT:,} allowed")
     try:
-        return json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path}: corrupt checkpoint {what} ({error})") from error
+        return json.loads(archive.read(header).tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:  # json.JSONDecodeError is a ValueError
+        raise CheckpointError(f"{path}: corrupt checkpoint {what} ({error})") from None
 
 
 # ----------------------------------------------------------------------------- training runs
@@ -334,28 +369,14 @@ def load_checkpoint(
     """Read ``path``, check its metadata against ``expected``, load its parts into the objects given.
 
     Every problem is a CheckpointError naming the file: unreadable files (see
-    ``read_checkpoint``), metadata that differs from ``expected`` (each difference named), a
-    part that is absent or does not fit its object (missing, unexpected or mis-shaped
-    arrays, by name and shape). Nothing is changed unless everything fits. Returns the
+    ``read_checkpoint``; the model's arrays are compared with the file's headers before they
+    are read), metadata that differs from ``expected`` (each difference named), a part that is
+    absent or does not fit its object (missing, unexpected or mis-shaped arrays, by name and
+    shape; weights of another kind of number). Nothing is changed unless everything fits. Returns the
     Checkpoint (its metadata, and ``state["trainer"]`` for a trainer loaded later).
     """
-    checkpoint = read_checkpoint(path)
+    model_state = model.state_dict() if model is not None and hasattr(model, "state_dict") else None
+    checkpoint = read_checkpoint(path, model_state)
     checkpoint.check_metadata(expected)
     checkpoint.restore(model, optimizer, schedule, trainer)
     return checkpoint
-
-
-def metadata_differences(saved: dict[str, Any], expected: dict[str, Any], where: str = "") -> list[str]:
-    """``["architecture.hidden_sizes is [32] in the checkpoint, [64] now", ...]`` for every entry of
-    ``expected`` that ``saved`` records differently (compared as JSON values: tuples are lists)."""
-    expected = json.loads(json.dumps(expected))
-    differences = []
-    for key, value in expected.items():
-        name = f"{where}{key}"
-        if key not in saved:
-            differences.append(f"{name} is not recorded in the checkpoint ({value!r} now)")
-        elif isinstance(value, dict) and isinstance(saved[key], dict):
-            differences += metadata_differences(saved[key], value, f"{name}.")
-        elif saved[key] != value:
-            differences.append(f"{name} is {saved[key]!r} in the checkpoint, {value!r} now")
-    return differences

@@ -52,3 +52,21 @@ def test_bad_use_is_refused():
     autosave.record(CountingTrainer())
     with pytest.raises(ValueError, match=r"Autosave.write: no path given, and the Autosave has none"):
         autosave.write()
+
+
+def test_a_state_whose_weights_hold_nan_is_never_kept_nor_written(tmp_path):
+    trainer, path = CountingTrainer(), tmp_path / "run.npz"
+    autosave = Autosave(path, every=1)
+    assert autosave.record(trainer)
+    trainer.run_epoch(autosave)
+    trainer.run_epoch(autosave)
+    assert autosave.written == (path, 2)
+
+    trainer.weights[0] = np.nan  # the last steps of epoch 3 diverged before any loss showed it
+    trainer.run_epoch(autosave)
+    assert autosave.epoch == 2 and autosave.written == (path, 2), "epoch 3 is not a good state"
+    assert not autosave.record(trainer)
+    interrupted = autosave.write(tmp_path / "interrupted.npz")  # Ctrl-C now saves epoch 2, the last good one
+    saved = read_checkpoint(interrupted)
+    assert saved.state["trainer"]["epoch"] == 2 and (saved.state["model"]["w"] == 2).all()
+    assert autosave.written == (interrupted, 2)

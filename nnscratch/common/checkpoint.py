@@ -353,7 +353,8 @@ def save_checkpoint(
 
     metadata: the caller's record, e.g. ``{"architecture": {"name": "mlp", ...}, "dataset": ...}``:
     plain values only. ``load_checkpoint(path, expected=...)`` compares it; ``nnscratch
-    evaluate`` rebuilds the model from its "architecture".
+    evaluate`` rebuilds the model from its "architecture" and tests it on its "dataset" (name,
+    classes, image_shape, mean, std: see ``checkpoint_rules``, which checks both).
     """
     return write_checkpoint(path, checkpoint_state(model, optimizer, schedule, trainer_state), metadata)
 

@@ -64,11 +64,12 @@ _RECORD_RULES = {
     "architecture": ("a JSON object", lambda value: isinstance(value, dict)),
     "architecture.name!": ("a string", _is_text),
     "dataset": ("a JSON object", lambda value: isinstance(value, dict)),
+    # what nnscratch evaluate reads to test a model on the data it was trained on: all or nothing
     "dataset.name!": ("a string", _is_text),
-    "dataset.classes": ("a list of strings", _list_of(_is_text)),
-    "dataset.image_shape": ("a list of positive integers", _list_of(lambda size: _is_count(size) and size > 0)),
-    "dataset.mean": ("a list of finite numbers", _list_of(_is_finite_number)),
-    "dataset.std": ("a list of positive finite numbers", _list_of(lambda std: _is_finite_number(std) and std > 0)),
+    "dataset.classes!": ("a list of strings", _list_of(_is_text)),
+    "dataset.image_shape!": ("a list of positive integers", _list_of(lambda size: _is_count(size) and size > 0)),
+    "dataset.mean!": ("a list of finite numbers", _list_of(_is_finite_number)),
+    "dataset.std!": ("a list of positive finite numbers", _list_of(lambda std: _is_finite_number(std) and std > 0)),
 }
 
 

@@ -182,6 +182,7 @@ EVALUATE_CASES = {
     "dataset-image-shape-negative": (metadata(set_entry("dataset/image_shape", [1, -28, 28])), ["dataset.image_shape"]),
     "dataset-std-zero": (metadata(set_entry("dataset/std", [0.0])), ["dataset.std"]),
     "dataset-classes-not-strings": (metadata(set_entry("dataset/classes", list(range(10)))), ["dataset.classes"]),
+    "dataset-without-mean": (metadata(drop_entry("dataset/mean")), ["dataset.mean", "missing"]),
     "state-is-a-list": (state(lambda value: [value]), ["state", "list"]),
     "state-not-json": (json_bytes("__state__", b'{"model": '), ["state"]),
     "state-names-another-array": (state(set_entry("model/0.bias", {"__array__": "model/3.bias"})), ["model/0.bias"]),

@@ -210,7 +210,8 @@ def test_a_checkpoint_gets_the_permissions_of_any_new_file(tmp_path):
 
 # ----------------------------------------------------------------------------- save_checkpoint / load_checkpoint
 
-METADATA = {"architecture": {"name": "mlp", "hidden_sizes": [8]}, "dataset": {"name": "sample"}}
+SAMPLE = {"classes": ["a", "b", "c"], "image_shape": [1, 2, 6], "mean": [0.5], "std": [0.25]}
+METADATA = {"architecture": {"name": "mlp", "hidden_sizes": [8]}, "dataset": {"name": "sample", **SAMPLE}}
 
 
 def small_run(seed=0, hidden=8, batchnorm=True, dropout=0.2):
@@ -468,6 +469,7 @@ METADATA_PROBLEMS = {
         r"metadata architecture\.name must be a string, got None",
     ),
     "dataset-nameless": (drop_entry("dataset/name"), r"metadata dataset\.name is missing"),
+    "dataset-without-image-shape": (drop_entry("dataset/image_shape"), r"metadata dataset\.image_shape is missing"),
     "image-shape-a-string": (
         set_entry("dataset/image_shape", "28x28"),
         r"metadata dataset\.image_shape must be a list of posi",
@@ -615,7 +617,7 @@ def test_what_could_not_be_read_again_is_not_written(tmp_path):
     with pytest.raises(CheckpointError, match=r"nan\.npz: not written: the model's weights hold NaN .*\(0\.weight\)"):
         save_checkpoint(tmp_path / "nan.npz", model)
     with pytest.raises(CheckpointError, match=r"meta\.npz: not written: metadata dataset\.name must be a string"):
-        write_checkpoint(tmp_path / "meta.npz", {"step": 1}, {"dataset": {"name": ["sample"]}})
+        write_checkpoint(tmp_path / "meta.npz", {"step": 1}, {"dataset": {"name": ["sample"], **SAMPLE}})
     with pytest.raises(CheckpointError, match=r"'a/b': two entries of the state have this name"):
         pack_state({"a/b": np.zeros(1), "a": {"b": np.ones(1)}})
     assert sorted(path.name for path in tmp_path.iterdir()) == []

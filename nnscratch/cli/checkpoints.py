@@ -191,6 +191,6 @@ def fit_with_checkpoints(
             _keep_last_good_epoch(autosave, trainer, args, start_epoch)
         return 1
     if args.save:
-        autosave.record(trainer)
-        print(f"checkpoint: {autosave.write()} (after epoch {trainer.epoch})")
+        autosave.record(trainer)  # keeps the last finite state, should the final one hold NaN
+        print(f"checkpoint: {autosave.write()} (after epoch {autosave.epoch})")
     return None

@@ -58,6 +58,36 @@ def rebuild_model(architecture: dict):
     raise ValueError(f"cannot rebuild architecture {name!r}: nnscratch evaluate knows mlp, scalar_mlp and the gallery")
 
 
+def _count_numbers(value) -> int:
+    """How many numbers a saved model state holds (arrays, or the scalar tier's nested lists)."""
+    if hasattr(value, "size"):
+        return int(value.size)
+    if isinstance(value, dict):
+        return sum(_count_numbers(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_count_numbers(item) for item in value)
+    return 1
+
+
+def _rebuild_within_weights(path: str, architecture: dict, model_state) -> tuple:
+    """``rebuild_model``, in the memory the saved weights justify: a tampered record (say, hidden
+    sizes of millions) is refused at its first allocation beyond that, not built at any cost."""
+    from ..common.checkpoint import CheckpointError
+    from ..common.memory import allocation_limit
+
+    # a scalar parameter is a Python object of about 330 bytes; 64x the 8-byte numbers covers it
+    budget = 64 * 8 * _count_numbers(model_state) + 256 * 2**20
+    try:
+        with allocation_limit(budget):
+            return rebuild_model(architecture)
+    except MemoryError:
+        raise CheckpointError(
+            f"{path}: the architecture its metadata records is far larger than the weights it holds"
+        ) from None
+    except ValueError as error:
+        raise CheckpointError(f"{path}: the architecture its metadata records cannot be built: {error}") from error
+
+
 def run(args: argparse.Namespace) -> int:
     """Test the checkpoint; a checkpoint, dataset or --plots folder it cannot use is an error (exit 2)."""
     from ..common.checkpoint import CheckpointError, read_checkpoint
@@ -75,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.checkpoint}: its metadata records no architecture and dataset, so the model cannot be "
             "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
         )
-    model, predict = rebuild_model(architecture)
+    model, predict = _rebuild_within_weights(args.checkpoint, architecture, checkpoint.state.get("model"))
     checkpoint.restore(model)
     args.dataset = args.dataset or trained_on["name"]
     dataset = arguments.load_data(args)

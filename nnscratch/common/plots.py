@@ -12,14 +12,13 @@ matplotlib is imported only when a plot is drawn, so nothing else pays for it.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic_file import write_atomically
 from .backend import to_cpu
 
 
@@ -33,28 +32,12 @@ def _pyplot() -> Any:
 
 
 def _save(figure: Any, path: str | Path) -> Path:
-    """Write ``figure`` as a PNG at ``path``: drawn into a temporary file beside it, then renamed over it.
-
-    Why not ``savefig(path)``: opening ``path`` for writing follows a symbolic link planted at that
-    name and overwrites whatever it points to. A rename replaces the link itself (as checkpoints
-    do), and a crash while drawing leaves no half-written PNG.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(handle, 0o666 & ~umask)  # mkstemp's file is private (0600); a plot is as open as any new file
+    """Write ``figure`` as a PNG at ``path``, atomically (``atomic_file``): a symbolic link planted at
+    that name is replaced, not written through, and a crash while drawing leaves no half-written PNG."""
     try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        return write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=120, bbox_inches="tight"))
     finally:
         _pyplot().close(figure)
-    return path
 
 
 def _columns(history: Sequence[Mapping[str, float]] | Mapping[str, Sequence[float]]) -> dict[str, list[float]]:

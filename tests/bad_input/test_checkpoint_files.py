@@ -178,6 +178,9 @@ EVALUATE_CASES = {
     "format-version-missing": (metadata(drop_entry("format_version")), ["format_version"]),
     "architecture-a-string": (metadata(set_entry("architecture", "mlp")), ["architecture"]),
     "architecture-without-name": (metadata(drop_entry("architecture/name")), ["architecture.name"]),
+    "architecture-of-millions": (metadata(set_entry("architecture/hidden_sizes", [200_000])), ["far larger"]),
+    "architecture-size-a-string": (metadata(set_entry("architecture/hidden_sizes", ["e"])), ["cannot be built"]),
+    "architecture-unknown": (metadata(set_entry("architecture/name", "transformer")), ["transformer"]),
     "dataset-name-a-number": (metadata(set_entry("dataset/name", 7)), ["dataset.name"]),
     "dataset-image-shape-negative": (metadata(set_entry("dataset/image_shape", [1, -28, 28])), ["dataset.image_shape"]),
     "dataset-std-zero": (metadata(set_entry("dataset/std", [0.0])), ["dataset.std"]),
@@ -289,15 +292,20 @@ def peak_rss_of_evaluate(path: Path, tmp_path: Path) -> tuple[float, int, str]:
     return int(kib) / 1024, int(code), stderr.strip()
 
 
-@pytest.mark.parametrize("case", ["declares-3-tib", "deflate-bomb"])
+@pytest.mark.parametrize("case", ["declares-3-tib", "deflate-bomb", "architecture-of-millions"])
 def test_refusing_a_hostile_checkpoint_peaks_below_200_mib(tmp_path, valid, case):
     parts = members(valid["mlp"])
     if case == "declares-3-tib":  # about 3 MB on disk
         parts[WEIGHT] = Member(npy_declaring((3 * TIB // 4,), "<f4", bytes(3_000_000)))
-    else:  # 3.6 MB that inflate to 3.6 GB
+    elif case == "deflate-bomb":  # 3.6 MB that inflate to 3.6 GB
         parts[WEIGHT] = deflate_bomb()
+    else:  # small weights, and a record asking for a 784-200000-10 MLP (1.3 GB of float64 draws) to put them in
+        edit = metadata(set_entry("architecture/hidden_sizes", [200_000]))
+        edit(valid["mlp"], tmp_path / "edited.npz")
+        parts = members(tmp_path / "edited.npz")
     path = write_zip(tmp_path / f"{case}.npz", parts)
-    assert 2_900_000 < path.stat().st_size < 3_800_000
+    if case != "architecture-of-millions":
+        assert 2_900_000 < path.stat().st_size < 3_800_000
     peak_mib, code, stderr = peak_rss_of_evaluate(path, tmp_path)
     assert code == 2 and path.name in stderr and "Traceback" not in stderr, stderr
     print(f"{case}: {path.stat().st_size:,} bytes on disk, refused with a peak RSS of {peak_mib:.0f} MiB")

@@ -64,6 +64,7 @@ _LARGE_DEN = (
 )
 _ONE_OVER_SQRT_PI = 0.56418958354775628695
 _SMALL_LIMIT = 0.46875
+_SATURATED = 27.0
 
 
 def _polynomial(coefficients: tuple[float, ...], t: Any) -> Any:
@@ -77,7 +78,9 @@ def _polynomial(coefficients: tuple[float, ...], t: Any) -> Any:
 def erf(x: Any) -> Any:
     """The error function of every element of ``x``; same shape and dtype (float64 to round-off)."""
     xp = get_array_module(x)
-    y = xp.abs(x)
+    # erfc(|x|) is below the smallest float64 beyond 27: capping there keeps y * y finite (no
+    # overflow for huge or infinite x) and changes no result
+    y = xp.minimum(xp.abs(x), _SATURATED)
     # Each range is evaluated on arguments clipped into it, so no range ever sees a value that
     # makes it divide inf by inf; xp.where then picks the right range for each element.
     x_small = xp.clip(x, -_SMALL_LIMIT, _SMALL_LIMIT)

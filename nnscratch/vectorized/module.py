@@ -18,6 +18,16 @@ BatchNorm's running statistics) are declared with ``register_buffer``.
 Caching for backward can be switched off for inference with ``no_grad()``, which the
 trainers use in ``evaluate`` and ``predict``: nothing is kept, so memory stays flat.
 
+Rules every layer follows, written once here (``__init_subclass__`` wraps the ``forward`` and
+``backward`` of every subclass):
+
+- integer (and boolean) input is cast to the module's float dtype (its first parameter's,
+  else float32); complex or non-numeric input is a ValueError naming the layer;
+- one backward per forward, as in PyTorch ("Trying to backward through the graph a second
+  time"): a second backward without a new forward is a RuntimeError naming the layer;
+- dL/dy must have the shape of y: a gradient of another shape is a ValueError naming the
+  layer and both shapes (broadcasting it would silently give wrong parameter gradients).
+
 ``state_dict()`` holds the parameters and buffers. A module's state that is neither, such as
 the position of Dropout's mask generator, is its ``extra_state()``; ``extra_state_dict()``
 collects it over the tree, so a checkpoint of any network carries every dropout stream.
@@ -26,13 +36,16 @@ collects it over the tree, so a checkpoint of any network carries every dropout 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..common.backend import get_array_module, to_device
 from ..common.state import state_problems
 
 _grad_mode = {"enabled": True}
+
+DEFAULT_FLOAT_DTYPE = "float32"  # what every layer builds its parameters in
 
 
 @contextlib.contextmanager
@@ -81,6 +94,18 @@ class Module:
     # a layer may then skip that product and return None (autograd makes the same saving for
     # inputs that don't require grad). Layers that ignore it simply return dL/dx anyway.
     needs_input_grad: bool = True
+    # set by the wrappers of forward and backward (see ``__init_subclass__``)
+    _output_shape: tuple[int, ...] | None = None
+    _cache_used: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each ``forward`` and ``backward`` a subclass defines with the rules of the module
+        docstring, so that every layer follows them without repeating them."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.forward = _checked_forward(vars(cls)["forward"])
+        if "backward" in vars(cls):
+            cls.backward = _checked_backward(vars(cls)["backward"])
 
     def forward(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -94,8 +119,9 @@ class Module:
     # ------------------------------------------------------------------ the backward cache
 
     def _save_for_backward(self, *values: Any) -> None:
-        """Keep ``values`` for backward, unless inside ``no_grad()`` (then keep nothing)."""
+        """Keep ``values`` for one backward, unless inside ``no_grad()`` (then keep nothing)."""
         self._cache = values if grad_enabled() else None
+        self._cache_used = False
 
     def _saved(self) -> tuple:
         """What forward kept; a clear error when there is nothing to differentiate."""
@@ -105,7 +131,18 @@ class Module:
                 f"{type(self).__name__}.backward() called before forward() "
                 "(or after a forward inside no_grad(), which keeps nothing for backward)"
             )
+        if self._cache_used:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward() called a second time after one forward(): a backward uses up "
+                "what its forward kept (as PyTorch's 'Trying to backward through the graph a second time'); "
+                "run forward() again first"
+            )
         return cache
+
+    def _float_dtype(self) -> Any:
+        """The dtype integer input is cast to: the first parameter's, or the library's default float."""
+        parameters = self.parameters()
+        return parameters[0].dtype if parameters else DEFAULT_FLOAT_DTYPE
 
     # ------------------------------------------------------------------ walking the tree
 
@@ -258,6 +295,49 @@ class Module:
         for name, child in children:
             lines += [f"  ({name}): " + repr(child).replace("\n", "\n  ")]
         return "\n".join(lines + [")"])
+
+
+def _real_input(module: Module, x: Any) -> Any:
+    """x if floating point, integers and booleans cast to the module's float dtype, else a ValueError."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind == "f":
+        return x
+    if dtype.kind in "biu":
+        return x.astype(module._float_dtype())
+    raise ValueError(
+        f"{type(module).__name__} expects real numbers (floating point, or integers, which are cast to "
+        f"{module._float_dtype()}), got input of dtype {dtype} and shape {tuple(x.shape)}"
+    )
+
+
+def _checked_forward(forward: Callable) -> Callable:
+    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow."""
+
+    @functools.wraps(forward)
+    def checked(self: Module, x: Any, *args: Any, **kwargs: Any) -> Any:
+        y = forward(self, _real_input(self, x), *args, **kwargs)
+        self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
+        return y
+
+    return checked
+
+
+def _checked_backward(backward: Callable) -> Callable:
+    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up."""
+
+    @functools.wraps(backward)
+    def checked(self: Module, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+        expected = self._output_shape
+        if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
+            raise ValueError(
+                f"{type(self).__name__}({self.extra_repr()}).backward got a gradient of shape {tuple(grad_out.shape)}, "
+                f"but its forward returned shape {expected}: dL/dy must have the output's shape"
+            )
+        grad_x = backward(self, grad_out, *args, **kwargs)
+        self._cache_used = True
+        return grad_x
+
+    return checked
 
 
 def _has_extra_state(module: Module) -> bool:

@@ -5,6 +5,10 @@ One epoch of ``fit``::
     shuffle (seeded) -> for each batch: augment -> forward -> loss -> backward -> clip -> step
     then: validation -> schedule step -> history entry -> early-stopping bookkeeping -> callbacks
 
+Batches hold ``batch_size`` samples, the last one what is left, except that a model with a
+BatchNorm layer never gets a last batch of one sample (whose batch statistics would not
+exist): that sample joins the batch before. Every sample is seen in every epoch.
+
 The data is moved to the device once, before the first epoch. Nothing is read back to the
 host per batch: the epoch's loss and accuracy are summed on the device and converted once,
 at the end of the epoch (on a GPU, every ``float(x)`` waits for the device to finish).
@@ -13,19 +17,8 @@ Subclasses change the loop through small hooks instead of copying it: ``_augment
 (identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
 step on one batch).
 
-Resuming. ``fit(..., epochs=N)`` trains *up to* epoch N: a new trainer runs epochs 1..N; a
-trainer that has completed k epochs (in an earlier ``fit``, or loaded with
-``load_state_dict``/``load_checkpoint``) runs epochs k+1..N, and nothing when k >= N. So a
-run of N epochs can be cut anywhere between epochs and continued, even in another process,
-with the same call. ``state_dict()`` holds all a resumed run needs besides the model,
-optimizer and schedule: the epoch, the history, the state of every generator the trainer
-draws from (``named_generators``: shuffling here, augmentation in ConvTrainer) and the
-early-stopping bookkeeping with the best weights; the model's Dropout streams travel with the
-model (``Module.extra_state_dict``). With everything restored, the resumed epochs are the
-uninterrupted run's, bit for bit. A run that stopped early is over: ``fit`` trains no further.
-With early stopping, ``fit`` hands back the best epoch's weights when it returns, so a run
-that is to be continued exactly is checkpointed from inside ``fit`` (``common.autosave``: a
-callback keeps the state after every epoch, and Ctrl-C saves that), not after it returns.
+Resuming a run from a checkpoint (``state_dict``, ``save_checkpoint``, ``load_checkpoint``) is
+written in ``trainer_state.py``, which ``Trainer`` inherits.
 
 Divergence. A NaN or infinite output or loss stops training with a ``NonFiniteLossError``
 naming the epoch and batch; the failing batch is then run again with a check after every
@@ -41,31 +34,29 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..common.backend import get_array_module, to_cpu, to_device
-from ..common.checkpoint import Checkpoint, CheckpointError, checkpoint_state, read_checkpoint, write_checkpoint
-from ..common.checks import check_int, check_number
+from ..common.checks import check_int
 from ..common.cross_entropy import CrossEntropyLoss
 from ..common.datasets import train_val_split
 from ..common.divergence import NonFiniteLossError, divergence_message
 from ..common.memory import keep_freed_memory
 from ..common.progress import progress_bar
 from ..common.seed import new_generator
-from ..common.state import copy_state, state_problems
+from .batchnorm import BatchNorm
 from .diagnose import locate_non_finite
+from .fit_checks import check_data, check_fit_arguments, check_labels
 from .module import Module, no_grad
 from .optim import clip_grad_norm
+from .trainer_state import TrainerState
 
 EVAL_BATCH_SIZE = 1000  # evaluation keeps nothing for backward, so larger batches are cheap
 
 Callback = Callable[["Trainer", dict], None]
 
 
-class Trainer:
+class Trainer(TrainerState):
     """Trains a classifier ``model`` with ``optimizer`` (see the module docstring for the loop).
 
     loss: an object with ``forward(logits, targets)`` -> the batch *mean* and ``backward()``
@@ -136,7 +127,7 @@ class Trainer:
         training batches). Training first calls ``common.memory.keep_freed_memory()``, so that
         each step reuses the memory the last one freed.
         """
-        self._check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
         keep_freed_memory()
         if val_split:
             x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
@@ -144,7 +135,7 @@ class Trainer:
         x, y = to_device(x), to_device(y)
         if validation is not None:
             validation = (to_device(validation[0]), to_device(validation[1]))
-        self._check_model_accepts(x, y)
+        self._check_model_accepts(x, y, validation)
         entries = []
         while self.epoch < epochs and not self.stopped_early:
             entries.append(self._run_epoch(x, y, batch_size, validation, early_stopping))
@@ -189,12 +180,14 @@ class Trainer:
         self.model.train()
         # the order is drawn on the host, so NumPy and CuPy runs see the same batches
         order = to_device(self.rng.permutation(len(x)))
-        num_batches = math.ceil(len(x) / batch_size)
+        num_batches = self._num_batches(len(x), batch_size)
         loss_sum, correct, batch_losses = 0.0, 0, []
         bar = progress_bar(range(num_batches), quiet=self.quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
 
         def batch_indices(batch: int) -> Any:
-            return order[batch * batch_size : (batch + 1) * batch_size]
+            # the last batch runs to the end: it holds the leftover samples, merged or not
+            end = len(x) if batch == num_batches - 1 else (batch + 1) * batch_size
+            return order[batch * batch_size : end]
 
         for batch in bar:
             indices = batch_indices(batch)
@@ -210,6 +203,16 @@ class Trainer:
             correct = correct + (logits.argmax(axis=1) == labels).sum()
         self._check_finite(batch_losses, num_batches, lambda batch: (x[batch_indices(batch)], y[batch_indices(batch)]))
         return float(loss_sum) / len(x), int(correct) / len(x)
+
+    def _num_batches(self, num_samples: int, batch_size: int) -> int:
+        """Batches per epoch: ceil(num_samples / batch_size), except that a last batch of a single
+        sample is merged into the one before when the model has a BatchNorm layer, whose batch
+        statistics need more than one sample (the merged batch holds batch_size + 1)."""
+        num_batches = math.ceil(num_samples / batch_size)
+        single_left = num_batches > 1 and num_samples % batch_size == 1
+        if single_left and any(isinstance(module, BatchNorm) for module in self.model.modules()):
+            return num_batches - 1
+        return num_batches
 
     def _augment_batch(self, images: Any) -> Any:
         """Data augmentation of one training batch; the identity here (ConvTrainer overrides it)."""
@@ -263,137 +266,21 @@ class Trainer:
         self.epochs_without_improvement += 1
         return self.epochs_without_improvement >= patience
 
-    def _check_fit_arguments(
-        self,
-        x: Any,
-        y: Any,
-        epochs: int,
-        batch_size: int,
-        val_split: float,
-        validation: tuple[Any, Any] | None,
-        early_stopping: int | None,
-    ) -> None:
-        """Every problem with fit's arguments is found here, before any work is done."""
-        check_int("Trainer.fit", "epochs", epochs)
-        check_int("Trainer.fit", "batch_size", batch_size)
-        _check_data("Trainer.fit", "x", "y", x, y)
-        if validation is not None:
-            if val_split:
-                raise ValueError("Trainer.fit: give val_split or validation=(x_val, y_val), not both")
-            _check_data("Trainer.fit", "x_val", "y_val", *validation)
-        check_number("Trainer.fit", "val_split", val_split, 0.0, 1.0, high_open=True)
-        if early_stopping is not None:
-            check_int("Trainer.fit", "early_stopping (a patience in epochs)", early_stopping)
-            if not val_split and validation is None:
-                raise ValueError("Trainer.fit: early_stopping needs validation data: val_split > 0 or validation=...")
-
-    def _check_model_accepts(self, x: Any, y: Any) -> None:
+    def _check_model_accepts(self, x: Any, y: Any, validation: tuple[Any, Any] | None) -> None:
         """Run one sample through the model (eval mode, nothing kept) so that an input of the wrong
         shape fails with the layer's own message, and check the labels against the number of outputs,
-        all before the first update."""
-        num_classes = self.num_classes = int(self.predict_logits(x[:1]).shape[1])
-        if y.dtype.kind not in "iu":  # signed or unsigned integers
-            raise ValueError(f"Trainer.fit: labels must be integer class indices, got dtype {y.dtype}")
-        low, high = int(y.min()), int(y.max())
-        if low < 0 or high >= num_classes:
-            raise ValueError(
-                f"Trainer.fit: labels range from {low} to {high}, but the model has {num_classes} outputs "
-                f"(classes 0..{num_classes - 1})"
-            )
-
-    # ------------------------------------------------------------------ checkpoints
-
-    def named_generators(self) -> dict[str, np.random.Generator]:
-        """Every NumPy generator the trainer draws from, by attribute name: ``{"rng": ...}`` (the
-        shuffling) here, and ConvTrainer's ``augment_rng`` too. Found by walking the attributes, so
-        a subclass's generators are checkpointed without more code; override this to add
-        generators kept inside other objects."""
-        return {name: value for name, value in vars(self).items() if isinstance(value, np.random.Generator)}
-
-    def state_dict(self) -> dict[str, Any]:
-        """The trainer's own state, for checkpoints: plain values, and arrays (live, not copied)::
-
-            {"epoch", "seed", "history": [entries], "generators": {name: bit_generator.state},
-             "early_stopping": {"best_val_loss", "best_epoch", "best_state", "epochs_without_improvement",
-                                "stopped_early"}}
-
-        best_val_loss is None before the first validation (JSON has no infinity).
-        """
-        return {
-            "epoch": self.epoch,
-            "seed": self.seed,
-            "history": self.history,
-            "generators": {name: rng.bit_generator.state for name, rng in self.named_generators().items()},
-            "early_stopping": {
-                "best_val_loss": None if math.isinf(self.best_val_loss) else self.best_val_loss,
-                "best_epoch": self.best_epoch,
-                "best_state": self.best_state,
-                "epochs_without_improvement": self.epochs_without_improvement,
-                "stopped_early": self.stopped_early,
-            },
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``. The generators (same names, same kinds, valid states) and the
-        best weights (the model's names and shapes) are checked first: a ValueError names every
-        problem, and nothing is changed."""
-        owner = f"{type(self).__name__}.load_state_dict"
-        generators, saved = self.named_generators(), state["generators"]
-        problems = [f"generators: {problem}" for problem in state_problems(dict.fromkeys(generators), saved)]
-        for name, rng in generators.items():
-            if name in saved:
-                try:
-                    type(rng.bit_generator)().state = saved[name]  # a scratch generator of the same kind
-                except (ValueError, TypeError, KeyError) as error:
-                    problems.append(f"generator {name!r}: {error}")
-        stopping = state["early_stopping"]
-        if stopping["best_state"] is not None:
-            problems += [f"best_state {p}" for p in state_problems(self.model.state_dict(), stopping["best_state"])]
-        if problems:
-            raise ValueError(f"{owner}: " + " | ".join(problems))
-        epoch, seed = check_int(owner, "epoch", state["epoch"], low=0), int(state["seed"])
-        best_val_loss = math.inf if stopping["best_val_loss"] is None else float(stopping["best_val_loss"])
-        waited, stopped = int(stopping["epochs_without_improvement"]), bool(stopping["stopped_early"])
-        for name, rng in generators.items():
-            rng.bit_generator.state = saved[name]
-        self.epoch, self.seed, self.history = epoch, seed, copy_state(state["history"])
-        self.best_val_loss, self.best_epoch = best_val_loss, stopping["best_epoch"]
-        self.best_state = copy_state(stopping["best_state"])
-        self.epochs_without_improvement, self.stopped_early = waited, stopped
-
-    def checkpoint_state(self) -> dict[str, Any]:
-        """The whole run's state (model, optimizer, schedule, trainer), as ``save_checkpoint`` stores it."""
-        return checkpoint_state(self.model, self.optimizer, self.schedule, self.state_dict())
-
-    def save_checkpoint(self, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-        """Write the whole run's state and ``metadata`` to ``path``, atomically (``common.checkpoint``)."""
-        return write_checkpoint(path, self.checkpoint_state(), metadata)
-
-    def load_checkpoint(self, path: str | Path, expected: dict[str, Any] | None = None) -> Checkpoint:
-        """Restore model, optimizer, schedule and trainer from ``path``: all of them or, on any problem
-        (a CheckpointError naming the file and what differs), none. The next ``fit`` resumes the run.
-
-        The optimizer and schedule must exist already, as in the saved run: a checkpoint holding
-        a schedule's state refuses to load into a trainer without one (ConvTrainer's default
-        schedule, made in ``fit``, must be made before loading).
-        """
-        checkpoint = read_checkpoint(path)
-        checkpoint.check_metadata(expected)
-        for part, owner in (("optimizer", self.optimizer), ("schedule", self.schedule)):
-            if owner is None and part in checkpoint.state:
-                saved_type = checkpoint.state[part].get("type")
-                raise CheckpointError(
-                    f"{checkpoint.path}: holds the state of a {saved_type} {part}, and this trainer has no {part}: "
-                    f"create the same {part} before loading"
-                )
-        checkpoint.restore(self.model, self.optimizer, self.schedule, self)
-        return checkpoint
+        all before the first update; the same for the validation data, evaluated after each epoch."""
+        self.num_classes = int(self.predict_logits(x[:1]).shape[1])
+        check_labels("Trainer.fit", y, self.num_classes)
+        if validation is not None:
+            self.predict_logits(validation[0][:1])
+            check_labels("Trainer.fit", validation[1], self.num_classes, name="validation labels")
 
     # ------------------------------------------------------------------ inference
 
     def evaluate(self, x: Any, y: Any, batch_size: int = EVAL_BATCH_SIZE) -> tuple[float, float]:
         """(mean loss, accuracy) of the model on x, y, in eval mode and without caching for backward."""
-        _check_data("Trainer.evaluate", "x", "y", x, y)
+        check_data("Trainer.evaluate", "x", "y", x, y)
         x, y = to_device(x), to_device(y)
         loss_sum, correct = 0.0, 0
         for start, logits in self._logits_in_batches(x, batch_size):
@@ -423,13 +310,3 @@ class Trainer:
                     yield start, self.model.forward(x[start : start + batch_size])
         finally:
             self.model.train(was_training)
-
-
-def _check_data(owner: str, x_name: str, y_name: str, x: Any, y: Any) -> None:
-    if len(x) == 0:
-        raise ValueError(f"{owner}: {x_name} is empty")
-    if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(
-            f"{owner}: {y_name} must hold one class index per sample of {x_name}: {x_name} has shape "
-            f"{tuple(x.shape)}, {y_name} has shape {tuple(y.shape)}"
-        )

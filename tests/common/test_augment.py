@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from nnscratch.common import augment
 from nnscratch.common.augment import (
     Augmentation,
     affine_warp,
@@ -175,3 +176,53 @@ def test_augmentation_pipeline_defaults_and_errors():
 def test_impossible_values_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def offsets_of_a_marked_pixel(shifted, size):
+    """(dy, dx) of every image, signed, from where its pixel 0 (the only 0 of np.arange) went."""
+    positions = np.array([np.argwhere(image[0] == 0)[0] for image in shifted])
+    return (positions + size // 2) % size - size // 2
+
+
+@pytest.mark.parametrize("max_shift", [1, 3])
+def test_random_shift_reaches_both_ends_of_plus_minus_max_shift_on_both_axes(max_shift):
+    size = 12
+    images = np.arange(size * size, dtype=np.float32).reshape(1, 1, size, size).repeat(300, axis=0)
+    dy, dx = offsets_of_a_marked_pixel(random_shift(images, max_shift, rng()), size).T
+    every_offset = set(range(-max_shift, max_shift + 1))
+    assert set(dy) == every_offset and set(dx) == every_offset
+
+
+def tilt_in_degrees(image):
+    """The angle of a bright line through the centre of a square image, from the least-squares
+    slope of its pixels' rows on their columns (positive: its right end lower)."""
+    size = image.shape[-1]
+    rows, cols = np.mgrid[:size, :size] - (size - 1) / 2
+    weight = image[0]
+    return np.degrees(np.arctan((weight * rows * cols).sum() / (weight * cols * cols).sum()))
+
+
+def test_random_rotation_turns_images_both_ways_by_up_to_the_angle():
+    size, max_degrees = 21, 20
+    bar = np.zeros((1, 1, size, size), np.float32)
+    bar[0, 0, size // 2, :] = 1  # a horizontal line through the centre
+    angles = np.array([tilt_in_degrees(image) for image in random_rotation(bar.repeat(64, axis=0), max_degrees, rng())])
+    assert angles.min() < -max_degrees / 2 and angles.max() > max_degrees / 2, "clockwise and anticlockwise"
+    assert np.abs(angles).max() <= max_degrees + 1.0
+
+
+@pytest.mark.parametrize(
+    ("op", "magnitude", "expected"),
+    [("translate_x", 10, (0, 6)), ("translate_x", 5, (0, 3)), ("translate_y", 10, (3, 0))],
+    ids=["x-full", "x-half", "y-full"],
+)
+def test_randaugment_translates_by_a_fraction_of_the_width_or_height(monkeypatch, op, magnitude, expected):
+    # 10 high and 20 wide: 30% of the width (6 pixels) is twice 30% of the height (3 pixels)
+    monkeypatch.setattr(augment, "RANDAUGMENT_OPS", (op,))
+    images = np.zeros((16, 1, 10, 20), np.float32)
+    images[:, 0, 4, 10] = 1.0
+    moved = randaugment(images, 1, magnitude, rng())
+    np.testing.assert_allclose(moved.sum(axis=(1, 2, 3)), 1.0, atol=1e-6)  # whole pixels: the dot stays one pixel
+    offsets = {tuple(np.argwhere(image[0] == image.max())[0] - (4, 10)) for image in moved}
+    (dy, dx) = expected
+    assert offsets == {(dy, dx), (-dy, -dx)}, "by the fraction of the size, in both directions"

@@ -129,21 +129,38 @@ def test_conv2d_passes_gradcheck():
     gradcheck_module(conv, random_input(0, (2, 2, 5, 4)))
 
 
+def assert_gradients_accumulate(layer, x, upstream):
+    """Two forward+backward passes on the same data: dL/dx is the same both times, and every
+    parameter's gradient is added to, not overwritten (so it doubles)."""
+    layer.forward(x)
+    grad_x = layer.backward(upstream)
+    once = {name: parameter.grad.copy() for name, parameter in layer.named_parameters()}
+    assert all(gradient.any() for gradient in once.values())
+    layer.forward(x)
+    assert_close(layer.backward(upstream), grad_x, name="dL/dx")
+    for name, parameter in layer.named_parameters():
+        assert_close(parameter.grad, 2 * once[name], name=f"{name}.grad")
+
+
 @pytest.mark.parametrize("cols_bytes", [1, 2**20, None], ids=["cols-rebuilt", "cols-kept", "row-bands"])
-def test_conv2d_accumulates_gradients_over_backward_calls(monkeypatch, cols_bytes):
+def test_conv2d_accumulates_gradients_over_two_forward_backward_passes(monkeypatch, cols_bytes):
     if cols_bytes is not None:
         monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
         monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
     conv = Conv2D(2, 2, 3, seed=0).to(np.float64)
     x = random_input(0, (2, 2, 4, 4))
-    upstream = random_input(1, (2, 2, 2, 2))
     conv.forward(x)
     assert conv._saved()[0] == ("banded" if cols_bytes is None else "im2col")
-    grad_x = conv.backward(upstream)
-    once = conv.weight.grad.copy(), conv.bias.grad.copy()
-    assert_close(conv.backward(upstream), grad_x, name="dL/dx")  # backward leaves what forward kept intact
-    assert_close(conv.weight.grad, 2 * once[0], name="weight.grad")
-    assert_close(conv.bias.grad, 2 * once[1], name="bias.grad")
+    assert_gradients_accumulate(conv, x, random_input(1, (2, 2, 2, 2)))
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 0), (2, 1)], ids=["stride-1", "stride-2-padded"])
+def test_depthwise_conv2d_accumulates_gradients_over_two_forward_backward_passes(stride, padding):
+    depthwise = DepthwiseConv2D(3, 3, stride=stride, padding=padding, seed=0).to(np.float64)
+    x = random_input(0, (2, 3, 5, 5))
+    upstream = random_input(1, depthwise.forward(x).shape)
+    depthwise.zero_grad()
+    assert_gradients_accumulate(depthwise, x, upstream)
 
 
 def test_conv2d_without_input_gradient_returns_none_and_still_fills_the_weight_gradients():
@@ -262,6 +279,29 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_like_torch():
     upstream = random_input(0, y.shape)
     tx = to_torch(x, True)
     torch_backward(F.max_pool2d(tx, 3, 1, 1), upstream)
+    close(pool.backward(upstream), tx.grad, "dL/dx")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"),
+    [(3, 1, 1), (3, 2, 1), (2, 1, 0), ((3, 2), (2, 1), (1, 0))],
+    ids=["3x3-overlapping-padded", "3x3-stride-2-padded", "2x2-overlapping", "3x2-uneven"],
+)
+def test_max_pool_propagates_nans_of_overlapping_and_padded_windows_like_torch(kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 3, (2, 2, 6, 5)).astype(np.float64)  # few distinct values: ties as well
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[0, 0, 0, 0] = x[1, 1, -1, -1] = np.nan  # in the corners, seen by windows that overlap the padding
+    x[0, 1, 2, 2] = x[0, 1, 2, 3] = np.nan  # two side by side: more than one NaN in a window
+    pool = MaxPool2D(kernel, stride, padding)
+    assert not pool._tiles(x.shape), "the general path, not the tiled one of test_fast_paths"
+    y = pool.forward(x)
+    tx = to_torch(x, True)
+    ty = F.max_pool2d(tx, kernel, stride, padding)
+    assert np.isnan(y).any()
+    np.testing.assert_array_equal(y, ty.detach().numpy())  # NaN where torch has NaN, equal elsewhere
+    upstream = random_input(1, y.shape)
+    torch_backward(ty, upstream)
     close(pool.backward(upstream), tx.grad, "dL/dx")
 
 

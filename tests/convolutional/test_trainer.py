@@ -1,10 +1,15 @@
+import copy
+
 import numpy as np
 import pytest
 
 from nnscratch.common.augment import Augmentation
 from nnscratch.common.datasets import load_dataset
 from nnscratch.convolutional.architectures import build
+from nnscratch.convolutional.architectures.classifier import ImageClassifier
+from nnscratch.convolutional.modules import Conv2D, GlobalAvgPool2D
 from nnscratch.convolutional.trainer import ConvTrainer
+from nnscratch.vectorized.modules import BatchNorm1D, Linear, ReLU
 from nnscratch.vectorized.optim import SGD
 from nnscratch.vectorized.schedules import ConstantLR
 
@@ -99,3 +104,44 @@ def test_bad_shapes_and_impossible_augmentation_are_refused_before_training(samp
         trainer_for(Augmentation(shift=28)).fit(x[:16], y[:16], 1, 8)
     with pytest.raises(ValueError, match=r"lenet was built for 1x28x28 images, got input of shape \(1, 3, 28, 28\)"):
         trainer_for().fit(np.repeat(x[:16], 3, axis=1), y[:16], 1, 8)
+
+
+def batches_of_one_epoch(trainer, x, y, batch_size):
+    """(labels, images) of every batch one epoch of ``fit`` trains on, as the model sees them."""
+    seen = []
+    train_batch = trainer._train_batch
+
+    def spy(inputs, targets, batch, num_batches):
+        seen.append((np.array(targets), np.array(inputs)))
+        return train_batch(inputs, targets, batch, num_batches)
+
+    trainer._train_batch = spy
+    trainer.fit(x, y, epochs=trainer.epoch + 1, batch_size=batch_size)
+    return seen
+
+
+def test_a_last_batch_of_one_image_joins_the_batch_before_when_the_model_has_batchnorm(sample):
+    x, y, _ = sample
+    # BatchNorm1D after global pooling: one image would give it one value per channel
+    model = ImageClassifier(
+        "bn-head", (1, 28, 28), Conv2D(1, 4, 3, stride=3, seed=0), ReLU(), GlobalAvgPool2D(), BatchNorm1D(4),
+        Linear(4, 10, seed=1),
+    )  # fmt: skip
+    trainer = ConvTrainer(model, SGD(model.parameters(), 0.01), quiet=True)
+    batches = batches_of_one_epoch(trainer, x[: 2 * 8 + 1], y[: 2 * 8 + 1], batch_size=8)
+    assert [len(labels) for labels, _ in batches] == [8, 9]
+    assert np.isfinite(trainer.history[-1]["loss"])
+
+
+def test_augmentation_and_shuffling_draw_from_independent_streams(sample):
+    x, y, _ = sample
+    shifting, still = trainer_for(Augmentation(shift=2)), trainer_for(Augmentation.none())
+    # neither stream is a copy of the other: their next draws differ
+    assert not np.array_equal(copy.deepcopy(shifting.rng).random(8), copy.deepcopy(shifting.augment_rng).random(8))
+    # drawing shifts leaves the shuffling alone: the same batches, epoch after epoch, as without augmentation
+    for _ in range(2):
+        shifted_batches = batches_of_one_epoch(shifting, x[:32], y[:32], batch_size=8)
+        still_batches = batches_of_one_epoch(still, x[:32], y[:32], batch_size=8)
+        for (shifted_labels, shifted_images), (labels, images) in zip(shifted_batches, still_batches, strict=True):
+            np.testing.assert_array_equal(shifted_labels, labels)
+            assert not np.array_equal(shifted_images, images), "the shifts were drawn"

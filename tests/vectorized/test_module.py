@@ -152,8 +152,9 @@ def test_sequential_backward_runs_the_layers_in_reverse():
     grad_out = np.random.default_rng(1).standard_normal((5, 2))
     model.forward(x)
     grad_x = model.backward(grad_out)
-    # the chain rule by hand, layer by layer
+    # the chain rule by hand, layer by layer (the ReLU runs forward again: one backward per forward)
     first, relu, last = model
+    relu.forward(first.forward(x))
     grad_hidden = relu.backward(grad_out @ last.weight.data)
     np.testing.assert_allclose(grad_x, grad_hidden @ first.weight.data)
     assert len(model) == 3 and list(model)[1] is relu

@@ -177,6 +177,28 @@ def test_elementwise_layers_pass_gradcheck(name):
     gradcheck_module(ours(), x)
 
 
+def kinks_and_neighbours(dtype):
+    """Every kink of ReLU, LeakyReLU and ReLU6 (0 and 6), exactly and one float step either side,
+    with -0.0 and points well inside each piece: random draws almost never land on a kink."""
+    points = []
+    for kink in (0.0, 6.0):
+        kink = dtype(kink)
+        points += [np.nextafter(kink, dtype(-np.inf)), kink, np.nextafter(kink, dtype(np.inf))]
+    return np.array([-1.0, -0.0, *points, 3.0, 7.0], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "relu6"])
+def test_piecewise_linear_layers_match_torch_exactly_at_their_kinks(name, dtype):
+    ours, reference = (make() for make in ACTIVATIONS[name])
+    x = kinks_and_neighbours(dtype)
+    x_torch = torch.from_numpy(x.copy()).requires_grad_()
+    y_torch = reference(x_torch)
+    y_torch.backward(torch.ones_like(y_torch))
+    np.testing.assert_array_equal(ours.forward(x), y_torch.detach().numpy())
+    np.testing.assert_array_equal(ours.backward(np.ones_like(x)), x_torch.grad.numpy(), err_msg=f"{name} at {x}")
+
+
 @pytest.mark.parametrize("name", ACTIVATIONS)
 def test_elementwise_layers_keep_float32(name):
     layer = ACTIVATIONS[name][0]()

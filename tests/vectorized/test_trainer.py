@@ -27,9 +27,9 @@ def sample():
     return x_train, dataset.y_train[:600], x_test, dataset.y_test[:200]
 
 
-def small_trainer(seed=0, hidden=(32,), lr=1e-2, **options):
+def small_trainer(seed=0, hidden=(32,), lr=1e-2, batchnorm=False, **options):
     manual_seed(seed)
-    model = build_mlp(784, list(hidden), 10)
+    model = build_mlp(784, list(hidden), 10, batchnorm=batchnorm)
     return Trainer(model, Adam(model.parameters(), lr=lr), quiet=True, seed=seed, **options)
 
 
@@ -83,6 +83,50 @@ def test_epoch_loss_and_accuracy_are_the_averages_over_the_samples(sample, monke
     assert [size for _, _, size in seen] == [64, 64, 22]
     assert entry["loss"] == pytest.approx(sum(loss * size for loss, _, size in seen) / 150, rel=1e-6)
     assert entry["accuracy"] == sum(correct for _, correct, _ in seen) / 150
+
+
+def batch_sizes_of_one_epoch(trainer, x, y, batch_size, monkeypatch):
+    """The size of every batch ``fit`` trains on in one epoch."""
+    sizes = []
+    train_batch = trainer._train_batch
+
+    def spy(inputs, targets, batch, num_batches):
+        sizes.append(len(targets))
+        return train_batch(inputs, targets, batch, num_batches)
+
+    monkeypatch.setattr(trainer, "_train_batch", spy)
+    trainer.fit(x, y, epochs=trainer.epoch + 1, batch_size=batch_size)
+    return sizes
+
+
+@pytest.mark.parametrize("full_batches", [1, 3])
+def test_a_batchnorm_model_trains_a_last_single_sample_within_the_batch_before(sample, monkeypatch, full_batches):
+    x, y, _, _ = sample
+    count = full_batches * 16 + 1
+    trainer = small_trainer(hidden=(8,), batchnorm=True)
+    for _ in range(2):  # every epoch, not only the first
+        sizes = batch_sizes_of_one_epoch(trainer, x[:count], y[:count], 16, monkeypatch)
+        assert sizes == [16] * (full_batches - 1) + [17], "the single sample joins the last full batch"
+    assert all(math.isfinite(entry["loss"]) for entry in trainer.history)
+    assert int(trainer.model[1].num_batches_tracked) == 2 * full_batches
+
+
+def test_a_model_without_batchnorm_keeps_its_last_single_sample_batch(sample, monkeypatch):
+    x, y, _, _ = sample
+    assert batch_sizes_of_one_epoch(small_trainer(hidden=(8,)), x[:33], y[:33], 16, monkeypatch) == [16, 16, 1]
+
+
+def test_a_batchnorm_model_with_batches_of_one_sample_is_refused_at_its_first_batch(sample):
+    x, y, _, _ = sample
+    trainer = small_trainer(hidden=(8,), batchnorm=True)
+    before = weights(trainer.model)
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm1D needs more than 1 value per channel in training mode, got input of shape \(1, 8\)",
+    ):
+        trainer.fit(x[:4], y[:4], epochs=1, batch_size=1)
+    for name, array in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name], err_msg=name)
 
 
 def test_explicit_validation_data_is_evaluated_every_epoch(sample):
@@ -218,6 +262,13 @@ def test_a_non_finite_loss_is_caught_at_the_end_of_the_epoch_with_its_batch(samp
     [
         (dict(x=np.zeros((10, 100), np.float32)), r"Linear\(in_features=784\) got input of shape \(1, 100\): expected"),
         (dict(y=np.full(10, 12)), r"labels range from 12 to 12, but the model has 10 outputs \(classes 0..9\)"),
+        (dict(y=np.arange(1, 11)), r"labels range from 1 to 10, but the model has 10 outputs \(classes 0..9\)"),
+        (dict(y=np.arange(-1, 9)), r"labels range from -1 to 8, but the model has 10 outputs"),
+        (
+            dict(validation=(np.zeros((2, 784), np.float32), np.array([0, 10]))),
+            r"validation labels range from 0 to 10, but the model has 10 outputs",
+        ),
+        (dict(validation=(np.zeros((2, 78), np.float32), np.zeros(2, np.int64))), r"got input of shape \(1, 78\)"),
         (dict(y=np.zeros(10)), r"labels must be integer class indices, got dtype float64"),
         (dict(y=np.zeros(9, np.int64)), r"y must hold one class index per sample of x: x has shape \(10, 784\), y has"),
         (dict(x=np.zeros((0, 784), np.float32), y=np.zeros(0, np.int64)), r"Trainer.fit: x is empty"),
@@ -239,6 +290,19 @@ def test_fit_refuses_bad_arguments_before_any_update(arguments, message):
     assert trainer.epoch == 0 and trainer.history == []
     for name, array in trainer.model.state_dict().items():
         np.testing.assert_array_equal(array, before[name], err_msg=name)
+
+
+def test_labels_up_to_one_less_than_the_number_of_outputs_are_accepted():
+    trainer = small_trainer(hidden=(8,))
+    labels = np.arange(10)  # every class, 0 .. 9, for a model with 10 outputs
+    (entry,) = trainer.fit(
+        np.zeros((10, 784), np.float32),
+        labels,
+        epochs=1,
+        batch_size=5,
+        validation=(np.zeros((10, 784), np.float32), labels),
+    )
+    assert math.isfinite(entry["loss"]) and math.isfinite(entry["val_loss"])
 
 
 def test_the_trainer_refuses_a_summed_loss_and_a_bad_clip():

@@ -152,7 +152,9 @@ def test_the_scalar_command_stops_on_divergence_too_and_keeps_the_last_good_chec
     monkeypatch.setattr(scalar_network, "cross_entropy", infinite_in_epoch_2)
     assert main([*SCALAR, "--epochs", "3", "--save", "run.npz", "--save-every", "1"]) == 1
     err = capsys.readouterr().err
-    assert re.search(r"nnscratch scalar: error: training diverged at epoch 2, batch \d+ of \d+: the loss became NaN", err)
+    assert re.search(
+        r"nnscratch scalar: error: training diverged at epoch 2, batch \d+ of \d+: the loss became NaN", err
+    )
     assert "nothing of that epoch was saved: the last good checkpoint is run.npz (epoch 1)" in err
     assert read_checkpoint(tmp_path / "run.npz").epoch == 1
 

@@ -12,17 +12,14 @@ Every message is one line naming the file.
 from __future__ import annotations
 
 import hashlib
-import math
-import os
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .data_files import DEFLATE_MAX_RATIO, DataFile, describe_os_error, open_data_file
+from .data_files import DEFLATE_MAX_RATIO, open_data_file
 from .dataset_catalog import CIFAR10_TEST_BATCH, CLASSES, IMAGE_SHAPES, KNOWN_SHA256, DatasetError, FileCheck
 from .idx import read_idx_data
+from .npz_reader import ArchiveError, ArrayHeader, NpzReader
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -127,22 +124,22 @@ def _sha256(content: np.ndarray | bytes) -> str:
 
 
 def load_npz(name: str, files: dict[str, Path]) -> tuple[Arrays, list[FileCheck]]:
-    """An ``<name>.npz`` holding x_train, y_train, x_test, y_test; read without pickle, each array's
-    header (dtype, shape, size) checked before its data is read."""
+    """An ``<name>.npz`` holding x_train, y_train, x_test, y_test, read through ``NpzReader`` (no pickle):
+    every array's header is checked (dtype, shape, size against the zip) before any data is read."""
     path = files["npz"]
     try:
-        with zipfile.ZipFile(path) as archive:
-            missing = [key for key in NPZ_KEYS if f"{key}.npy" not in archive.namelist()]
+        with NpzReader(path) as archive:
+            missing = [key for key in NPZ_KEYS if key not in archive.names()]
             if missing:
                 raise DatasetError(f"{path}: missing array(s) {missing}; an .npz dataset holds {list(NPZ_KEYS)}")
-            largest = DEFLATE_MAX_RATIO * os.path.getsize(path)
-            x_train, y_train, x_test, y_test = (_read_npz_array(archive, key, name, path, largest) for key in NPZ_KEYS)
-    except DatasetError:
-        raise
-    except OSError as error:  # PermissionError, a folder named like the file
-        raise DatasetError(f"{path}: cannot be read ({describe_os_error(error)})") from error
-    except (EOFError, ValueError, zipfile.BadZipFile, zlib.error) as error:
-        raise DatasetError(f"{path}: not a readable .npz archive ({_one_line(error)})") from error
+            headers = [archive.header(key) for key in NPZ_KEYS]
+            for header in headers:
+                _check_npz_header(header, IMAGE_SHAPES[name], path)
+            # zlib never inflates more than 1032:1, so a larger total means sizes that lie
+            archive.check_total(headers, DEFLATE_MAX_RATIO)
+            x_train, y_train, x_test, y_test = (_as_nchw(archive.read(header)) for header in headers)
+    except ArchiveError as error:
+        raise DatasetError(f"{path}: {error}") from None
     num_classes = len(CLASSES[name])
     for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         check_counts(images, labels, f"{path}: x_{split}", f"y_{split}")
@@ -155,27 +152,14 @@ def load_npz(name: str, files: dict[str, Path]) -> tuple[Arrays, list[FileCheck]
     return arrays, [FileCheck("npz", path, _sha256(Path(path).read_bytes()), None)]
 
 
-def _read_npz_array(archive: zipfile.ZipFile, key: str, name: str, path: Path, largest: int) -> np.ndarray:
-    """One array of the archive, images as (N, C, H, W); refused from its header when it cannot be what ``key`` is."""
-    with archive.open(f"{key}.npy") as member:
-        version = np.lib.format.read_magic(member)
-        header_readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        if version not in header_readers:
-            raise DatasetError(f"{path}: {key} is in .npy format version {version}, expected 1.0 or 2.0")
-        shape, fortran_order, dtype = header_readers[version](member)
-        _check_npz_header(key, shape, dtype, IMAGE_SHAPES[name], path)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if nbytes > largest:
-            raise DatasetError(f"{path}: {key} of shape {shape} needs {nbytes:,} bytes, more than the archive can hold")
-        member_file = DataFile(path, member, member.tell() + nbytes, gzipped=False)  # zipfile inflates, bounded
-        content = member_file.read_content(nbytes, member.tell(), f"{key} of shape {shape}")
-    array = content.view(dtype).reshape(shape, order="F" if fortran_order else "C")
-    return array[:, None] if key.startswith("x") and array.ndim == 3 else array
+def _as_nchw(array: np.ndarray) -> np.ndarray:
+    """Images saved as (N, H, W) seen as (N, 1, H, W); labels (N,) and (N, C, H, W) images as they are."""
+    return array[:, None] if array.ndim == 3 else array
 
 
-def _check_npz_header(key: str, shape: tuple, dtype: np.dtype, image_shape: tuple, path: Path) -> None:
-    if dtype.hasobject:
-        raise DatasetError(f"{path}: {key} holds Python objects (dtype {dtype}), which nnscratch never unpickles")
+def _check_npz_header(header: ArrayHeader, image_shape: tuple, path: Path) -> None:
+    """Refuse from its header an array that cannot be what its key is (labels (N,), images uint8)."""
+    key, shape, dtype = header.name, header.shape, header.dtype
     if key.startswith("y"):
         if dtype.kind not in "iu" or len(shape) != 1:
             raise DatasetError(f"{path}: {key} must be integer labels (N,), got dtype {dtype} shape {shape}")
@@ -187,7 +171,3 @@ def _check_npz_header(key: str, shape: tuple, dtype: np.dtype, image_shape: tupl
         raise DatasetError(f"{path}: {key} must be uint8 images {forms}, got dtype {dtype} shape {shape}")
     if shape[0] == 0:
         raise DatasetError(f"{path}: {key} holds no images (shape {shape})")
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

@@ -25,6 +25,7 @@ Every problem is an ``ArchiveError`` naming the member.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import zipfile
 import zlib
@@ -91,10 +92,15 @@ class NpzReader:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.file_size = self.path.stat().st_size
+        try:  # opened here, not by zipfile, so that a folder or a denied file is told from a damaged zip
+            self.stream = open(self.path, "rb")  # closed by __exit__, or below when it is no zip
+        except OSError as error:
+            raise ArchiveError(f"cannot be read ({error.strerror or _described(error)})") from None
+        self.file_size = os.fstat(self.stream.fileno()).st_size
         try:
-            self.zip = zipfile.ZipFile(self.path)
+            self.zip = zipfile.ZipFile(self.stream)
         except _ZIP_ERRORS as error:
+            self.stream.close()
             raise ArchiveError(f"not a readable zip archive ({_described(error)})") from None
         members: dict[str, zipfile.ZipInfo] = {}
         for info in self.zip.infolist():
@@ -108,6 +114,7 @@ class NpzReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.zip.close()
+        self.stream.close()  # zipfile leaves a stream it was given open
 
     def names(self) -> list[str]:
         """The arrays the archive holds, by name without ".npy"."""
@@ -144,14 +151,15 @@ class NpzReader:
             )
         return header
 
-    def check_total(self, headers: list[ArrayHeader], factor: int, floor: int) -> None:
+    def check_total(self, headers: list[ArrayHeader], factor: int, floor: int = 0) -> None:
         """Refuse before reading when ``headers`` together would inflate to more than ``factor`` times
         the file's size (or ``floor`` bytes, whichever is more)."""
         total, limit = sum(header.inflated_size for header in headers), max(factor * self.file_size, floor)
         if total > limit:
+            at_least = f", at least {floor:,}" if floor else ""
             raise ArchiveError(
                 f"its arrays would take {total:,} bytes once inflated, more than the {limit:,} allowed "
-                f"({factor} x the file's {self.file_size:,} bytes, at least {floor:,}): a compression bomb "
+                f"({factor} x the file's {self.file_size:,} bytes{at_least}): a compression bomb "
                 "or sizes that lie; refused unread"
             )
 

@@ -23,7 +23,8 @@ to the sample, with a :class:`SampleFallbackWarning`.
 Formats: IDX files (LeCun's MNIST format, gzipped or raw, named ``train-images-idx3-ubyte``
 or ``train-images.idx3-ubyte``; ``idx.py``), an ``<name>.npz`` with ``x_train, y_train, x_test,
 y_test``, and CIFAR-10's binary batches (``dataset_readers.py``). Each file is read bounded by
-what its header declares (``data_files.py``) and checked while loading: image shape, counts,
+what its header declares (``data_files.py``; an ``.npz`` by ``npz_reader.py``, shared with
+checkpoints) and checked while loading: image shape, counts,
 labels in ``[0, num_classes)``. Known files are checked by the sha256 of their *decompressed*
 bytes, because re-packaging (Debian re-gzips) changes the compressed bytes but not the data.
 Nothing here touches the network: see ``download.py`` for that.

@@ -51,8 +51,8 @@ from benchmarks.peak_rss import reset_peak_rss, status_kib
 from benchmarks.report import new_report, publish, reports_dir
 from benchmarks.timing import Spread, limit_threads, time_interleaved
 from nnscratch.cli.arguments import positive_int
+from nnscratch.convolutional.algorithms.winograd import choose_variant, tile_grid
 from nnscratch.convolutional.modules import Conv2D
-from nnscratch.convolutional.winograd import choose_variant, tile_grid
 from scripts.docsgen.reports import (
     CONV_MODULES_FILE,
     LIBRARIES,

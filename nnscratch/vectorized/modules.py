@@ -8,16 +8,16 @@ finds everything.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ..common.backend import current_device, get_array_module, to_device, xp
+from ..common.backend import current_device, get_array_module
 from ..common.checks import check_int
-from ..common.seed import new_generator, next_seed
+from ..common.seed import next_seed
 from .activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
 from .batchnorm import BatchNorm1D
+from .initialization import default_parameters
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
 
 
@@ -27,10 +27,9 @@ class Linear(Module):
     x: (N, in_features) -> y: (N, out_features). weight: (out_features, in_features) and
     bias: (out_features,), shaped as in PyTorch so weights can be copied across.
 
-    Initial values as PyTorch's default (Kaiming-uniform with a = sqrt(5), He et al. 2015):
-    both weight and bias are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), in
-    float32, on the CPU from ``new_generator(seed)`` and then moved to the active device,
-    so the same seed gives the same network on NumPy and CuPy.
+    Initial values as PyTorch's default (``initialization.default_parameters``): both weight
+    and bias drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), in float32, from
+    ``new_generator(seed)``, so the same seed gives the same network on NumPy and CuPy.
 
     Backward, with g = dL/dy of shape (N, out_features):
 
@@ -45,10 +44,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
         self.in_features = check_int("Linear", "in_features", in_features)
         self.out_features = check_int("Linear", "out_features", out_features)
-        rng = new_generator(seed)
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(to_device(rng.uniform(-bound, bound, (out_features, in_features)), xp.float32))
-        self.bias = Parameter(to_device(rng.uniform(-bound, bound, out_features), xp.float32)) if bias else None
+        self.weight, self.bias = default_parameters((self.out_features, self.in_features), bias, seed)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

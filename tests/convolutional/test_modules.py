@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnscratch.convolutional import modules
+from nnscratch.convolutional.algorithms import ROUTES, slices
 from nnscratch.convolutional.modules import (
     AvgPool2D,
     BatchNorm2D,
@@ -79,22 +80,15 @@ def test_modules_reexports_the_vectorized_implementations():
 
 
 @given(
-    geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.booleans(),
-    st.integers(),
+    geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.integers(),
 )  # fmt: skip
-def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
-    geo, n, channels, filters, bias, training, by_rows, seed
-):
+def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(geo, n, channels, filters, bias, training, seed):
+    # the route auto picks (test_algorithms.py forces each one)
     kernel, stride, padding, size = geo
     conv = Conv2D(channels, filters, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
     x = random_input(seed % 2**32, (n, channels, *size))
-    with pytest.MonkeyPatch.context() as patch:
-        # im2col, or row bands (banded.py) for every stride-1 layer
-        patch.setattr(modules, "BANDED_MAX_CHANNELS", 10**6 if by_rows else 0)
-        patch.setattr(modules, "BANDED_MAX_WASTE", 10**6)
-        y = conv.forward(x)
-    assert conv._saved()[0] == ("banded" if by_rows and stride == (1, 1) else "im2col")
+    y = conv.forward(x)
     upstream = random_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
@@ -109,36 +103,19 @@ def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
         close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
-@pytest.mark.parametrize("cols_bytes", [1, 2000])
-def test_conv2d_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, cols_bytes):
-    conv = Conv2D(3, 4, 3, stride=2, padding=1, seed=1).to(np.float64)
-    x = random_input(0, (5, 3, 7, 6))
-    upstream = random_input(1, (5, 4, 4, 3))
-    whole_y, whole_grad_x = conv.forward(x), conv.backward(upstream)
-    whole_grad_w = conv.weight.grad.copy()
-    conv.zero_grad()
-    monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
-    assert len(modules.batch_slices(5, 4 * 27 * 8)) > 1
-    assert_close(conv.forward(x), whole_y, name="y")
-    assert_close(conv.backward(upstream), whole_grad_x, name="dL/dx")
-    assert_close(conv.weight.grad, whole_grad_w, name="dL/dweight")
-
-
 def test_conv2d_passes_gradcheck():
     conv = Conv2D(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), seed=0).to(np.float64)
     gradcheck_module(conv, random_input(0, (2, 2, 5, 4)))
 
 
-@pytest.mark.parametrize("cols_bytes", [1, 2**20, None], ids=["cols-rebuilt", "cols-kept", "row-bands"])
-def test_conv2d_accumulates_gradients_over_backward_calls(monkeypatch, cols_bytes):
-    if cols_bytes is not None:
-        monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
-        monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
-    conv = Conv2D(2, 2, 3, seed=0).to(np.float64)
+@pytest.mark.parametrize("cols_bytes", [1, 2**20], ids=["cols-rebuilt", "cols-kept"])
+@pytest.mark.parametrize("algorithm", list(ROUTES))
+def test_conv2d_accumulates_gradients_over_backward_calls(monkeypatch, algorithm, cols_bytes):
+    monkeypatch.setattr(slices, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)  # the wide route keeps cols, or not
+    conv = Conv2D(2, 2, 3, seed=0, algorithm=algorithm).to(np.float64)
     x = random_input(0, (2, 2, 4, 4))
     upstream = random_input(1, (2, 2, 2, 2))
     conv.forward(x)
-    assert conv._saved()[0] == ("banded" if cols_bytes is None else "im2col")
     grad_x = conv.backward(upstream)
     once = conv.weight.grad.copy(), conv.bias.grad.copy()
     assert_close(conv.backward(upstream), grad_x, name="dL/dx")  # backward leaves what forward kept intact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.backend import get_array_module
@@ -58,6 +59,12 @@ class DepthwiseConv2D(Module):
 
     def _owner(self) -> str:
         return f"DepthwiseConv2D(channels={self.channels})"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 * kh * kw per output value, plus 1 for the bias."""
+        out_size = output_size(self._owner(), (1, *input_shape), self.kernel_size, self.stride, self.padding)
+        (kh, kw), bias = self.kernel_size, 1 if self.bias is not None else 0
+        return (2 * kh * kw + bias) * self.channels * math.prod(out_size)
 
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.channels)

@@ -44,6 +44,7 @@ says which ran, and ``nnscratch summary`` shows it for every layer.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.backend import get_array_module
@@ -208,6 +209,12 @@ class Conv2D(Module):
     def owner(self) -> str:
         """How the layer introduces itself in errors: ``Conv2D(in_channels=3)``."""
         return f"Conv2D(in_channels={self.in_channels})"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 * C * kh * kw per output value (whatever the route), plus 1 for the bias."""
+        out_size = output_size(self.owner(), (1, *input_shape), self.kernel_size, self.stride, self.padding)
+        (kh, kw), bias = self.kernel_size, 1 if self.bias is not None else 0
+        return (2 * self.in_channels * kh * kw + bias) * self.out_channels * math.prod(out_size)
 
     def route(self, input_shape: tuple[int, ...]) -> Route:
         """The route for an input of ``input_shape`` (N, C, H, W): the one named by ``use_algorithm``

@@ -14,6 +14,7 @@ the group:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.backend import xp
@@ -58,6 +59,10 @@ class LayerNorm2D(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_channels}, eps={self.eps}"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 per value, as BatchNorm: a scale and a shift, the statistics folded in."""
+        return 2 * math.prod(input_shape)
 
     def forward(self, x: Any) -> Any:
         check_images(f"LayerNorm2D(num_channels={self.num_channels})", x, self.num_channels)

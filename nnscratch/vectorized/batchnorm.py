@@ -36,6 +36,7 @@ convolutional tier; both are this one implementation with a different input rank
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.backend import xp
@@ -68,6 +69,10 @@ class BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 per value: a scale and a shift, with the statistics folded into them."""
+        return 2 * math.prod(input_shape)
 
     def _check_input(self, x: Any) -> None:
         name = type(self).__name__

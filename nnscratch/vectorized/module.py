@@ -91,6 +91,20 @@ class Module:
     def __call__(self, x: Any) -> Any:
         return self.forward(x)
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """Forward FLOPs for one sample of ``input_shape`` (no batch axis), a multiply-add counting 2.
+
+        A layer (a module without sub-modules) counts its own and must override this. A module
+        built of others sums theirs, each at the shape that reaches it, found by running one
+        sample through (``leaves.trace_layers``); what it computes outside its layers (a
+        residual addition) is not counted.
+        """
+        if not any(True for _ in self.named_children()):
+            raise NotImplementedError(f"{type(self).__name__} does not define flops(input_shape)")
+        from .leaves import trace_layers  # leaves.py builds on this file
+
+        return sum(call.module.flops(call.input_shape) for call in trace_layers(self, input_shape))
+
     # ------------------------------------------------------------------ the backward cache
 
     def _save_for_backward(self, *values: Any) -> None:

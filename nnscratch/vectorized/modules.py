@@ -15,7 +15,7 @@ import numpy as np
 from ..common.backend import current_device, get_array_module
 from ..common.checks import check_int
 from ..common.seed import next_seed
-from .activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
+from .activations import GELU, Elementwise, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
 from .batchnorm import BatchNorm1D
 from .initialization import default_parameters
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
@@ -49,6 +49,10 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 * in * out for the product, out for the bias."""
+        return 2 * self.in_features * self.out_features + (self.out_features if self.bias is not None else 0)
+
     def forward(self, x: Any) -> Any:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
@@ -75,6 +79,9 @@ class Linear(Module):
 class Identity(Module):
     """y = x (a placeholder, e.g. a shortcut that needs no projection)."""
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        return 0
+
     def forward(self, x: Any) -> Any:
         return x
 
@@ -85,6 +92,9 @@ class Identity(Module):
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes the gradient back."""
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        return 0
+
     def forward(self, x: Any) -> Any:
         self._save_for_backward(x.shape)
         return x.reshape(x.shape[0], -1)
@@ -94,7 +104,7 @@ class Flatten(Module):
         return grad_out.reshape(shape)
 
 
-class Dropout(Module):
+class Dropout(Elementwise):
     """Inverted dropout (Srivastava et al. 2014): in training, zero each element with
     probability ``p`` and scale the survivors by 1 / (1 - p), so the expected activation is
     unchanged and evaluation needs no rescaling: in eval mode it is the identity.

@@ -71,6 +71,9 @@ class ResidualBlock(Module):
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "ResidualBlock", {}  # written in ``interop.torch``, from this docstring
+
     def forward(self, x: Any) -> Any:
         check_images(f"ResidualBlock(in_channels={self.in_channels})", x, self.in_channels)
         main = self.bn2.forward(self.conv2.forward(self.relu1.forward(self.bn1.forward(self.conv1.forward(x)))))
@@ -140,6 +143,9 @@ class MBConvBlock(Module):
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, residual={self.use_residual}"
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "MBConvBlock", {"use_residual": self.use_residual}
+
     def forward(self, x: Any) -> Any:
         check_images(f"MBConvBlock(in_channels={self.in_channels})", x, self.in_channels)
         h = x if self.expand is None else self.expand.forward(x)
@@ -195,6 +201,9 @@ class ConvNeXtBlock(Module):
 
     def extra_repr(self) -> str:
         return f"{self.channels}, layer_scale={self.gamma is not None}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "ConvNeXtBlock", {"channels": self.channels, "layer_scale": self.gamma is not None}
 
     def forward(self, x: Any) -> Any:
         check_images(f"ConvNeXtBlock(channels={self.channels})", x, self.channels)

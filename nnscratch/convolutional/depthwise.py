@@ -66,6 +66,18 @@ class DepthwiseConv2D(Module):
         (kh, kw), bias = self.kernel_size, 1 if self.bias is not None else 0
         return (2 * kh * kw + bias) * self.channels * math.prod(out_size)
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """A grouped convolution, one group per channel."""
+        return "Conv2d", {
+            "in_channels": self.channels,
+            "out_channels": self.channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "groups": self.channels,
+            "bias": self.bias is not None,
+        }
+
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)

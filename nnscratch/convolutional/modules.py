@@ -216,6 +216,16 @@ class Conv2D(Module):
         (kh, kw), bias = self.kernel_size, 1 if self.bias is not None else 0
         return (2 * self.in_channels * kh * kw + bias) * self.out_channels * math.prod(out_size)
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Conv2d", {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "bias": self.bias is not None,
+        }
+
     def route(self, input_shape: tuple[int, ...]) -> Route:
         """The route for an input of ``input_shape`` (N, C, H, W): the one named by ``use_algorithm``
         or ``algorithm``, else the first of ``ROUTES`` that applies and pays off."""
@@ -312,6 +322,9 @@ class SqueezeExcite(Module):
 
     def extra_repr(self) -> str:
         return f"{self.channels}, reduced_channels={self.reduced_channels}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "SqueezeExcite", {}  # written in ``interop.torch``, from this docstring
 
     def forward(self, x: Any) -> Any:
         check_images(f"SqueezeExcite(channels={self.channels})", x, self.channels)

@@ -33,6 +33,7 @@ class BatchNorm2D(BatchNorm):
 
     input_ranks = (4,)
     input_layout = "(N, C, H, W)"
+    torch_name = "BatchNorm2d"
 
 
 class LayerNorm2D(Module):
@@ -63,6 +64,10 @@ class LayerNorm2D(Module):
     def flops(self, input_shape: tuple[int, ...]) -> int:
         """2 per value, as BatchNorm: a scale and a shift, the statistics folded in."""
         return 2 * math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn has no channels-first LayerNorm: ``interop.torch`` writes one."""
+        return "LayerNorm2d", {"channels": self.num_channels, "eps": self.eps}
 
     def forward(self, x: Any) -> Any:
         check_images(f"LayerNorm2D(num_channels={self.num_channels})", x, self.num_channels)

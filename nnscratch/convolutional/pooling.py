@@ -55,6 +55,10 @@ class _Pool2D(Module):
         out_size = output_size(self._owner(), (1, *input_shape), self.kernel_size, self.stride, self.padding)
         return self.kernel_size[0] * self.kernel_size[1] * input_shape[0] * math.prod(out_size)
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        name = type(self).__name__.replace("2D", "2d")  # MaxPool2d, AvgPool2d
+        return name, {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+
     def _owner(self) -> str:
         return f"{type(self).__name__}(kernel_size={self.kernel_size})"
 
@@ -214,6 +218,10 @@ class GlobalAvgPool2D(Module):
     def flops(self, input_shape: tuple[int, ...]) -> int:
         """One addition per input value."""
         return math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn's AdaptiveAvgPool2d(1) keeps two axes of size 1: ``interop.torch`` writes one without."""
+        return "GlobalAvgPool2d", {}
 
     def forward(self, x: Any) -> Any:
         check_images("GlobalAvgPool2D()", x)

@@ -38,6 +38,10 @@ class Elementwise(Module):
     def flops(self, input_shape: tuple[int, ...]) -> int:
         return math.prod(input_shape)
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn's class of the same name; layers with settings add them."""
+        return type(self).__name__, {}
+
 
 def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x| <= 0."""
@@ -67,6 +71,9 @@ class LeakyReLU(Elementwise):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "LeakyReLU", {"negative_slope": self.negative_slope}
 
     def forward(self, x: Any) -> Any:
         positive = x > 0
@@ -151,6 +158,9 @@ class GELU(Elementwise):
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "GELU", {"approximate": self.approximate}
+
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
         if self.approximate == "tanh":
@@ -183,6 +193,9 @@ class Softmax(Elementwise):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Softmax", {"dim": self.axis}
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)

@@ -52,6 +52,7 @@ class BatchNorm(Module):
 
     input_ranks: tuple[int, ...] = (2, 3, 4)
     input_layout = "(N, C, ...)"
+    torch_name: str | None = None  # the torch.nn class of each subclass
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         if num_features < 1:
@@ -73,6 +74,11 @@ class BatchNorm(Module):
     def flops(self, input_shape: tuple[int, ...]) -> int:
         """2 per value: a scale and a shift, with the statistics folded into them."""
         return 2 * math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]] | None:
+        if self.torch_name is None:
+            return None
+        return self.torch_name, {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
     def _check_input(self, x: Any) -> None:
         name = type(self).__name__
@@ -161,3 +167,4 @@ class BatchNorm1D(BatchNorm):
 
     input_ranks = (2, 3)
     input_layout = "(N, C) or (N, C, L)"
+    torch_name = "BatchNorm1d"

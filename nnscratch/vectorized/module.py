@@ -105,6 +105,16 @@ class Module:
 
         return sum(call.module.flops(call.input_shape) for call in trace_layers(self, input_shape))
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]] | None:
+        """The PyTorch module computing what this one computes, as data: (class name, keyword arguments).
+
+        The name is a class of ``torch.nn`` (``("Conv2d", {"in_channels": 3, ...})``) or, where
+        torch.nn has none, one of the twins ``nnscratch.interop.torch`` writes. Sub-modules are
+        converted on their own and attached under the same names, so parameter names match.
+        None (the default): no equivalent. The library never imports torch for this.
+        """
+        return None
+
     # ------------------------------------------------------------------ the backward cache
 
     def _save_for_backward(self, *values: Any) -> None:
@@ -306,6 +316,9 @@ class Sequential(Module):
 
     def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Sequential", {}
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, layer in enumerate(self.layers):

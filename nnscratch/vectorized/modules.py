@@ -53,6 +53,10 @@ class Linear(Module):
         """2 * in * out for the product, out for the bias."""
         return 2 * self.in_features * self.out_features + (self.out_features if self.bias is not None else 0)
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        bias = self.bias is not None
+        return "Linear", {"in_features": self.in_features, "out_features": self.out_features, "bias": bias}
+
     def forward(self, x: Any) -> Any:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
@@ -82,6 +86,9 @@ class Identity(Module):
     def flops(self, input_shape: tuple[int, ...]) -> int:
         return 0
 
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Identity", {}
+
     def forward(self, x: Any) -> Any:
         return x
 
@@ -94,6 +101,9 @@ class Flatten(Module):
 
     def flops(self, input_shape: tuple[int, ...]) -> int:
         return 0
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Flatten", {}
 
     def forward(self, x: Any) -> Any:
         self._save_for_backward(x.shape)
@@ -123,6 +133,9 @@ class Dropout(Elementwise):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Dropout", {"p": self.p}
 
     def _generator(self, xp: Any) -> Any:
         # created on first use, on the backend of the data, so CuPy draws its masks on the GPU

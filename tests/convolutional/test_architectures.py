@@ -8,8 +8,8 @@ from nnscratch.common.datasets import load_dataset
 from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional.architectures import ARCHITECTURES, build, options_of
 from nnscratch.convolutional.modules import Dropout
+from nnscratch.interop import torch as interop_torch
 from nnscratch.vectorized.optim import Adam
-from tests.convolutional.torch_twins import copy_weights, torch_twin
 from tests.support import assert_close, to_torch
 
 INPUTS = [(1, 28), (3, 32)]
@@ -66,8 +66,7 @@ def test_forward_and_every_gradient_match_the_same_network_built_in_torch(name, 
             module.p = 0.0  # dropout masks come from different generators; everything else is compared
     randomize_statistics(model, seed=1)
     model[0].needs_input_grad = True
-    twin = torch_twin(model)
-    copy_weights(model, twin)
+    twin = interop_torch.to_torch(model)
     model.train(training)
     twin.train(training)
 

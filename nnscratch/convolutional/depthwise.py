@@ -6,12 +6,12 @@ import math
 from typing import Any
 
 from ..common.backend import get_array_module
+from ..common.checks import check_int
 from ..vectorized.initialization import default_parameters
 from ..vectorized.module import Module
 from ..vectorized.per_channel import per_channel
 from .windows import (
     check_images,
-    check_positive_int,
     kernel_offset,
     kernel_positions,
     output_size,
@@ -47,7 +47,7 @@ class DepthwiseConv2D(Module):
         bias: bool = True,
         seed: int | None = None,
     ) -> None:
-        self.channels = check_positive_int(channels, "channels", "DepthwiseConv2D")
+        self.channels = check_int("DepthwiseConv2D", "channels", channels)
         self.kernel_size, self.stride, self.padding = window_geometry("DepthwiseConv2D", kernel_size, stride, padding)
         self.weight, self.bias = default_parameters((channels, 1, *self.kernel_size), bias, seed)
 

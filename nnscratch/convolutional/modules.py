@@ -48,6 +48,7 @@ import math
 from typing import Any
 
 from ..common.backend import get_array_module
+from ..common.checks import check_int
 from ..vectorized.initialization import default_parameters
 from ..vectorized.modules import (
     GELU,
@@ -75,7 +76,6 @@ from .normalization import BatchNorm2D, LayerNorm2D
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .windows import (
     check_images,
-    check_positive_int,
     kernel_offset,
     kernel_positions,
     output_size,
@@ -192,8 +192,8 @@ class Conv2D(Module):
         seed: int | None = None,
         algorithm: str = "auto",
     ) -> None:
-        self.in_channels = check_positive_int(in_channels, "in_channels", "Conv2D")
-        self.out_channels = check_positive_int(out_channels, "out_channels", "Conv2D")
+        self.in_channels = check_int("Conv2D", "in_channels", in_channels)
+        self.out_channels = check_int("Conv2D", "out_channels", out_channels)
         self.kernel_size, self.stride, self.padding = window_geometry("Conv2D", kernel_size, stride, padding)
         self.algorithm = check_algorithm("Conv2D", algorithm)
         self.last_algorithm: str | None = None
@@ -312,8 +312,8 @@ class SqueezeExcite(Module):
     """
 
     def __init__(self, channels: int, reduced_channels: int) -> None:
-        self.channels = check_positive_int(channels, "channels", "SqueezeExcite")
-        self.reduced_channels = check_positive_int(reduced_channels, "reduced_channels", "SqueezeExcite")
+        self.channels = check_int("SqueezeExcite", "channels", channels)
+        self.reduced_channels = check_int("SqueezeExcite", "reduced_channels", reduced_channels)
         self.pool = GlobalAvgPool2D()
         self.reduce = Conv2D(channels, reduced_channels, 1)
         self.activation = SiLU()

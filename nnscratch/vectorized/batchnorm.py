@@ -39,7 +39,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..common.backend import xp
+from ..common.backend import get_array_module, xp
+from ..common.checks import check_int, check_number
 from .module import Module, Parameter
 from .per_channel import per_channel
 
@@ -55,13 +56,10 @@ class BatchNorm(Module):
     torch_name: str | None = None  # the torch.nn class of each subclass
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
-        if num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        self.num_features = num_features
-        self.eps = float(eps)
-        self.momentum = float(momentum)
+        name = type(self).__name__
+        self.num_features = check_int(name, "num_features", num_features)
+        self.eps = check_number(name, "eps", eps, 0.0)
+        self.momentum = check_number(name, "momentum", momentum, 0.0, 1.0)
         self.weight = Parameter(xp.ones(num_features, dtype=xp.float32))
         self.bias = Parameter(xp.zeros(num_features, dtype=xp.float32))
         self.register_buffer("running_mean", xp.zeros(num_features, dtype=xp.float32))
@@ -102,7 +100,7 @@ class BatchNorm(Module):
     def _channel_dot(a: Any, b: Any) -> Any:
         """(N, C, ...) twice -> (C,): sum over every axis but the channel axis of a * b, without storing a * b."""
         n, c = a.shape[:2]
-        return xp.einsum("ncp,ncp->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+        return get_array_module(a).einsum("ncp,ncp->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
     def forward(self, x: Any) -> Any:
         self._check_input(x)
@@ -120,7 +118,7 @@ class BatchNorm(Module):
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
             centered = None
-        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        inv_std = 1.0 / get_array_module(x).sqrt(var + self.eps)
         scale = self.weight.data * inv_std  # y = x_hat * weight + bias = (x - mean) * scale + bias
         if centered is None:  # eval: one pass, y = x * scale + (bias - mean * scale)
             y = x * per_channel(scale, x.shape)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..common.backend import current_device, get_array_module
-from ..common.checks import check_int
+from ..common.checks import check_int, check_number
 from ..common.seed import next_seed
 from .activations import GELU, Elementwise, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
 from .batchnorm import BatchNorm1D
@@ -124,9 +124,7 @@ class Dropout(Elementwise):
     """
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
-        self.p = float(p)
+        self.p = check_number("Dropout", "p", p, 0.0, 1.0)
         self.seed = next_seed() if seed is None else seed
         self._rng = None
         self._rng_backend = None

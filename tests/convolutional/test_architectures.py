@@ -103,7 +103,7 @@ def test_unknown_architecture_lists_the_valid_names():
         ("lenet", {"image_size": 16}, r"lenet needs images of at least 28x28, got image_size=16"),
         ("convnext_tiny", {"image_size": 8}, r"convnext_tiny needs images of at least 16x16"),
         ("resnet18", {"width": 8, "depth": 2}, r"unknown option\(s\) \['depth'\]; resnet18 accepts \['width'\]"),
-        ("baseline", {"in_channels": 0}, r"in_channels must be a positive int, got 0"),
+        ("baseline", {"in_channels": 0}, r"in_channels must be a positive integer, got 0"),
         ("lenet", {"pool": "median"}, r"pool must be 'max' or 'avg', got 'median'"),
     ],
 )

@@ -444,14 +444,14 @@ def test_layers_reject_a_kernel_larger_than_the_padded_input(layer):
         (lambda: Conv2D(1, 2, 3, padding=-1), r"Conv2D: padding must be a non-negative int .* got -1"),
         (lambda: Conv2D(1, 2, 3, stride=(1, 2, 3)), r"Conv2D: stride must be .* got \(1, 2, 3\)"),
         (lambda: Conv2D(1, 2, True), r"Conv2D: kernel_size must be .* got True"),
-        (lambda: Conv2D(0, 2, 3), r"Conv2D: in_channels must be a positive int, got 0"),
-        (lambda: Conv2D(1, 2.5, 3), r"Conv2D: out_channels must be a positive int, got 2.5"),
+        (lambda: Conv2D(0, 2, 3), r"Conv2D: in_channels must be a positive integer, got 0"),
+        (lambda: Conv2D(1, 2.5, 3), r"Conv2D: out_channels must be a positive integer, got 2.5"),
         (lambda: DepthwiseConv2D(2, 3, stride=-2), r"DepthwiseConv2D: stride must be a positive"),
         (lambda: MaxPool2D(2, stride=0), r"MaxPool2D: stride must be a positive"),
         (lambda: MaxPool2D(2, padding=2), r"MaxPool2D: padding \(2, 2\) must be at most half of kernel_size \(2, 2\)"),
         (lambda: AvgPool2D(3, padding=(0, 2)), r"AvgPool2D: padding \(0, 2\) must be at most half"),
-        (lambda: LayerNorm2D(0), r"LayerNorm2D: num_channels must be a positive int, got 0"),
-        (lambda: SqueezeExcite(4, 0), r"SqueezeExcite: reduced_channels must be a positive int, got 0"),
+        (lambda: LayerNorm2D(0), r"LayerNorm2D: num_channels must be a positive integer, got 0"),
+        (lambda: SqueezeExcite(4, 0), r"SqueezeExcite: reduced_channels must be a positive integer, got 0"),
     ],
 )
 def test_bad_hyperparameters_are_refused_with_the_layer_and_the_value(make, message):

@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnscratch.common.backend import to_cpu
 from nnscratch.convolutional import ALGORITHMS, use_algorithm
 from nnscratch.convolutional.algorithms import ROUTES
 from nnscratch.convolutional.architectures import build
 from nnscratch.convolutional.modules import Conv2D, conv2d_naive, no_grad
-from tests.support import RTOL_MODULE, assert_close, to_torch
+from tests.support import RTOL_MODULE, assert_close, on_device, to_torch
 
 ATOL = 1e-10
 
@@ -51,15 +52,17 @@ def route_cases(draw, route_name):
 
 
 def forward_backward(conv, x, grad_y):
-    """y, dL/dx, dL/dW, dL/db (None without a bias) of one forward and backward from zero gradients."""
+    """y, dL/dx, dL/dW, dL/db (None without a bias) of one forward and backward from zero gradients,
+    run on the active backend, returned as NumPy arrays."""
     conv.zero_grad()
-    y = conv.forward(x)
-    grad_x = conv.backward(grad_y)
-    return y, grad_x, conv.weight.grad.copy(), None if conv.bias is None else conv.bias.grad.copy()
+    y = conv.forward(on_device(x))
+    grad_x = conv.backward(on_device(grad_y))
+    grad_b = None if conv.bias is None else to_cpu(conv.bias.grad)
+    return to_cpu(y), to_cpu(grad_x), to_cpu(conv.weight.grad), grad_b
 
 
 def check_route(route_name, case):
-    conv, x, grad_y = case
+    conv, x, grad_y = case  # x and grad_y: NumPy arrays
     y, grad_x, grad_w, grad_b = forward_backward(conv, x, grad_y)
     assert conv.last_algorithm == route_name
 
@@ -70,12 +73,12 @@ def check_route(route_name, case):
         if expected is not None:
             close(mine, expected, f"{route_name} {name} vs im2col")
 
-    # the definition: the forward directly, the gradients by the adjoint identity
-    bias = None if conv.bias is None else conv.bias.data
-    close(y, conv2d_naive(x, conv.weight.data, bias, conv.stride, conv.padding), f"{route_name} y vs loops")
+    # the definition, on the CPU: the forward directly, the gradients by the adjoint identity
+    weight, bias = to_cpu(conv.weight.data), None if conv.bias is None else to_cpu(conv.bias.data)
+    close(y, conv2d_naive(x, weight, bias, conv.stride, conv.padding), f"{route_name} y vs loops")
     rng = np.random.default_rng(0)
-    v, big_v = rng.standard_normal(x.shape), rng.standard_normal(conv.weight.shape)
-    along_x = np.vdot(conv2d_naive(v, conv.weight.data, None, conv.stride, conv.padding), grad_y)
+    v, big_v = rng.standard_normal(x.shape), rng.standard_normal(weight.shape)
+    along_x = np.vdot(conv2d_naive(v, weight, None, conv.stride, conv.padding), grad_y)
     along_w = np.vdot(conv2d_naive(x, big_v, None, conv.stride, conv.padding), grad_y)
     close(np.vdot(grad_x, v), along_x, f"{route_name} <dL/dx, v> vs loops")
     close(np.vdot(grad_w, big_v), along_w, f"{route_name} <dL/dW, V> vs loops")
@@ -83,7 +86,7 @@ def check_route(route_name, case):
         close(grad_b, grad_y.sum(axis=(0, 2, 3)), f"{route_name} dL/db")
 
     # PyTorch
-    tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
+    tx, tw = to_torch(x, True), to_torch(weight, True)
     tb = None if bias is None else to_torch(bias, True)
     ty = F.conv2d(tx, tw, tb, stride=conv.stride, padding=conv.padding)
     ty.backward(to_torch(grad_y))
@@ -96,7 +99,7 @@ def check_route(route_name, case):
 
 @given(st.data())
 @pytest.mark.parametrize("route_name", list(ROUTES))
-def test_route_matches_the_reference_the_loops_and_torch_forward_and_backward(route_name, data):
+def test_route_matches_the_reference_the_loops_and_torch_forward_and_backward(backend, route_name, data):
     check_route(route_name, data.draw(route_cases(route_name)))
 
 

@@ -28,7 +28,7 @@ from nnscratch.testing import gradcheck_module
 from nnscratch.vectorized import activations
 from nnscratch.vectorized import modules as vectorized_modules
 from nnscratch.vectorized.batchnorm import BatchNorm
-from tests.support import RTOL_MODULE, assert_close, to_torch
+from tests.support import RTOL_MODULE, assert_close, on_device, to_torch
 
 ATOL = 1e-10
 
@@ -52,6 +52,11 @@ def geometry(draw, max_kernel=4, max_stride=3, max_padding=2, pool=False):
 
 def random_input(seed, shape):
     return np.random.default_rng(seed).standard_normal(shape)
+
+
+def device_input(seed, shape):
+    """``random_input`` on the active backend (the ``backend`` fixture's)."""
+    return on_device(random_input(seed, shape))
 
 
 def randomize(module, seed):
@@ -82,14 +87,16 @@ def test_modules_reexports_the_vectorized_implementations():
 @given(
     geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.integers(),
 )  # fmt: skip
-def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(geo, n, channels, filters, bias, training, seed):
+def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
+    backend, geo, n, channels, filters, bias, training, seed
+):
     # the route auto picks (test_algorithms.py forces each one)
     kernel, stride, padding, size = geo
     conv = Conv2D(channels, filters, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
-    x = random_input(seed % 2**32, (n, channels, *size))
+    x = device_input(seed % 2**32, (n, channels, *size))
     y = conv.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
     tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
@@ -103,9 +110,9 @@ def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(geo, n, channe
         close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
-def test_conv2d_passes_gradcheck():
+def test_conv2d_passes_gradcheck(backend):
     conv = Conv2D(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), seed=0).to(np.float64)
-    gradcheck_module(conv, random_input(0, (2, 2, 5, 4)))
+    gradcheck_module(conv, device_input(0, (2, 2, 5, 4)))
 
 
 @pytest.mark.parametrize("cols_bytes", [1, 2**20], ids=["cols-rebuilt", "cols-kept"])
@@ -176,13 +183,13 @@ def test_col2im_is_the_adjoint_of_im2col(geo, n, channels, seed):
 
 
 @given(geometry(), st.integers(1, 3), st.integers(1, 4), st.booleans(), st.booleans(), st.integers())
-def test_depthwise_conv2d_matches_torch_grouped_conv(geo, n, channels, bias, training, seed):
+def test_depthwise_conv2d_matches_torch_grouped_conv(backend, geo, n, channels, bias, training, seed):
     kernel, stride, padding, size = geo
     conv = DepthwiseConv2D(channels, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
-    x = random_input(seed % 2**32, (n, channels, *size))
+    x = device_input(seed % 2**32, (n, channels, *size))
     y = conv.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
     tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
@@ -196,9 +203,9 @@ def test_depthwise_conv2d_matches_torch_grouped_conv(geo, n, channels, bias, tra
         close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
-def test_depthwise_conv2d_passes_gradcheck_and_initialises_like_torch():
+def test_depthwise_conv2d_passes_gradcheck_and_initialises_like_torch(backend):
     conv = DepthwiseConv2D(3, 3, stride=2, padding=1, seed=0).to(np.float64)
-    gradcheck_module(conv, random_input(0, (2, 3, 5, 5)))
+    gradcheck_module(conv, device_input(0, (2, 3, 5, 5)))
     fresh = DepthwiseConv2D(4, (3, 3), seed=1)
     assert fresh.weight.shape == (4, 1, 3, 3) and fresh.weight.dtype == np.float32
     assert np.abs(fresh.weight.data).max() <= 1 / 3 and np.abs(fresh.bias.data).max() <= 1 / 3
@@ -214,16 +221,16 @@ def test_depthwise_conv2d_keeps_float32():
 
 
 @given(geometry(pool=True), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers())
-def test_pools_match_torch(geo, n, channels, default_stride, seed):
+def test_pools_match_torch(backend, geo, n, channels, default_stride, seed):
     kernel, stride, padding, size = geo
     stride = None if default_stride else stride
-    x = random_input(seed % 2**32, (n, channels, *size))
+    x = device_input(seed % 2**32, (n, channels, *size))
     for ours, reference in (
         (MaxPool2D(kernel, stride, padding), F.max_pool2d),
         (AvgPool2D(kernel, stride, padding), F.avg_pool2d),
     ):
         y = ours.forward(x)
-        upstream = random_input(seed % 2**32 + 1, y.shape)
+        upstream = device_input(seed % 2**32 + 1, y.shape)
         tx = to_torch(x, True)
         ty = reference(tx, kernel, stride, padding)
         torch_backward(ty, upstream)
@@ -242,19 +249,19 @@ def test_max_pool_sends_a_tied_gradient_to_the_first_maximum_like_torch():
     close(pool.backward(upstream), tx.grad, "dL/dx")
 
 
-def test_pools_pass_gradcheck():
-    x = random_input(0, (2, 2, 5, 5))
+def test_pools_pass_gradcheck(backend):
+    x = device_input(0, (2, 2, 5, 5))
     gradcheck_module(MaxPool2D(3, stride=2, padding=1), x)
     gradcheck_module(AvgPool2D(2, stride=1, padding=1), x)
     gradcheck_module(GlobalAvgPool2D(), x)
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.integers())
-def test_global_avg_pool_matches_torch(n, channels, height, width, seed):
-    x = random_input(seed % 2**32, (n, channels, height, width))
+def test_global_avg_pool_matches_torch(backend, n, channels, height, width, seed):
+    x = device_input(seed % 2**32, (n, channels, height, width))
     pool = GlobalAvgPool2D()
     y = pool.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     tx = to_torch(x, True)
     torch_backward(F.adaptive_avg_pool2d(tx, 1).flatten(1), upstream)
     assert y.shape == (n, channels)
@@ -273,7 +280,7 @@ def test_pools_keep_float32():
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers())
-def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, channels, height, width, seed):
+def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(backend, n, channels, height, width, seed):
     if n * height * width < 2:
         n = 2  # training needs more than one value per channel
     ours = BatchNorm2D(channels, momentum=0.3).to(np.float64)
@@ -287,9 +294,9 @@ def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, chann
         reference.train(training)
         ours.zero_grad()
         reference.zero_grad()
-        x = 2.0 + 3.0 * random_input(seed % 2**32 + step, (n, channels, height, width))
+        x = 2.0 + 3.0 * device_input(seed % 2**32 + step, (n, channels, height, width))
         y = ours.forward(x)
-        upstream = random_input(seed % 2**32 + 10 + step, y.shape)
+        upstream = device_input(seed % 2**32 + 10 + step, y.shape)
         tx = to_torch(x, True)
         ty = reference(tx)
         torch_backward(ty, upstream)
@@ -302,10 +309,10 @@ def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, chann
     assert int(ours.num_batches_tracked) == int(reference.num_batches_tracked) == 3
 
 
-def test_batchnorm2d_passes_gradcheck_in_both_modes():
+def test_batchnorm2d_passes_gradcheck_in_both_modes(backend):
     norm = BatchNorm2D(3).to(np.float64)
     randomize(norm, 0)
-    x = random_input(0, (2, 3, 3, 2))
+    x = device_input(0, (2, 3, 3, 2))
     gradcheck_module(norm, x)
     norm.eval()
     gradcheck_module(norm, x)
@@ -315,13 +322,13 @@ def test_batchnorm2d_passes_gradcheck_in_both_modes():
 
 
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.integers())
-def test_layernorm2d_matches_torch_layer_norm_over_channels(n, channels, height, width, training, seed):
+def test_layernorm2d_matches_torch_layer_norm_over_channels(backend, n, channels, height, width, training, seed):
     norm = LayerNorm2D(channels).to(np.float64)
     norm.train(training)
     randomize(norm, seed % 2**32)
-    x = 1.0 + 2.0 * random_input(seed % 2**32, (n, channels, height, width))
+    x = 1.0 + 2.0 * device_input(seed % 2**32, (n, channels, height, width))
     y = norm.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = norm.backward(upstream)
     tx, tw, tb = to_torch(x, True), to_torch(norm.weight.data, True), to_torch(norm.bias.data, True)
     ty = F.layer_norm(tx.permute(0, 2, 3, 1), (channels,), tw, tb, eps=1e-6).permute(0, 3, 1, 2)
@@ -332,12 +339,12 @@ def test_layernorm2d_matches_torch_layer_norm_over_channels(n, channels, height,
     close(norm.bias.grad, tb.grad, "dL/dbias")
 
 
-def test_layernorm2d_passes_gradcheck_and_keeps_float32():
+def test_layernorm2d_passes_gradcheck_and_keeps_float32(backend):
     norm = LayerNorm2D(3).to(np.float64)
     randomize(norm, 0)
-    gradcheck_module(norm, random_input(0, (2, 3, 2, 3)))
+    gradcheck_module(norm, device_input(0, (2, 3, 2, 3)))
     norm32 = LayerNorm2D(3)
-    y = norm32.forward(random_input(0, (2, 3, 2, 3)).astype(np.float32))
+    y = norm32.forward(device_input(0, (2, 3, 2, 3)).astype(np.float32))
     assert y.dtype == norm32.backward(np.ones_like(y)).dtype == np.float32
 
 
@@ -362,15 +369,15 @@ def load_into_torch(ours, reference):
 
 
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 3), st.integers(1, 4), st.booleans(), st.integers())
-def test_squeeze_excite_matches_torch(n, channels, reduced, size, training, seed):
+def test_squeeze_excite_matches_torch(backend, n, channels, reduced, size, training, seed):
     se = SqueezeExcite(channels, reduced).to(np.float64)
     se.train(training)
     randomize(se, seed % 2**32)
     reference = TorchSqueezeExcite(channels, reduced)
     load_into_torch(se, reference)
-    x = random_input(seed % 2**32, (n, channels, size, size + 1))
+    x = device_input(seed % 2**32, (n, channels, size, size + 1))
     y = se.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     tx = to_torch(x, True)
     torch_backward(reference(tx), upstream)
     close(y, reference(to_torch(x)), "y")
@@ -392,10 +399,10 @@ def test_squeeze_excite_parameters_are_real_parameters():
     assert se.reduce.weight.shape == (2, 8, 1, 1) and se.expand.weight.shape == (8, 2, 1, 1)
 
 
-def test_squeeze_excite_passes_gradcheck():
+def test_squeeze_excite_passes_gradcheck(backend):
     se = SqueezeExcite(3, 2).to(np.float64)
     randomize(se, 0)
-    gradcheck_module(se, random_input(0, (2, 3, 3, 3)))
+    gradcheck_module(se, device_input(0, (2, 3, 3, 3)))
 
 
 # ----------------------------------------------------------------------------- errors

@@ -18,10 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnscratch.common.backend import to_cpu
+from nnscratch.common.datasets import load_dataset
+from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional import ALGORITHMS, use_algorithm
 from nnscratch.convolutional.algorithms import ROUTES
 from nnscratch.convolutional.architectures import build
 from nnscratch.convolutional.modules import Conv2D, conv2d_naive, no_grad
+from nnscratch.convolutional.trainer import ConvTrainer
+from nnscratch.vectorized.optim import SGD
 from tests.support import RTOL_MODULE, assert_close, on_device, to_torch
 
 ATOL = 1e-10
@@ -195,3 +199,24 @@ def test_last_algorithm_is_none_before_the_first_forward_and_repr_shows_a_forced
     assert Conv2D(1, 2, 3).last_algorithm is None
     assert "algorithm" not in repr(Conv2D(1, 2, 3))
     assert repr(Conv2D(1, 2, 3, algorithm="im2col")).endswith("bias=True, algorithm='im2col')")
+
+
+def test_lenet_trained_on_the_reference_follows_the_loss_curve_of_auto_within_float32_rounding():
+    # what `nnscratch train lenet --conv-algorithm im2col` does: the same run, other routes, the same curve
+    data = load_dataset("sample")
+    x, y = data.normalize(data.x_train[:256]), data.y_train[:256]
+
+    def losses(algorithm):
+        manual_seed(0)
+        model = build("lenet")
+        trainer = ConvTrainer(model, SGD(model.parameters(), 0.05, momentum=0.9), quiet=True, seed=0)
+        with use_algorithm(algorithm):
+            history = trainer.fit(x, y, epochs=3, batch_size=32)
+        assert {m.last_algorithm for m in model.modules() if isinstance(m, Conv2D)} == {
+            "banded" if algorithm == "auto" else algorithm
+        }
+        return [entry["loss"] for entry in history]
+
+    auto, reference = losses("auto"), losses("im2col")
+    assert auto[-1] < auto[0]  # it learns
+    np.testing.assert_allclose(reference, auto, rtol=1e-4)

@@ -64,16 +64,15 @@ def leaves(model: Any) -> list[tuple[str, Any]]:
 
 def describe_layer(module: Any, input_shape: tuple[int, ...] | None) -> str:
     """A short description of an nnscratch layer: its type, and for a convolution its shape and the
-    path its last forward took (``Conv2D`` records it with what it keeps for backward)."""
+    route its last forward took (``Conv2D.last_algorithm``)."""
     text = type(module).__name__
     if hasattr(module, "in_channels") and hasattr(module, "kernel_size"):
         (kh, kw), (sh, _) = module.kernel_size, module.stride
         text += f" {module.in_channels}->{module.out_channels} {kh}x{kw} s{sh}"
         if input_shape is not None:
             text += f" @{input_shape[-1]}"
-        cache = getattr(module, "_cache", None)
-        if cache and isinstance(cache[0], str):  # the path its last forward took: im2col, winograd, banded
-            text += f" {cache[0]}"
+        if getattr(module, "last_algorithm", None):
+            text += f" {module.last_algorithm}"
     return text
 
 

@@ -3,8 +3,8 @@
 ``torch_setup(setup)`` takes an nnscratch ``Setup`` (``workloads.build_setup``) before it has
 trained and builds its twin in PyTorch, float32:
 
-- the model: ``torch_twin`` (tests/convolutional/torch_twins.py), the same layers with the
-  same parameter names, and a copy of the nnscratch model's initial weights and buffers;
+- the model: ``to_torch`` (nnscratch/interop/torch.py), the same layers with the same
+  parameter names, and a copy of the nnscratch model's initial weights and buffers;
 - the optimizer: torch.optim's SGD / Adam / AdamW with the same settings (their update rules
   are the ones nnscratch's optimizers reproduce, and test against);
 - the schedule: torch.optim.lr_scheduler's namesake of the command's ``--schedule``, stepped
@@ -29,8 +29,8 @@ from torch import nn
 
 from benchmarks.workloads import SCALAR, Setup
 from nnscratch.common.augment import Augmentation
+from nnscratch.interop.torch import to_torch
 from nnscratch.vectorized.schedules import multistep_milestones
-from tests.convolutional.torch_twins import copy_weights, torch_twin
 
 EVAL_BATCH_SIZE = 1000  # as nnscratch's Trainer.evaluate
 
@@ -166,9 +166,7 @@ def torch_setup(setup: Setup) -> TorchSetup:
         raise ValueError("torch_setup: the scalar network is benchmarked on its own (it has no PyTorch twin)")
     settings = setup.settings
     torch.manual_seed(settings.seed)  # the dropout masks
-    dtype = getattr(torch, setup.model.parameters()[0].data.dtype.name)  # e.g. numpy float32 -> torch.float32
-    model = torch_twin(setup.model, dtype)
-    copy_weights(setup.model, model)
+    model = to_torch(setup.model)
     optimizer = torch_optimizer(settings, model.parameters())
     return TorchSetup(
         model=model,

@@ -6,23 +6,36 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # "ci" keeps the suite's run time predictable; NNSCRATCH_HYPOTHESIS_PROFILE=thorough digs deeper.
-settings.register_profile(
-    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
-)
-settings.register_profile("thorough", max_examples=300, deadline=None)
+# function_scoped_fixture: the ``backend`` fixture only selects a device, which every example may share
+QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+settings.register_profile("ci", max_examples=25, deadline=None, suppress_health_check=QUIET, derandomize=True)
+settings.register_profile("thorough", max_examples=300, deadline=None, suppress_health_check=QUIET)
 settings.load_profile(os.environ.get("NNSCRATCH_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
-def _cpu_backend():
-    """Every test starts (and ends) on the CPU backend, whatever an earlier test selected, and from
-    the same root seed, so its random weights do not depend on which tests ran before it."""
+def _same_start():
+    """Every test starts from the same root seed, so its random weights do not depend on which tests
+    ran before it; and whatever device it selected, the next one finds the CPU active again."""
     from nnscratch.common.backend import use_device
     from nnscratch.common.seed import manual_seed
 
     manual_seed(0)
-    use_device("cpu")
     yield
+    use_device("cpu")
+
+
+@pytest.fixture(params=["numpy", "cupy"])
+def backend(request):
+    """The array module a spec runs on, made the active backend: NumPy, and CuPy where CuPy and a GPU
+    are present (skipped, saying so, elsewhere). A spec that takes it is written once and runs on
+    both: it puts its inputs on the device (``tests.support.on_device``) and compares on the CPU."""
+    from nnscratch.common.backend import gpu_available, use_device
+
+    if request.param == "cupy" and not gpu_available():
+        pytest.skip("CuPy with a CUDA device is not available here (pip install 'nnscratch[gpu]' on a GPU machine)")
+    use_device("gpu" if request.param == "cupy" else "cpu")
+    yield request.param
     use_device("cpu")
 
 

@@ -13,7 +13,7 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnscratch.common.backend import to_cpu
+from nnscratch.common.backend import to_cpu, to_device
 
 torch.set_default_dtype(torch.float64)
 
@@ -26,6 +26,12 @@ def to_torch(array: Any, requires_grad: bool = False) -> torch.Tensor:
     """A float64/int64 torch tensor holding a copy of ``array`` (NumPy or CuPy)."""
     tensor = torch.from_numpy(np.array(to_cpu(array)))
     return tensor.requires_grad_(requires_grad) if requires_grad else tensor
+
+
+def on_device(*arrays: Any) -> Any:
+    """``arrays`` on the active backend (one array, or a tuple of them): what a ``backend`` spec feeds its layers."""
+    moved = tuple(to_device(array) for array in arrays)
+    return moved[0] if len(moved) == 1 else moved
 
 
 def assert_close(ours: Any, reference: Any, rtol: float = RTOL_EXACT, atol: float = 1e-12, name: str = "") -> None:

@@ -1,7 +1,9 @@
 """`nnscratch train` and `nnscratch summary`: what they refuse, before any work, and what they print."""
 
+import re
 import sys
 
+import numpy as np
 import pytest
 
 from nnscratch import cli
@@ -83,3 +85,19 @@ def test_summary_lists_every_layer_and_the_totals(capsys):
     assert "lenet on 1x28x28 images" in out and "Conv2D" in out and "61,706" in out
     assert main(["summary", "resnet18", "--dataset", "cifar10"]) == 0
     assert "resnet18 on 3x32x32 images" in capsys.readouterr().out
+
+
+def test_the_reference_convolution_trains_lenet_to_the_same_loss_curve_as_auto(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    losses = {}
+    for algorithm in ("auto", "im2col"):
+        command = ["train", "lenet", "--dataset", "sample", "--epochs", "2", "--quiet", "--conv-algorithm", algorithm]
+        assert main(command) == 0
+        losses[algorithm] = [float(loss) for loss in re.findall(r"  loss ([\d.]+)", capsys.readouterr().out)]
+    assert len(losses["auto"]) == 2
+    np.testing.assert_allclose(losses["im2col"], losses["auto"], rtol=1e-4)  # float32 rounding, printed to 4 places
+
+
+def test_a_conv_algorithm_that_cannot_compute_a_layer_is_refused_before_the_data(capsys, no_data):
+    assert main(["train", "resnet18", "--conv-algorithm", "winograd"]) == 2
+    assert "algorithm 'winograd' needs a 3x3 kernel and stride 1" in capsys.readouterr().err

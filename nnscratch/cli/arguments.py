@@ -330,3 +330,16 @@ def augmentation_from(args: argparse.Namespace):
         randaugment_ops=args.augment_randaugment,
         randaugment_magnitude=args.augment_magnitude,
     )
+
+
+def add_conv_algorithm_argument(parser: argparse.ArgumentParser) -> None:
+    """--conv-algorithm: the route every convolution takes (``convolutional/algorithms/``)."""
+    from ..convolutional.algorithms import ALGORITHMS
+
+    parser.add_argument(
+        "--conv-algorithm",
+        default="auto",
+        choices=ALGORITHMS,
+        help="the route every convolution takes: auto (the fastest that applies) or one by name, im2col being the "
+        "reference (default: %(default)s)",
+    )

@@ -9,6 +9,7 @@ import json
 from . import arguments, output
 from .arguments import (
     add_augment_arguments,
+    add_conv_algorithm_argument,
     add_data_arguments,
     add_epoch_arguments,
     add_optimizer_arguments,
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)
     add_epoch_arguments(parser, epochs=None, batch_size=None)
     add_augment_arguments(parser)
+    add_conv_algorithm_argument(parser)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
     add_checkpoint_arguments(parser)
     add_data_arguments(parser)
@@ -120,12 +122,34 @@ class TrainRun(TrainingRun):
             return [self.conflict]
         self.augmentation = augmentation_from(self.args)
         self.model = build_model(self.args)
+        self.check_conv_algorithm()
         try:
             self.augmentation.check_fits(self.model.input_shape)
         except ValueError as error:
             return [f"--augment-shift, --augment-cutout: {error}"]
         problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
         return [problem] if problem else []
+
+    def check_conv_algorithm(self) -> None:
+        """One sample through the model under --conv-algorithm: a route that cannot compute one of its
+        convolutions is a ValueError naming the layer now, not after the data is loaded."""
+        from ..convolutional.algorithms import use_algorithm
+        from ..vectorized.leaves import trace_layers
+
+        with use_algorithm(self.args.conv_algorithm):
+            trace_layers(self.model, self.model.input_shape)
+
+    def fit(self) -> None:
+        from ..convolutional.algorithms import use_algorithm
+
+        with use_algorithm(self.args.conv_algorithm):
+            super().fit()
+
+    def report(self, dataset) -> None:
+        from ..convolutional.algorithms import use_algorithm
+
+        with use_algorithm(self.args.conv_algorithm):
+            super().report(dataset)
 
     def record(self) -> dict:
         """How to rebuild the model, and every flag that shapes the run (as JSON sees them: tuples become lists)."""

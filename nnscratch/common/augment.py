@@ -10,7 +10,7 @@ Random parameters are drawn on the host with NumPy, whatever the backend (they a
 numbers per image), so a seed gives the same augmentation on the CPU and on a GPU, and the
 generator's state is a plain dictionary that checkpoints can store.
 
-    shift          roll by up to +-k pixels (the ConvTrainer default, k = 2)
+    shift          roll by up to +-k pixels (the default, k = ``DEFAULT_SHIFT`` = 2)
     rotate         rotate by up to +-d degrees (bilinear, zero fill)
     flip           mirror left-right and/or upside-down
     noise          add Gaussian noise
@@ -32,6 +32,10 @@ from typing import Any
 import numpy as np
 
 from .backend import get_array_module
+
+# The defaults of ``Augmentation`` (so of ``ConvTrainer`` and ``default_augmentation``): the one place they are set.
+DEFAULT_SHIFT = 2
+DEFAULT_RANDAUGMENT_MAGNITUDE = 9.0
 
 
 def _check_batch(images: Any, name: str) -> None:
@@ -276,10 +280,10 @@ class Augmentation:
     """Which augmentations to apply, in this order: randaugment, rotate, shift, flips, noise, cutout.
 
     Zero / False turns an augmentation off. ``cutmix_alpha`` > 0 enables CutMix, which
-    changes the targets too, so it is applied by :meth:`apply_with_targets`.
+    changes the targets too, so it is applied by :meth:`mix_targets`, after :meth:`apply`.
     """
 
-    shift: int = 2
+    shift: int = DEFAULT_SHIFT
     rotate: float = 0.0
     hflip: bool = False
     vflip: bool = False
@@ -287,7 +291,7 @@ class Augmentation:
     cutout: int = 0
     cutmix_alpha: float = 0.0
     randaugment_ops: int = 0
-    randaugment_magnitude: float = 9.0
+    randaugment_magnitude: float = DEFAULT_RANDAUGMENT_MAGNITUDE
 
     def __post_init__(self) -> None:
         problems = []
@@ -337,12 +341,10 @@ class Augmentation:
             images = cutout(images, self.cutout, rng)
         return images
 
-    def apply_with_targets(
-        self, images: Any, labels: Any, num_classes: int, rng: np.random.Generator
-    ) -> tuple[Any, Any]:
-        """``apply``, then CutMix when enabled: returns (images, targets); targets are the labels
-        unchanged, or soft targets (N, num_classes) after CutMix."""
-        images = self.apply(images, rng)
+    def mix_targets(self, images: Any, labels: Any, num_classes: int, rng: np.random.Generator) -> tuple[Any, Any]:
+        """CutMix when enabled, the one augmentation that changes the targets: returns (images, targets),
+        the targets being the labels unchanged, or soft targets (N, num_classes) after CutMix. Run it
+        after ``apply`` (``ConvTrainer`` does, in ``_train_batch``)."""
         if self.cutmix_alpha:
             return cutmix(images, labels, num_classes, self.cutmix_alpha, rng)
         return images, labels
@@ -371,5 +373,5 @@ class Augmentation:
 
 
 def default_augmentation(dataset: str) -> Augmentation:
-    """Safe defaults: +-2 pixel shifts everywhere; horizontal flips only for CIFAR-10's photos."""
-    return Augmentation(shift=2, hflip=dataset == "cifar10")
+    """Safe defaults: ``DEFAULT_SHIFT`` pixel shifts everywhere; horizontal flips only for CIFAR-10's photos."""
+    return Augmentation(hflip=dataset == "cifar10")

@@ -5,10 +5,7 @@ few megabyte-sized arrays again and again. glibc's ``malloc`` hands a large bloc
 fresh pages from the operating system (``mmap``) and gives it back when it is freed; the
 next allocation of that size then starts from untouched pages, and the kernel stops the
 program at the first write to every 4 KiB page of it to supply a zeroed one (a page fault).
-For the layers of tier 3 that is real time: measured on this project's 2-core machine
-(processes with and without the setting, alternated), a training step of the baseline CNN
-took about 10% less time and one of ResNet18 about 25% less once freed memory was reused,
-and a lone Winograd layer's forward under ``no_grad`` three times less.
+For the layers of tier 3 that is real time (docs/performance.md has the measurements).
 
 ``keep_freed_memory()`` asks glibc to serve every block below 64 MiB from its heap, where a
 freed block stays mapped and is handed out again, and to return free memory at the top of

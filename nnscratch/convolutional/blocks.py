@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.backend import xp
+from ..common.checks import check_int
 from ..vectorized.per_channel import per_channel
 from .modules import (
     GELU,
@@ -36,7 +37,7 @@ from .modules import (
     SqueezeExcite,
     make_activation,
 )
-from .windows import check_images, check_positive_int
+from .windows import check_images
 
 
 class ResidualBlock(Module):
@@ -51,9 +52,9 @@ class ResidualBlock(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        self.in_channels = check_positive_int(in_channels, "in_channels", "ResidualBlock")
-        self.out_channels = check_positive_int(out_channels, "out_channels", "ResidualBlock")
-        self.stride = check_positive_int(stride, "stride", "ResidualBlock")
+        self.in_channels = check_int("ResidualBlock", "in_channels", in_channels)
+        self.out_channels = check_int("ResidualBlock", "out_channels", out_channels)
+        self.stride = check_int("ResidualBlock", "stride", stride)
         self.conv1 = Conv2D(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         self.bn1 = BatchNorm2D(out_channels)
         self.relu1 = ReLU()
@@ -70,6 +71,9 @@ class ResidualBlock(Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "ResidualBlock", {}  # written in ``interop.torch``, from this docstring
 
     def forward(self, x: Any) -> Any:
         check_images(f"ResidualBlock(in_channels={self.in_channels})", x, self.in_channels)
@@ -113,13 +117,13 @@ class MBConvBlock(Module):
         se_ratio: float = 0.25,
         activation: str = "silu",
     ) -> None:
-        self.in_channels = check_positive_int(in_channels, "in_channels", "MBConvBlock")
-        self.out_channels = check_positive_int(out_channels, "out_channels", "MBConvBlock")
-        check_positive_int(kernel_size, "kernel_size", "MBConvBlock")
+        self.in_channels = check_int("MBConvBlock", "in_channels", in_channels)
+        self.out_channels = check_int("MBConvBlock", "out_channels", out_channels)
+        check_int("MBConvBlock", "kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"MBConvBlock: kernel_size must be odd (padding k//2 keeps the size), got {kernel_size}")
-        self.stride = check_positive_int(stride, "stride", "MBConvBlock")
-        check_positive_int(expand_ratio, "expand_ratio", "MBConvBlock")
+        self.stride = check_int("MBConvBlock", "stride", stride)
+        check_int("MBConvBlock", "expand_ratio", expand_ratio)
         if not 0.0 < se_ratio <= 1.0:
             raise ValueError(f"MBConvBlock: se_ratio must be in (0, 1], got {se_ratio}")
         hidden = in_channels * expand_ratio
@@ -139,6 +143,9 @@ class MBConvBlock(Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}, residual={self.use_residual}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "MBConvBlock", {"use_residual": self.use_residual}
 
     def forward(self, x: Any) -> Any:
         check_images(f"MBConvBlock(in_channels={self.in_channels})", x, self.in_channels)
@@ -181,11 +188,11 @@ class ConvNeXtBlock(Module):
         layer_scale_init: float | None = 1e-6,
         eps: float = 1e-6,
     ) -> None:
-        self.channels = check_positive_int(channels, "channels", "ConvNeXtBlock")
-        check_positive_int(kernel_size, "kernel_size", "ConvNeXtBlock")
+        self.channels = check_int("ConvNeXtBlock", "channels", channels)
+        check_int("ConvNeXtBlock", "kernel_size", kernel_size)
         if kernel_size % 2 == 0:
             raise ValueError(f"ConvNeXtBlock: kernel_size must be odd (padding k//2 keeps the size), got {kernel_size}")
-        check_positive_int(expansion, "expansion", "ConvNeXtBlock")
+        check_int("ConvNeXtBlock", "expansion", expansion)
         self.dwconv = DepthwiseConv2D(channels, kernel_size, padding=kernel_size // 2)
         self.norm = LayerNorm2D(channels, eps=eps)
         self.pwconv1 = Conv2D(channels, expansion * channels, 1)
@@ -195,6 +202,9 @@ class ConvNeXtBlock(Module):
 
     def extra_repr(self) -> str:
         return f"{self.channels}, layer_scale={self.gamma is not None}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "ConvNeXtBlock", {"channels": self.channels, "layer_scale": self.gamma is not None}
 
     def forward(self, x: Any) -> Any:
         check_images(f"ConvNeXtBlock(channels={self.channels})", x, self.channels)

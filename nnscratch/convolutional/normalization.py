@@ -14,13 +14,15 @@ the group:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..common.backend import xp
+from ..common.backend import get_array_module, xp
+from ..common.checks import check_int
 from ..vectorized.batchnorm import BatchNorm
 from ..vectorized.module import Module, Parameter
 from ..vectorized.per_channel import per_channel
-from .windows import check_images, check_positive_int
+from .windows import check_images
 
 
 class BatchNorm2D(BatchNorm):
@@ -32,6 +34,7 @@ class BatchNorm2D(BatchNorm):
 
     input_ranks = (4,)
     input_layout = "(N, C, H, W)"
+    torch_name = "BatchNorm2d"
 
 
 class LayerNorm2D(Module):
@@ -51,7 +54,7 @@ class LayerNorm2D(Module):
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
-        self.num_channels = check_positive_int(num_channels, "num_channels", "LayerNorm2D")
+        self.num_channels = check_int("LayerNorm2D", "num_channels", num_channels)
         self.eps = float(eps)
         self.weight = Parameter(xp.ones(num_channels, dtype=xp.float32))
         self.bias = Parameter(xp.zeros(num_channels, dtype=xp.float32))
@@ -59,11 +62,19 @@ class LayerNorm2D(Module):
     def extra_repr(self) -> str:
         return f"{self.num_channels}, eps={self.eps}"
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 per value, as BatchNorm: a scale and a shift, the statistics folded in."""
+        return 2 * math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn has no channels-first LayerNorm: ``interop.torch`` writes one."""
+        return "LayerNorm2d", {"channels": self.num_channels, "eps": self.eps}
+
     def forward(self, x: Any) -> Any:
         check_images(f"LayerNorm2D(num_channels={self.num_channels})", x, self.num_channels)
         centered = x - x.mean(axis=1, keepdims=True)
         var = (centered * centered).mean(axis=1, keepdims=True)
-        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        inv_std = 1.0 / get_array_module(x).sqrt(var + self.eps)
         x_hat = centered * inv_std
         self._save_for_backward(x_hat, inv_std)
         y = x_hat * per_channel(self.weight.data, x.shape)

@@ -16,6 +16,7 @@ of overlapping windows, and the rows of each window contiguous in memory, which 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..common.backend import get_array_module
@@ -48,6 +49,15 @@ class _Pool2D(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """kh * kw per output value (comparisons or additions)."""
+        out_size = output_size(self._owner(), (1, *input_shape), self.kernel_size, self.stride, self.padding)
+        return self.kernel_size[0] * self.kernel_size[1] * input_shape[0] * math.prod(out_size)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        name = type(self).__name__.replace("2D", "2d")  # MaxPool2d, AvgPool2d
+        return name, {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
 
     def _owner(self) -> str:
         return f"{type(self).__name__}(kernel_size={self.kernel_size})"
@@ -204,6 +214,14 @@ class GlobalAvgPool2D(Module):
     x: (N, C, H, W) -> y: (N, C), y[n, c] = mean over (h, w) of x[n, c, h, w]; every pixel
     gets an equal share of the gradient: dL/dx[n, c, h, w] = dY[n, c] / (H*W).
     """
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """One addition per input value."""
+        return math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn's AdaptiveAvgPool2d(1) keeps two axes of size 1: ``interop.torch`` writes one without."""
+        return "GlobalAvgPool2d", {}
 
     def forward(self, x: Any) -> Any:
         check_images("GlobalAvgPool2D()", x)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..common.augment import Augmentation, cutmix
+from ..common.augment import Augmentation
 from ..vectorized.schedules import MultiStepLR, multistep_milestones
 from ..vectorized.trainer import Callback, Trainer
 
@@ -85,7 +85,6 @@ class ConvTrainer(Trainer):
         """CutMix (when enabled) mixes images *and* targets, so it happens here rather than in
         ``_augment_batch``: the loss then sees soft targets, while the epoch's accuracy is still
         counted against the original labels."""
-        if self.augmentation.cutmix_alpha:
-            alpha = self.augmentation.cutmix_alpha
-            inputs, targets = cutmix(inputs, targets, self.num_classes, alpha, self.augment_rng)
+        if self.augmentation.cutmix_alpha:  # (num_classes is known once fit has begun)
+            inputs, targets = self.augmentation.mix_targets(inputs, targets, self.num_classes, self.augment_rng)
         return super()._train_batch(inputs, targets, batch, num_batches)

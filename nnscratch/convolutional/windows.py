@@ -56,13 +56,6 @@ def window_geometry(
     return kernel, steps, as_pair(padding, "padding", owner, minimum=0)
 
 
-def check_positive_int(value: Any, name: str, owner: str) -> int:
-    """``value`` if it is an int >= 1; a ValueError naming ``owner`` and ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return value
-
-
 def check_images(owner: str, x: Any, channels: int | None = None) -> None:
     """Raise a ValueError unless x is (N, C, H, W) with C == ``channels`` (when given).
 

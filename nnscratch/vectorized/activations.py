@@ -29,6 +29,20 @@ from ..common.special import erf
 from .module import Module, grad_enabled
 
 
+class Elementwise(Module):
+    """A layer that computes one output value from each input value: the activations, dropout.
+
+    Its FLOPs are counted as one per value, whatever the function costs (a max or an erf).
+    """
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        return math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        """torch.nn's class of the same name; layers with settings add them."""
+        return type(self).__name__, {}
+
+
 def sigmoid(x: Any) -> Any:
     """1 / (1 + exp(-x)) without overflow: exp is only ever taken of -|x| <= 0."""
     xp = get_array_module(x)
@@ -36,7 +50,7 @@ def sigmoid(x: Any) -> Any:
     return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-class ReLU(Module):
+class ReLU(Elementwise):
     """max(x, 0). x: any shape."""
 
     def forward(self, x: Any) -> Any:
@@ -49,7 +63,7 @@ class ReLU(Module):
         return grad_out * positive
 
 
-class LeakyReLU(Module):
+class LeakyReLU(Elementwise):
     """x for x > 0, ``negative_slope * x`` otherwise (Maas et al. 2013). x: any shape."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
@@ -57,6 +71,9 @@ class LeakyReLU(Module):
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "LeakyReLU", {"negative_slope": self.negative_slope}
 
     def forward(self, x: Any) -> Any:
         positive = x > 0
@@ -68,7 +85,7 @@ class LeakyReLU(Module):
         return get_array_module(grad_out).where(positive, grad_out, grad_out * self.negative_slope)
 
 
-class ReLU6(Module):
+class ReLU6(Elementwise):
     """min(max(x, 0), 6): ReLU capped at 6, used by MobileNet and EfficientNet-Lite. x: any shape."""
 
     def forward(self, x: Any) -> Any:
@@ -80,7 +97,7 @@ class ReLU6(Module):
         return grad_out * inside
 
 
-class Tanh(Module):
+class Tanh(Elementwise):
     """tanh(x); its derivative 1 - tanh(x)^2 needs only the output. x: any shape."""
 
     def forward(self, x: Any) -> Any:
@@ -93,7 +110,7 @@ class Tanh(Module):
         return grad_out * (1 - y * y)
 
 
-class Sigmoid(Module):
+class Sigmoid(Elementwise):
     """1 / (1 + exp(-x)); its derivative y (1 - y) needs only the output. x: any shape."""
 
     def forward(self, x: Any) -> Any:
@@ -106,7 +123,7 @@ class Sigmoid(Module):
         return grad_out * y * (1 - y)
 
 
-class SiLU(Module):
+class SiLU(Elementwise):
     """x * sigmoid(x), also called Swish (Ramachandran et al. 2017). x: any shape."""
 
     def forward(self, x: Any) -> Any:
@@ -126,7 +143,7 @@ _ONE_OVER_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_CUBIC = 0.044715
 
 
-class GELU(Module):
+class GELU(Elementwise):
     """x * Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016). x: any shape.
 
     approximate="none" uses Phi(x) = (1 + erf(x / sqrt 2)) / 2 exactly; "tanh" uses the
@@ -140,6 +157,9 @@ class GELU(Module):
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "GELU", {"approximate": self.approximate}
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
@@ -163,7 +183,7 @@ class GELU(Module):
         return grad_out * (cdf + x * pdf)
 
 
-class Softmax(Module):
+class Softmax(Elementwise):
     """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
     ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
     """
@@ -173,6 +193,9 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Softmax", {"dim": self.axis}
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)

@@ -36,9 +36,11 @@ convolutional tier; both are this one implementation with a different input rank
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..common.backend import xp
+from ..common.backend import get_array_module, xp
+from ..common.checks import check_int, check_number
 from .module import Module, Parameter
 from .per_channel import per_channel
 
@@ -51,15 +53,13 @@ class BatchNorm(Module):
 
     input_ranks: tuple[int, ...] = (2, 3, 4)
     input_layout = "(N, C, ...)"
+    torch_name: str | None = None  # the torch.nn class of each subclass
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
-        if num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        self.num_features = num_features
-        self.eps = float(eps)
-        self.momentum = float(momentum)
+        name = type(self).__name__
+        self.num_features = check_int(name, "num_features", num_features)
+        self.eps = check_number(name, "eps", eps, 0.0)
+        self.momentum = check_number(name, "momentum", momentum, 0.0, 1.0)
         self.weight = Parameter(xp.ones(num_features, dtype=xp.float32))
         self.bias = Parameter(xp.zeros(num_features, dtype=xp.float32))
         self.register_buffer("running_mean", xp.zeros(num_features, dtype=xp.float32))
@@ -68,6 +68,15 @@ class BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 per value: a scale and a shift, with the statistics folded into them."""
+        return 2 * math.prod(input_shape)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]] | None:
+        if self.torch_name is None:
+            return None
+        return self.torch_name, {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
     def _check_input(self, x: Any) -> None:
         name = type(self).__name__
@@ -91,7 +100,7 @@ class BatchNorm(Module):
     def _channel_dot(a: Any, b: Any) -> Any:
         """(N, C, ...) twice -> (C,): sum over every axis but the channel axis of a * b, without storing a * b."""
         n, c = a.shape[:2]
-        return xp.einsum("ncp,ncp->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
+        return get_array_module(a).einsum("ncp,ncp->c", a.reshape(n, c, -1), b.reshape(n, c, -1))
 
     def forward(self, x: Any) -> Any:
         self._check_input(x)
@@ -109,7 +118,7 @@ class BatchNorm(Module):
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
             centered = None
-        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        inv_std = 1.0 / get_array_module(x).sqrt(var + self.eps)
         scale = self.weight.data * inv_std  # y = x_hat * weight + bias = (x - mean) * scale + bias
         if centered is None:  # eval: one pass, y = x * scale + (bias - mean * scale)
             y = x * per_channel(scale, x.shape)
@@ -156,3 +165,4 @@ class BatchNorm1D(BatchNorm):
 
     input_ranks = (2, 3)
     input_layout = "(N, C) or (N, C, L)"
+    torch_name = "BatchNorm1d"

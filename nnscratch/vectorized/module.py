@@ -18,8 +18,8 @@ BatchNorm's running statistics) are declared with ``register_buffer``.
 Caching for backward can be switched off for inference with ``no_grad()``, which the
 trainers use in ``evaluate`` and ``predict``: nothing is kept, so memory stays flat.
 
-Rules every layer follows, written once here (``__init_subclass__`` wraps the ``forward`` and
-``backward`` of every subclass):
+Rules every layer follows, written once in ``layer_rules.py`` (``__init_subclass__`` wraps the
+``forward`` and ``backward`` of every subclass with them):
 
 - integer (and boolean) input is cast to the module's float dtype (its first parameter's,
   else float32); complex or non-numeric input is a ValueError naming the layer;
@@ -35,33 +35,15 @@ collects it over the tree, so a checkpoint of any network carries every dropout 
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from ..common.backend import get_array_module, to_device
 from ..common.state import state_problems
-
-_grad_mode = {"enabled": True}
+from .grad_mode import grad_enabled, no_grad  # noqa: F401  (no_grad: imported from here by the tiers)
+from .layer_rules import checked_backward, checked_forward
 
 DEFAULT_FLOAT_DTYPE = "float32"  # what every layer builds its parameters in
-
-
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block, forward passes keep nothing for backward (inference)."""
-    previous = _grad_mode["enabled"]
-    _grad_mode["enabled"] = False
-    try:
-        yield
-    finally:
-        _grad_mode["enabled"] = previous
-
-
-def grad_enabled() -> bool:
-    """False inside :func:`no_grad`: modules should then not cache anything."""
-    return _grad_mode["enabled"]
 
 
 class Parameter:
@@ -103,9 +85,9 @@ class Module:
         docstring, so that every layer follows them without repeating them."""
         super().__init_subclass__(**kwargs)
         if "forward" in vars(cls):
-            cls.forward = _checked_forward(vars(cls)["forward"])
+            cls.forward = checked_forward(vars(cls)["forward"])
         if "backward" in vars(cls):
-            cls.backward = _checked_backward(vars(cls)["backward"])
+            cls.backward = checked_backward(vars(cls)["backward"])
 
     def forward(self, x: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -115,6 +97,30 @@ class Module:
 
     def __call__(self, x: Any) -> Any:
         return self.forward(x)
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """Forward FLOPs for one sample of ``input_shape`` (no batch axis), a multiply-add counting 2.
+
+        A layer (a module without sub-modules) counts its own and must override this. A module
+        built of others sums theirs, each at the shape that reaches it, found by running one
+        sample through (``leaves.trace_layers``); what it computes outside its layers (a
+        residual addition) is not counted.
+        """
+        if not any(True for _ in self.named_children()):
+            raise NotImplementedError(f"{type(self).__name__} does not define flops(input_shape)")
+        from .leaves import trace_layers  # leaves.py builds on this file
+
+        return sum(call.module.flops(call.input_shape) for call in trace_layers(self, input_shape))
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]] | None:
+        """The PyTorch module computing what this one computes, as data: (class name, keyword arguments).
+
+        The name is a class of ``torch.nn`` (``("Conv2d", {"in_channels": 3, ...})``) or, where
+        torch.nn has none, one of the twins ``nnscratch.interop.torch`` writes. Sub-modules are
+        converted on their own and attached under the same names, so parameter names match.
+        None (the default): no equivalent. The library never imports torch for this.
+        """
+        return None
 
     # ------------------------------------------------------------------ the backward cache
 
@@ -297,49 +303,6 @@ class Module:
         return "\n".join(lines + [")"])
 
 
-def _real_input(module: Module, x: Any) -> Any:
-    """x if floating point, integers and booleans cast to the module's float dtype, else a ValueError."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is None or dtype.kind == "f":
-        return x
-    if dtype.kind in "biu":
-        return x.astype(module._float_dtype())
-    raise ValueError(
-        f"{type(module).__name__} expects real numbers (floating point, or integers, which are cast to "
-        f"{module._float_dtype()}), got input of dtype {dtype} and shape {tuple(x.shape)}"
-    )
-
-
-def _checked_forward(forward: Callable) -> Callable:
-    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow."""
-
-    @functools.wraps(forward)
-    def checked(self: Module, x: Any, *args: Any, **kwargs: Any) -> Any:
-        y = forward(self, _real_input(self, x), *args, **kwargs)
-        self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
-        return y
-
-    return checked
-
-
-def _checked_backward(backward: Callable) -> Callable:
-    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up."""
-
-    @functools.wraps(backward)
-    def checked(self: Module, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
-        expected = self._output_shape
-        if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
-            raise ValueError(
-                f"{type(self).__name__}({self.extra_repr()}).backward got a gradient of shape {tuple(grad_out.shape)}, "
-                f"but its forward returned shape {expected}: dL/dy must have the output's shape"
-            )
-        grad_x = backward(self, grad_out, *args, **kwargs)
-        self._cache_used = True
-        return grad_x
-
-    return checked
-
-
 def _has_extra_state(module: Module) -> bool:
     return type(module).extra_state is not Module.extra_state
 
@@ -372,6 +335,9 @@ class Sequential(Module):
 
     def __init__(self, *layers: Module) -> None:
         self.layers = list(layers)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Sequential", {}
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, layer in enumerate(self.layers):

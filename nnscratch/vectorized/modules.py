@@ -8,16 +8,16 @@ finds everything.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ..common.backend import current_device, get_array_module, to_device, xp
-from ..common.checks import check_int
-from ..common.seed import new_generator, next_seed
-from .activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
+from ..common.backend import current_device, get_array_module
+from ..common.checks import check_int, check_number
+from ..common.seed import next_seed
+from .activations import GELU, Elementwise, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
 from .batchnorm import BatchNorm1D
+from .initialization import default_parameters
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
 
 
@@ -27,10 +27,9 @@ class Linear(Module):
     x: (N, in_features) -> y: (N, out_features). weight: (out_features, in_features) and
     bias: (out_features,), shaped as in PyTorch so weights can be copied across.
 
-    Initial values as PyTorch's default (Kaiming-uniform with a = sqrt(5), He et al. 2015):
-    both weight and bias are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), in
-    float32, on the CPU from ``new_generator(seed)`` and then moved to the active device,
-    so the same seed gives the same network on NumPy and CuPy.
+    Initial values as PyTorch's default (``initialization.default_parameters``): both weight
+    and bias drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)), in float32, from
+    ``new_generator(seed)``, so the same seed gives the same network on NumPy and CuPy.
 
     Backward, with g = dL/dy of shape (N, out_features):
 
@@ -45,13 +44,18 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, seed: int | None = None) -> None:
         self.in_features = check_int("Linear", "in_features", in_features)
         self.out_features = check_int("Linear", "out_features", out_features)
-        rng = new_generator(seed)
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(to_device(rng.uniform(-bound, bound, (out_features, in_features)), xp.float32))
-        self.bias = Parameter(to_device(rng.uniform(-bound, bound, out_features), xp.float32)) if bias else None
+        self.weight, self.bias = default_parameters((self.out_features, self.in_features), bias, seed)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        """2 * in * out for the product, out for the bias."""
+        return 2 * self.in_features * self.out_features + (self.out_features if self.bias is not None else 0)
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        bias = self.bias is not None
+        return "Linear", {"in_features": self.in_features, "out_features": self.out_features, "bias": bias}
 
     def forward(self, x: Any) -> Any:
         if x.ndim != 2 or x.shape[1] != self.in_features:
@@ -79,6 +83,12 @@ class Linear(Module):
 class Identity(Module):
     """y = x (a placeholder, e.g. a shortcut that needs no projection)."""
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        return 0
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Identity", {}
+
     def forward(self, x: Any) -> Any:
         return x
 
@@ -89,6 +99,12 @@ class Identity(Module):
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); backward reshapes the gradient back."""
 
+    def flops(self, input_shape: tuple[int, ...]) -> int:
+        return 0
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Flatten", {}
+
     def forward(self, x: Any) -> Any:
         self._save_for_backward(x.shape)
         return x.reshape(x.shape[0], -1)
@@ -98,7 +114,7 @@ class Flatten(Module):
         return grad_out.reshape(shape)
 
 
-class Dropout(Module):
+class Dropout(Elementwise):
     """Inverted dropout (Srivastava et al. 2014): in training, zero each element with
     probability ``p`` and scale the survivors by 1 / (1 - p), so the expected activation is
     unchanged and evaluation needs no rescaling: in eval mode it is the identity.
@@ -108,15 +124,16 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
-        self.p = float(p)
+        self.p = check_number("Dropout", "p", p, 0.0, 1.0)
         self.seed = next_seed() if seed is None else seed
         self._rng = None
         self._rng_backend = None
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
+        return "Dropout", {"p": self.p}
 
     def _generator(self, xp: Any) -> Any:
         # created on first use, on the backend of the data, so CuPy draws its masks on the GPU

@@ -90,12 +90,13 @@ def overview(reports_dir: Path = REPORTS_DIR) -> str:
 
 
 def layer_table(rows: list[LayerRow]) -> str:
+    """Every layer of a model on 28x28 images, with the route each convolution takes (``algorithm="auto"``)."""
     body = [
         (f"`{row.name}`", row.kind, "x".join(str(size) for size in row.output_shape), f"{row.parameters:,}")
-        + (f"{row.flops:,}",)
+        + (f"{row.flops:,}", f"`{row.algorithm}`" if row.algorithm else "")
         for row in rows
     ]
-    return table(["layer", "type", "output shape", "parameters", "FLOPs"], body, "lllrr")
+    return table(["layer", "type", "output shape", "parameters", "FLOPs", "algorithm"], body, "lllrrl")
 
 
 def model_section(name: str, reports_dir: Path = REPORTS_DIR) -> str:

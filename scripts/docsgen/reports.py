@@ -43,8 +43,9 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
        {"model": "baseline", "layer": "conv2", "shape": "32->32 3x3 s1 p1 @28", "batch_size": 64,
         "ms": {"nnscratch": {"median": 31.0, "min": 29.3, "max": 33.0},
                "pytorch":   {...}},                               (one forward+backward of the layer)
-        "products_ms": {"im2col": {...}, "winograd": {...}}},     (its matrix products alone, per algorithm)
-       ...],
+        "products_ms": {"im2col": {...}, "winograd": {...}},      (its matrix products alone, per algorithm)
+        "route": "winograd", "reference_ms": {...}},              (optional: the route auto took, and the
+       ...],                                                        layer's time on the reference, im2col)
      "memory": {"layer": "...", "peak_mib": {"nnscratch": 86.6, "pytorch": 117.9}}}   (optional)
 
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
@@ -175,6 +176,9 @@ def _check_conv_module(result: dict, path: Path, where: str) -> None:
     _require(isinstance(products, dict) and products, path, f"{where}.products_ms must name at least one algorithm")
     for algorithm, spread in products.items():
         _spread(spread, path, f"{where}.products_ms.{algorithm}")
+    if "route" in result or "reference_ms" in result:  # reports measured before the routes have neither
+        _require(isinstance(result.get("route"), str), path, f"{where}.route must name the route auto took")
+        _spread(result.get("reference_ms"), path, f"{where}.reference_ms")
 
 
 def _check_conv_memory(report: dict, path: Path) -> None:
@@ -379,9 +383,20 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(value) for value in values) / len(values))
 
 
+def reference_cells(result: dict[str, Any]) -> tuple[str, str, str]:
+    """(the route auto took, the reference's median ms, reference over auto), or dashes for a report
+    measured before the routes."""
+    if "route" not in result:
+        return "—", "—", "—"
+    reference = result["reference_ms"]["median"]
+    return f"`{result['route']}`", f"{reference:.2f}", f"{reference / result['ms']['nnscratch']['median']:.2f}×"
+
+
 def conv_modules_table(report: dict[str, Any]) -> str:
-    """One row per convolution: both libraries' ms (median and range), speed, the products' ms and the
-    floor; then the geometric means and lowest values of speed and floor, and the peak memory."""
+    """One row per convolution: both libraries' ms (median and range), speed, the products' ms, the
+    floor, the route auto took and the layer's ms on the reference (im2col), with the reference's
+    time over auto's (the price of the reference); then the geometric means and lowest values of
+    speed and floor, and the peak memory."""
 
     def ms(spread: dict[str, float]) -> str:
         return f"{spread['median']:.2f} ({spread['min']:.2f}–{spread['max']:.2f})"
@@ -401,10 +416,12 @@ def conv_modules_table(report: dict[str, Any]) -> str:
                 f"{speed:.2f}×",
                 f"{result['products_ms'][algorithm]['median']:.2f} ({algorithm})",
                 f"{floor:.2f}×",
+                *reference_cells(result),
             )
         )
     headers = ["model", "layer", "shape", "nnscratch ms", "PyTorch ms", "speed", "products ms", "floor"]
-    lines = [table(headers, rows, "lllrrrrr")]
+    headers += ["route", "im2col ms", "im2col / route"]
+    lines = [table(headers, rows, "lllrrrrrlrr")]
     if rows:
         lines += [
             "",

@@ -81,12 +81,13 @@ def test_a_measured_layer_makes_a_report_that_the_docs_show(tmp_path):
     result = measure_shape(shape, batch=2, repeats=1)
     assert (result["model"], result["layer"], result["shape"]) == ("baseline", "conv2", "32->32 3x3 s1 p1 @28")
     assert set(result["ms"]) == {"nnscratch", "pytorch"} and set(result["products_ms"]) == {"im2col", "winograd"}
+    assert result["route"] == "winograd" and result["reference_ms"]["median"] > 0  # auto's route, and the reference
     memory = {"layer": "baseline conv2", "peak_mib": {"nnscratch": 10.0, "pytorch": 12.5}}
     report = new_report({"cpu": "test"}, "python -m benchmarks.conv_modules", [result], memory=memory)
     publish(report, CONV_MODULES_FILE, "Conv2D against PyTorch", conv_modules_table, tmp_path)
     assert load_report(CONV_MODULES_FILE, tmp_path) == report
     page = conv_modules_section(tmp_path)
     row = next(line for line in page.splitlines() if line.startswith("| baseline | conv2 |"))
-    assert "32->32 3x3 s1 p1 @28" in row and row.count("×") == 2
+    assert "32->32 3x3 s1 p1 @28" in row and "| `winograd` |" in row and row.count("×") == 3
     assert ", batch 2." in page and "10.0 MiB against PyTorch's 12.5 MiB" in page
     assert (tmp_path / "conv_modules.md").read_text().startswith("# Conv2D against PyTorch")

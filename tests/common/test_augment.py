@@ -3,6 +3,7 @@ import pytest
 
 from nnscratch.common import augment
 from nnscratch.common.augment import (
+    DEFAULT_SHIFT,
     Augmentation,
     affine_warp,
     cutmix,
@@ -149,10 +150,11 @@ def test_augmentation_pipeline_defaults_and_errors():
     assert not default_augmentation("mnist").hflip and default_augmentation("cifar10").hflip
     assert not Augmentation.none().enabled and Augmentation(cutout=4).enabled
     images = batch(8)
-    out, targets = Augmentation(shift=2, cutout=3, noise=0.1).apply_with_targets(images, np.arange(8), 10, rng())
-    assert out.shape == images.shape and (targets == np.arange(8)).all()
-    _, soft = Augmentation(shift=0, cutmix_alpha=1.0).apply_with_targets(images, np.arange(8), 10, rng())
+    out, targets = Augmentation(shift=2, cutout=3, noise=0.1).mix_targets(images, np.arange(8), 10, rng())
+    assert out is images and (targets == np.arange(8)).all()  # no CutMix: both unchanged
+    _, soft = Augmentation(shift=0, cutmix_alpha=1.0).mix_targets(images, np.arange(8), 10, rng())
     assert soft.shape == (8, 10)
+    assert Augmentation() == Augmentation(shift=DEFAULT_SHIFT) == default_augmentation("mnist")
     with pytest.raises(ValueError, match=r"rotate must be in \[0, 180\] degrees, got 270.*noise must be >= 0, got -1"):
         Augmentation(rotate=270, noise=-1)
     with pytest.raises(ValueError, match=r"shift=30 and cutout=0 must be smaller than the 28x28 images"):

@@ -8,8 +8,8 @@ from nnscratch.common.datasets import load_dataset
 from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional.architectures import ARCHITECTURES, build, options_of
 from nnscratch.convolutional.modules import Dropout
+from nnscratch.interop import torch as interop_torch
 from nnscratch.vectorized.optim import Adam
-from tests.convolutional.torch_twins import copy_weights, torch_twin
 from tests.support import assert_close, to_torch
 
 INPUTS = [(1, 28), (3, 32)]
@@ -66,8 +66,7 @@ def test_forward_and_every_gradient_match_the_same_network_built_in_torch(name, 
             module.p = 0.0  # dropout masks come from different generators; everything else is compared
     randomize_statistics(model, seed=1)
     model[0].needs_input_grad = True
-    twin = torch_twin(model)
-    copy_weights(model, twin)
+    twin = interop_torch.to_torch(model)
     model.train(training)
     twin.train(training)
 
@@ -104,7 +103,7 @@ def test_unknown_architecture_lists_the_valid_names():
         ("lenet", {"image_size": 16}, r"lenet needs images of at least 28x28, got image_size=16"),
         ("convnext_tiny", {"image_size": 8}, r"convnext_tiny needs images of at least 16x16"),
         ("resnet18", {"width": 8, "depth": 2}, r"unknown option\(s\) \['depth'\]; resnet18 accepts \['width'\]"),
-        ("baseline", {"in_channels": 0}, r"in_channels must be a positive int, got 0"),
+        ("baseline", {"in_channels": 0}, r"in_channels must be a positive integer, got 0"),
         ("lenet", {"pool": "median"}, r"pool must be 'max' or 'avg', got 'median'"),
     ],
 )

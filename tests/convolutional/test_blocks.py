@@ -253,7 +253,7 @@ def test_blocks_name_themselves_when_the_channels_are_wrong(block, message):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: ResidualBlock(3, 4, stride=0), r"ResidualBlock: stride must be a positive int, got 0"),
+        (lambda: ResidualBlock(3, 4, stride=0), r"ResidualBlock: stride must be a positive integer, got 0"),
         (lambda: MBConvBlock(3, 4, kernel_size=4), r"MBConvBlock: kernel_size must be odd"),
         (lambda: MBConvBlock(3, 4, expand_ratio=0), r"MBConvBlock: expand_ratio must be a positive int"),
         (lambda: MBConvBlock(3, 4, se_ratio=1.5), r"MBConvBlock: se_ratio must be in \(0, 1\], got 1.5"),

@@ -1,10 +1,10 @@
-"""The fast paths of tier 3 give the numbers of the plain ones (and of PyTorch).
+"""The pieces of the fast routes, and the choices inside them, give the numbers of the plain ones.
 
-Conv2D computes stride-1 convolutions with the wide im2col layout, and their input gradient
-either as a convolution with the flipped kernel (enough channels) or with a wide col2im (few);
-3x3 stride-1 convolutions with many channels go through Winograd's F(2x2, 3x3) instead;
-pools take a reshape path when their windows tile the image. The parity tests in
-test_modules.py draw small channel counts, so each path is forced here as well.
+``test_algorithms.py`` checks each route of Conv2D as a whole against the reference, the loops
+and PyTorch. Here: the wide layout and its col2im, the wide route's two input gradients (a
+convolution with the flipped kernel for enough channels, the wide col2im for few) and its
+batch slices, Winograd's transforms and variants, the row bands' banded matrix, where
+``algorithm="auto"`` sends which layer, and the pools' reshape path for windows that tile.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnscratch.convolutional import banded, modules, winograd
-from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, ReLU, ReLU6, col2im, im2col, no_grad
+from nnscratch.convolutional.algorithms import banded, slices, wide, winograd
+from nnscratch.convolutional.modules import AvgPool2D, Conv2D, MaxPool2D, ReLU, ReLU6, im2col, no_grad
 from nnscratch.convolutional.windows import pad_images, wide_length, wide_to_images
 from nnscratch.testing import gradcheck_module
 from tests.convolutional.test_modules import close, geometry, random_input
@@ -53,11 +53,10 @@ def test_wide_im2col_holds_the_compact_columns_at_the_valid_positions(geo, n, ch
     kernel, padding, size = geo
     padded = pad_images(random_input(seed % 2**32, (n, channels, *size)), padding)
     compact = im2col(padded, kernel, (1, 1))
-    wide = im2col(padded, kernel, (1, 1), wide=True)
     out_size = (padded.shape[2] - kernel[0] + 1, padded.shape[3] - kernel[1] + 1)
     per_sample = wide_length(out_size, padded.shape[3])
-    assert wide.shape == (compact.shape[0], n * per_sample)
-    valid = wide_to_images(wide.reshape(-1, n, per_sample), out_size, padded.shape[3])
+    cols = wide.wide_im2col(padded, kernel, np.empty((compact.shape[0], n * per_sample)))
+    valid = wide_to_images(cols.reshape(-1, n, per_sample), out_size, padded.shape[3])
     np.testing.assert_array_equal(valid.reshape(compact.shape), compact)
 
 
@@ -65,55 +64,53 @@ def test_wide_im2col_holds_the_compact_columns_at_the_valid_positions(geo, n, ch
 def test_wide_col2im_is_the_adjoint_of_wide_im2col_on_the_valid_columns(geo, n, channels, seed):
     kernel, padding, size = geo
     padded = random_input(seed % 2**32, (n, channels, size[0] + 2 * padding[0], size[1] + 2 * padding[1]))
-    cols = im2col(padded, kernel, (1, 1), wide=True)
-    other = random_input(seed % 2**32 + 1, cols.shape)
-    # junk columns must carry zeros into col2im (Conv2D makes sure they do)
     out_size = (padded.shape[2] - kernel[0] + 1, padded.shape[3] - kernel[1] + 1)
-    keep = np.zeros((1, n, wide_length(out_size, padded.shape[3])))
+    per_sample = wide_length(out_size, padded.shape[3])
+    cols = wide.wide_im2col(padded, kernel, np.empty((channels * kernel[0] * kernel[1], n * per_sample)))
+    other = random_input(seed % 2**32 + 1, cols.shape)
+    # junk columns must carry zeros into col2im (the wide route makes sure they do)
+    keep = np.zeros((1, n, per_sample))
     wide_to_images(keep, out_size, padded.shape[3])[...] = 1
     other *= keep.reshape(1, -1)
-    back = col2im(other, padded.shape, kernel, (1, 1), wide=True)
+    back = wide.wide_col2im(other, kernel, np.zeros_like(padded))
     np.testing.assert_allclose(np.sum(cols * other), np.sum(padded * back), rtol=1e-10)
 
 
-def test_wide_im2col_refuses_a_stride_other_than_one():
-    with pytest.raises(ValueError, match=r"im2col: the wide layout needs stride \(1, 1\), got \(2, 1\)"):
-        im2col(np.zeros((1, 1, 5, 5)), (3, 3), (2, 1), wide=True)
-
-
-# ----------------------------------------------------------------------------- Conv2D input gradient paths
+# ----------------------------------------------------------------------------- the wide route's input gradients
 
 
 @pytest.mark.parametrize("min_channels", [1, 10**6], ids=["flipped-convolution", "col2im"])
 @given(geo=stride_one_geometry(), n=st.integers(1, 3), channels=st.integers(1, 3), seed=st.integers(0, 2**31))
-def test_stride_one_conv2d_matches_torch_with_either_input_gradient(min_channels, geo, n, channels, seed):
+def test_wide_route_matches_torch_with_either_input_gradient(min_channels, geo, n, channels, seed):
     kernel, padding, size = geo
-    conv = Conv2D(channels, 2, kernel, 1, padding, seed=seed).to(np.float64)
+    conv = Conv2D(channels, 2, kernel, 1, padding, seed=seed, algorithm="wide").to(np.float64)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
-        patch.setattr(modules, "BANDED_MAX_CHANNELS", 0)  # im2col, whose input gradients these are
+        patch.setattr(wide, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
         conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
 
 
 @pytest.mark.parametrize("min_channels", [1, 10**6], ids=["flipped-convolution", "col2im"])
-def test_stride_one_conv2d_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, min_channels):
-    monkeypatch.setattr(modules, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
-    monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
-    conv = Conv2D(3, 4, 3, padding=1, seed=1).to(np.float64)
+def test_wide_route_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, min_channels):
+    monkeypatch.setattr(wide, "FLIPPED_CONVOLUTION_MIN_CHANNELS", min_channels)
+    conv = Conv2D(3, 4, 3, padding=1, seed=1, algorithm="wide").to(np.float64)
     x, upstream = random_input(0, (5, 3, 6, 7)), random_input(1, (5, 4, 6, 7))
     whole_y, whole_grad_x = conv.forward(x), conv.backward(upstream)
     whole_grad_w = conv.weight.grad.copy()
     conv.zero_grad()
-    monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", 1)
+    monkeypatch.setattr(slices, "CPU_COLS_BYTES_PER_SLICE", 1)
+    assert len(slices.batch_slices(5, 8)) == 5
     assert_close(conv.forward(x), whole_y, name="y")
     assert_close(conv.backward(upstream), whole_grad_x, name="dL/dx")
     assert_close(conv.weight.grad, whole_grad_w, name="dL/dweight")
 
 
-def test_stride_one_conv2d_with_wide_channels_matches_torch():
-    # 16 input channels reach the flipped-convolution path without any setting changed
-    conv = Conv2D(16, 3, 3, padding=1, seed=2).to(np.float64)
-    conv_against_torch(conv, random_input(3, (2, 16, 5, 6)), 3)
+def test_wide_route_with_enough_channels_takes_the_flipped_convolution_and_matches_torch(monkeypatch):
+    # 16 input channels reach the flipped-convolution gradient without any setting changed
+    calls = []
+    monkeypatch.setattr(wide, "input_gradient_by_col2im", lambda *args: calls.append(args))
+    conv = Conv2D(wide.FLIPPED_CONVOLUTION_MIN_CHANNELS, 3, 3, padding=1, seed=2, algorithm="wide").to(np.float64)
+    conv_against_torch(conv, random_input(3, (2, conv.in_channels, 5, 6)), 3)
+    assert calls == []
 
 
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
@@ -196,12 +193,11 @@ def winograd_case(draw):
 @given(case=winograd_case(), bias=st.booleans(), seed=st.integers(0, 2**31))
 def test_winograd_conv2d_matches_torch(slice_bytes, case, bias, seed):
     padding, size, n, channels, filters = case
-    conv = Conv2D(channels, filters, 3, 1, padding, bias=bias, seed=seed).to(np.float64)
+    conv = Conv2D(channels, filters, 3, 1, padding, bias=bias, seed=seed, algorithm="winograd").to(np.float64)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
-        patch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", slice_bytes)
-        assert conv._uses_winograd()
+        patch.setattr(slices, "CPU_COLS_BYTES_PER_SLICE", slice_bytes)
         conv_against_torch(conv, random_input(seed, (n, channels, *size)), seed)
+    assert conv.last_algorithm == "winograd"
 
 
 def test_winograd_forward_without_backward_keeps_nothing():
@@ -214,9 +210,8 @@ def test_winograd_forward_without_backward_keeps_nothing():
     np.testing.assert_array_equal(y_inference, y)
 
 
-def test_winograd_conv2d_passes_gradcheck_and_skips_the_input_gradient_when_asked(monkeypatch):
-    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
-    conv = Conv2D(2, 3, 3, padding=1, seed=0).to(np.float64)
+def test_winograd_conv2d_passes_gradcheck_and_skips_the_input_gradient_when_asked():
+    conv = Conv2D(2, 3, 3, padding=1, seed=0, algorithm="winograd").to(np.float64)
     x = random_input(0, (2, 2, 5, 4))
     gradcheck_module(conv, x)
     upstream = random_input(1, (2, 3, 5, 4))
@@ -231,38 +226,24 @@ def test_winograd_conv2d_passes_gradcheck_and_skips_the_input_gradient_when_aske
     np.testing.assert_array_equal(conv.weight.grad, full_grad_w)
 
 
-def test_winograd_conv2d_keeps_float32_and_is_chosen_only_for_3x3_stride_1():
-    conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 3, padding=1, seed=0)
-    assert conv._uses_winograd()
-    x = random_input(0, (2, conv.in_channels, 6, 6)).astype(np.float32)
+def test_winograd_conv2d_keeps_float32_and_auto_takes_it_only_for_3x3_stride_1_with_enough_channels():
+    channels = winograd.WINOGRAD_MIN_CHANNELS
+    conv = Conv2D(channels, 4, 3, padding=1, seed=0)
+    x = random_input(0, (2, channels, 6, 6)).astype(np.float32)
     y = conv.forward(x)
+    assert conv.last_algorithm == "winograd"
     assert y.dtype == np.float32 and conv.backward(np.ones_like(y)).dtype == np.float32
     assert conv.weight.grad.dtype == np.float32
-    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 3, stride=2)._uses_winograd()
-    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS, 4, 5)._uses_winograd()
-    assert not Conv2D(modules.WINOGRAD_MIN_CHANNELS - 1, 4, 3)._uses_winograd()
-
-
-def test_conv2d_backward_follows_the_path_its_forward_took(monkeypatch):
-    # the choice is made once, in forward; changing the threshold in between changes nothing
-    conv = Conv2D(2, 3, 3, padding=1, seed=6).to(np.float64)
-    x = random_input(6, (2, 2, 5, 5))
-    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 1)
-    y = conv.forward(x)
-    monkeypatch.setattr(modules, "WINOGRAD_MIN_CHANNELS", 10**6)
-    upstream = random_input(7, y.shape)
-    grad_x = conv.backward(upstream)
-    tx, tw, tb = to_torch(x, True), to_torch(conv.weight.data, True), to_torch(conv.bias.data, True)
-    F.conv2d(tx, tw, tb, padding=1).backward(to_torch(upstream))
-    close(grad_x, tx.grad, "dL/dx")
-    close(conv.weight.grad, tw.grad, "dL/dweight")
+    assert Conv2D(channels, 4, 3, stride=2).route(x.shape).name == "im2col"
+    assert Conv2D(channels, 4, 5).route(x.shape).name == "wide"
+    assert Conv2D(channels - 1, 4, 3).route((2, channels - 1, 6, 6)).name == "wide"
 
 
 def test_winograd_conv2d_with_its_default_channel_count_matches_torch():
-    # no setting changed: a layer this wide takes the Winograd path by itself
-    conv = Conv2D(modules.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=2).to(np.float64)
-    assert conv._uses_winograd()
-    conv_against_torch(conv, random_input(3, (2, modules.WINOGRAD_MIN_CHANNELS, 5, 6)), 3)
+    # no setting changed: a layer this wide takes the Winograd route by itself
+    conv = Conv2D(winograd.WINOGRAD_MIN_CHANNELS, 3, 3, padding=1, seed=2).to(np.float64)
+    conv_against_torch(conv, random_input(3, (2, conv.in_channels, 5, 6)), 3)
+    assert conv.last_algorithm == "winograd"
 
 
 # ----------------------------------------------------------------------------- pools whose windows tile
@@ -367,18 +348,18 @@ def test_one_band_times_the_banded_weight_is_one_output_row():
     np.testing.assert_allclose(row, direct, rtol=1e-12)
 
 
-def test_lenets_convolutions_and_only_narrow_ones_go_by_row_bands():
-    assert Conv2D(1, 6, 5, padding=2)._uses_banded(32)  # LeNet-5's first layer on 28x28 images
-    assert Conv2D(6, 16, 5)._uses_banded(14)  # and its second
-    assert not Conv2D(1, 32, 3, padding=1)._uses_banded(30)  # 3x3 over 28x28: Wp/kw = 10
-    assert not Conv2D(modules.BANDED_MAX_CHANNELS + 1, 16, 5)._uses_banded(14)
-    assert not Conv2D(1, 6, 5, stride=2)._uses_banded(14)
+def test_auto_sends_lenets_convolutions_and_only_narrow_ones_by_row_bands():
+    assert Conv2D(1, 6, 5, padding=2).route((1, 1, 28, 28)).name == "banded"  # LeNet-5's first layer, 28x28
+    assert Conv2D(6, 16, 5).route((1, 6, 14, 14)).name == "banded"  # and its second
+    assert Conv2D(1, 32, 3, padding=1).route((1, 1, 28, 28)).name == "wide"  # 3x3 over 28x28: Wp/kw = 10
+    too_many = banded.BANDED_MAX_CHANNELS + 1
+    assert Conv2D(too_many, 16, 5).route((1, too_many, 10, 10)).name == "wide"
+    assert Conv2D(1, 6, 5, stride=2).route((1, 1, 14, 14)).name == "im2col"
 
 
 def test_banded_conv2d_passes_gradcheck_keeps_float32_and_can_skip_the_input_gradient():
-    conv = Conv2D(2, 3, (3, 2), padding=(1, 0), seed=3).to(np.float64)
+    conv = Conv2D(2, 3, (3, 2), padding=(1, 0), seed=3, algorithm="banded").to(np.float64)
     x, upstream = random_input(3, (2, 2, 5, 4)), random_input(4, (2, 3, 5, 3))
-    assert conv._uses_banded(4)
     gradcheck_module(conv, x)
     conv.zero_grad()
     conv.forward(x)
@@ -391,5 +372,5 @@ def test_banded_conv2d_passes_gradcheck_keeps_float32_and_can_skip_the_input_gra
     assert_close(conv.weight.grad, expected, name="weight.grad")
     single = Conv2D(6, 16, 5, seed=0)
     y = single.forward(random_input(5, (2, 6, 14, 14)).astype(np.float32))
-    assert single._saved()[0] == "banded"
+    assert single.last_algorithm == "banded"
     assert y.dtype == np.float32 and single.backward(np.ones_like(y)).dtype == np.float32

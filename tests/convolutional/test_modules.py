@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnscratch.convolutional import modules
+from nnscratch.convolutional.algorithms import ROUTES, slices
 from nnscratch.convolutional.modules import (
     AvgPool2D,
     BatchNorm2D,
@@ -27,7 +28,7 @@ from nnscratch.testing import gradcheck_module
 from nnscratch.vectorized import activations
 from nnscratch.vectorized import modules as vectorized_modules
 from nnscratch.vectorized.batchnorm import BatchNorm
-from tests.support import RTOL_MODULE, assert_close, to_torch
+from tests.support import RTOL_MODULE, assert_close, on_device, to_torch
 
 ATOL = 1e-10
 
@@ -51,6 +52,11 @@ def geometry(draw, max_kernel=4, max_stride=3, max_padding=2, pool=False):
 
 def random_input(seed, shape):
     return np.random.default_rng(seed).standard_normal(shape)
+
+
+def device_input(seed, shape):
+    """``random_input`` on the active backend (the ``backend`` fixture's)."""
+    return on_device(random_input(seed, shape))
 
 
 def randomize(module, seed):
@@ -79,23 +85,18 @@ def test_modules_reexports_the_vectorized_implementations():
 
 
 @given(
-    geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.booleans(),
-    st.integers(),
+    geometry(), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.booleans(), st.integers(),
 )  # fmt: skip
 def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
-    geo, n, channels, filters, bias, training, by_rows, seed
+    backend, geo, n, channels, filters, bias, training, seed
 ):
+    # the route auto picks (test_algorithms.py forces each one)
     kernel, stride, padding, size = geo
     conv = Conv2D(channels, filters, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
-    x = random_input(seed % 2**32, (n, channels, *size))
-    with pytest.MonkeyPatch.context() as patch:
-        # im2col, or row bands (banded.py) for every stride-1 layer
-        patch.setattr(modules, "BANDED_MAX_CHANNELS", 10**6 if by_rows else 0)
-        patch.setattr(modules, "BANDED_MAX_WASTE", 10**6)
-        y = conv.forward(x)
-    assert conv._saved()[0] == ("banded" if by_rows and stride == (1, 1) else "im2col")
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    x = device_input(seed % 2**32, (n, channels, *size))
+    y = conv.forward(x)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
     tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
@@ -109,24 +110,9 @@ def test_conv2d_matches_torch_for_every_stride_padding_and_kernel(
         close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
-@pytest.mark.parametrize("cols_bytes", [1, 2000])
-def test_conv2d_gives_the_same_numbers_whatever_the_batch_slice_size(monkeypatch, cols_bytes):
-    conv = Conv2D(3, 4, 3, stride=2, padding=1, seed=1).to(np.float64)
-    x = random_input(0, (5, 3, 7, 6))
-    upstream = random_input(1, (5, 4, 4, 3))
-    whole_y, whole_grad_x = conv.forward(x), conv.backward(upstream)
-    whole_grad_w = conv.weight.grad.copy()
-    conv.zero_grad()
-    monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
-    assert len(modules.batch_slices(5, 4 * 27 * 8)) > 1
-    assert_close(conv.forward(x), whole_y, name="y")
-    assert_close(conv.backward(upstream), whole_grad_x, name="dL/dx")
-    assert_close(conv.weight.grad, whole_grad_w, name="dL/dweight")
-
-
-def test_conv2d_passes_gradcheck():
+def test_conv2d_passes_gradcheck(backend):
     conv = Conv2D(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), seed=0).to(np.float64)
-    gradcheck_module(conv, random_input(0, (2, 2, 5, 4)))
+    gradcheck_module(conv, device_input(0, (2, 2, 5, 4)))
 
 
 def assert_gradients_accumulate(layer, x, upstream):
@@ -142,16 +128,13 @@ def assert_gradients_accumulate(layer, x, upstream):
         assert_close(parameter.grad, 2 * once[name], name=f"{name}.grad")
 
 
-@pytest.mark.parametrize("cols_bytes", [1, 2**20, None], ids=["cols-rebuilt", "cols-kept", "row-bands"])
-def test_conv2d_accumulates_gradients_over_two_forward_backward_passes(monkeypatch, cols_bytes):
-    if cols_bytes is not None:
-        monkeypatch.setattr(modules, "BANDED_MAX_CHANNELS", 0)
-        monkeypatch.setattr(modules, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)
-    conv = Conv2D(2, 2, 3, seed=0).to(np.float64)
-    x = random_input(0, (2, 2, 4, 4))
-    conv.forward(x)
-    assert conv._saved()[0] == ("banded" if cols_bytes is None else "im2col")
-    assert_gradients_accumulate(conv, x, random_input(1, (2, 2, 2, 2)))
+@pytest.mark.parametrize("cols_bytes", [1, 2**20], ids=["cols-rebuilt", "cols-kept"])
+@pytest.mark.parametrize("algorithm", list(ROUTES))
+def test_conv2d_accumulates_gradients_over_two_forward_backward_passes(monkeypatch, algorithm, cols_bytes):
+    monkeypatch.setattr(slices, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)  # the wide route keeps cols, or not
+    conv = Conv2D(2, 2, 3, seed=0, algorithm=algorithm).to(np.float64)
+    assert_gradients_accumulate(conv, random_input(0, (2, 2, 4, 4)), random_input(1, (2, 2, 2, 2)))
+    assert conv.last_algorithm == algorithm
 
 
 @pytest.mark.parametrize(("stride", "padding"), [(1, 0), (2, 1)], ids=["stride-1", "stride-2-padded"])
@@ -216,13 +199,13 @@ def test_col2im_is_the_adjoint_of_im2col(geo, n, channels, seed):
 
 
 @given(geometry(), st.integers(1, 3), st.integers(1, 4), st.booleans(), st.booleans(), st.integers())
-def test_depthwise_conv2d_matches_torch_grouped_conv(geo, n, channels, bias, training, seed):
+def test_depthwise_conv2d_matches_torch_grouped_conv(backend, geo, n, channels, bias, training, seed):
     kernel, stride, padding, size = geo
     conv = DepthwiseConv2D(channels, kernel, stride, padding, bias=bias, seed=seed % 2**32).to(np.float64)
     conv.train(training)
-    x = random_input(seed % 2**32, (n, channels, *size))
+    x = device_input(seed % 2**32, (n, channels, *size))
     y = conv.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = conv.backward(upstream)
 
     tx, tw = to_torch(x, True), to_torch(conv.weight.data, True)
@@ -236,9 +219,9 @@ def test_depthwise_conv2d_matches_torch_grouped_conv(geo, n, channels, bias, tra
         close(conv.bias.grad, tb.grad, "dL/dbias")
 
 
-def test_depthwise_conv2d_passes_gradcheck_and_initialises_like_torch():
+def test_depthwise_conv2d_passes_gradcheck_and_initialises_like_torch(backend):
     conv = DepthwiseConv2D(3, 3, stride=2, padding=1, seed=0).to(np.float64)
-    gradcheck_module(conv, random_input(0, (2, 3, 5, 5)))
+    gradcheck_module(conv, device_input(0, (2, 3, 5, 5)))
     fresh = DepthwiseConv2D(4, (3, 3), seed=1)
     assert fresh.weight.shape == (4, 1, 3, 3) and fresh.weight.dtype == np.float32
     assert np.abs(fresh.weight.data).max() <= 1 / 3 and np.abs(fresh.bias.data).max() <= 1 / 3
@@ -254,16 +237,16 @@ def test_depthwise_conv2d_keeps_float32():
 
 
 @given(geometry(pool=True), st.integers(1, 3), st.integers(1, 3), st.booleans(), st.integers())
-def test_pools_match_torch(geo, n, channels, default_stride, seed):
+def test_pools_match_torch(backend, geo, n, channels, default_stride, seed):
     kernel, stride, padding, size = geo
     stride = None if default_stride else stride
-    x = random_input(seed % 2**32, (n, channels, *size))
+    x = device_input(seed % 2**32, (n, channels, *size))
     for ours, reference in (
         (MaxPool2D(kernel, stride, padding), F.max_pool2d),
         (AvgPool2D(kernel, stride, padding), F.avg_pool2d),
     ):
         y = ours.forward(x)
-        upstream = random_input(seed % 2**32 + 1, y.shape)
+        upstream = device_input(seed % 2**32 + 1, y.shape)
         tx = to_torch(x, True)
         ty = reference(tx, kernel, stride, padding)
         torch_backward(ty, upstream)
@@ -305,19 +288,19 @@ def test_max_pool_propagates_nans_of_overlapping_and_padded_windows_like_torch(k
     close(pool.backward(upstream), tx.grad, "dL/dx")
 
 
-def test_pools_pass_gradcheck():
-    x = random_input(0, (2, 2, 5, 5))
+def test_pools_pass_gradcheck(backend):
+    x = device_input(0, (2, 2, 5, 5))
     gradcheck_module(MaxPool2D(3, stride=2, padding=1), x)
     gradcheck_module(AvgPool2D(2, stride=1, padding=1), x)
     gradcheck_module(GlobalAvgPool2D(), x)
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.integers())
-def test_global_avg_pool_matches_torch(n, channels, height, width, seed):
-    x = random_input(seed % 2**32, (n, channels, height, width))
+def test_global_avg_pool_matches_torch(backend, n, channels, height, width, seed):
+    x = device_input(seed % 2**32, (n, channels, height, width))
     pool = GlobalAvgPool2D()
     y = pool.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     tx = to_torch(x, True)
     torch_backward(F.adaptive_avg_pool2d(tx, 1).flatten(1), upstream)
     assert y.shape == (n, channels)
@@ -336,7 +319,7 @@ def test_pools_keep_float32():
 
 
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.integers())
-def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, channels, height, width, seed):
+def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(backend, n, channels, height, width, seed):
     if n * height * width < 2:
         n = 2  # training needs more than one value per channel
     ours = BatchNorm2D(channels, momentum=0.3).to(np.float64)
@@ -350,9 +333,9 @@ def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, chann
         reference.train(training)
         ours.zero_grad()
         reference.zero_grad()
-        x = 2.0 + 3.0 * random_input(seed % 2**32 + step, (n, channels, height, width))
+        x = 2.0 + 3.0 * device_input(seed % 2**32 + step, (n, channels, height, width))
         y = ours.forward(x)
-        upstream = random_input(seed % 2**32 + 10 + step, y.shape)
+        upstream = device_input(seed % 2**32 + 10 + step, y.shape)
         tx = to_torch(x, True)
         ty = reference(tx)
         torch_backward(ty, upstream)
@@ -365,10 +348,10 @@ def test_batchnorm2d_matches_torch_over_several_steps_then_in_eval_mode(n, chann
     assert int(ours.num_batches_tracked) == int(reference.num_batches_tracked) == 3
 
 
-def test_batchnorm2d_passes_gradcheck_in_both_modes():
+def test_batchnorm2d_passes_gradcheck_in_both_modes(backend):
     norm = BatchNorm2D(3).to(np.float64)
     randomize(norm, 0)
-    x = random_input(0, (2, 3, 3, 2))
+    x = device_input(0, (2, 3, 3, 2))
     gradcheck_module(norm, x)
     norm.eval()
     gradcheck_module(norm, x)
@@ -378,13 +361,13 @@ def test_batchnorm2d_passes_gradcheck_in_both_modes():
 
 
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 4), st.integers(1, 4), st.booleans(), st.integers())
-def test_layernorm2d_matches_torch_layer_norm_over_channels(n, channels, height, width, training, seed):
+def test_layernorm2d_matches_torch_layer_norm_over_channels(backend, n, channels, height, width, training, seed):
     norm = LayerNorm2D(channels).to(np.float64)
     norm.train(training)
     randomize(norm, seed % 2**32)
-    x = 1.0 + 2.0 * random_input(seed % 2**32, (n, channels, height, width))
+    x = 1.0 + 2.0 * device_input(seed % 2**32, (n, channels, height, width))
     y = norm.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     grad_x = norm.backward(upstream)
     tx, tw, tb = to_torch(x, True), to_torch(norm.weight.data, True), to_torch(norm.bias.data, True)
     ty = F.layer_norm(tx.permute(0, 2, 3, 1), (channels,), tw, tb, eps=1e-6).permute(0, 3, 1, 2)
@@ -395,12 +378,12 @@ def test_layernorm2d_matches_torch_layer_norm_over_channels(n, channels, height,
     close(norm.bias.grad, tb.grad, "dL/dbias")
 
 
-def test_layernorm2d_passes_gradcheck_and_keeps_float32():
+def test_layernorm2d_passes_gradcheck_and_keeps_float32(backend):
     norm = LayerNorm2D(3).to(np.float64)
     randomize(norm, 0)
-    gradcheck_module(norm, random_input(0, (2, 3, 2, 3)))
+    gradcheck_module(norm, device_input(0, (2, 3, 2, 3)))
     norm32 = LayerNorm2D(3)
-    y = norm32.forward(random_input(0, (2, 3, 2, 3)).astype(np.float32))
+    y = norm32.forward(device_input(0, (2, 3, 2, 3)).astype(np.float32))
     assert y.dtype == norm32.backward(np.ones_like(y)).dtype == np.float32
 
 
@@ -425,15 +408,15 @@ def load_into_torch(ours, reference):
 
 
 @given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 3), st.integers(1, 4), st.booleans(), st.integers())
-def test_squeeze_excite_matches_torch(n, channels, reduced, size, training, seed):
+def test_squeeze_excite_matches_torch(backend, n, channels, reduced, size, training, seed):
     se = SqueezeExcite(channels, reduced).to(np.float64)
     se.train(training)
     randomize(se, seed % 2**32)
     reference = TorchSqueezeExcite(channels, reduced)
     load_into_torch(se, reference)
-    x = random_input(seed % 2**32, (n, channels, size, size + 1))
+    x = device_input(seed % 2**32, (n, channels, size, size + 1))
     y = se.forward(x)
-    upstream = random_input(seed % 2**32 + 1, y.shape)
+    upstream = device_input(seed % 2**32 + 1, y.shape)
     tx = to_torch(x, True)
     torch_backward(reference(tx), upstream)
     close(y, reference(to_torch(x)), "y")
@@ -455,10 +438,10 @@ def test_squeeze_excite_parameters_are_real_parameters():
     assert se.reduce.weight.shape == (2, 8, 1, 1) and se.expand.weight.shape == (8, 2, 1, 1)
 
 
-def test_squeeze_excite_passes_gradcheck():
+def test_squeeze_excite_passes_gradcheck(backend):
     se = SqueezeExcite(3, 2).to(np.float64)
     randomize(se, 0)
-    gradcheck_module(se, random_input(0, (2, 3, 3, 3)))
+    gradcheck_module(se, device_input(0, (2, 3, 3, 3)))
 
 
 # ----------------------------------------------------------------------------- errors
@@ -507,14 +490,14 @@ def test_layers_reject_a_kernel_larger_than_the_padded_input(layer):
         (lambda: Conv2D(1, 2, 3, padding=-1), r"Conv2D: padding must be a non-negative int .* got -1"),
         (lambda: Conv2D(1, 2, 3, stride=(1, 2, 3)), r"Conv2D: stride must be .* got \(1, 2, 3\)"),
         (lambda: Conv2D(1, 2, True), r"Conv2D: kernel_size must be .* got True"),
-        (lambda: Conv2D(0, 2, 3), r"Conv2D: in_channels must be a positive int, got 0"),
-        (lambda: Conv2D(1, 2.5, 3), r"Conv2D: out_channels must be a positive int, got 2.5"),
+        (lambda: Conv2D(0, 2, 3), r"Conv2D: in_channels must be a positive integer, got 0"),
+        (lambda: Conv2D(1, 2.5, 3), r"Conv2D: out_channels must be a positive integer, got 2.5"),
         (lambda: DepthwiseConv2D(2, 3, stride=-2), r"DepthwiseConv2D: stride must be a positive"),
         (lambda: MaxPool2D(2, stride=0), r"MaxPool2D: stride must be a positive"),
         (lambda: MaxPool2D(2, padding=2), r"MaxPool2D: padding \(2, 2\) must be at most half of kernel_size \(2, 2\)"),
         (lambda: AvgPool2D(3, padding=(0, 2)), r"AvgPool2D: padding \(0, 2\) must be at most half"),
-        (lambda: LayerNorm2D(0), r"LayerNorm2D: num_channels must be a positive int, got 0"),
-        (lambda: SqueezeExcite(4, 0), r"SqueezeExcite: reduced_channels must be a positive int, got 0"),
+        (lambda: LayerNorm2D(0), r"LayerNorm2D: num_channels must be a positive integer, got 0"),
+        (lambda: SqueezeExcite(4, 0), r"SqueezeExcite: reduced_channels must be a positive integer, got 0"),
     ],
 )
 def test_bad_hyperparameters_are_refused_with_the_layer_and_the_value(make, message):

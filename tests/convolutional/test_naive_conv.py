@@ -1,8 +1,9 @@
 """The convolution formula as plain loops, and the proof that im2col computes the same numbers.
 
-``conv2d_naive`` is the definition written out, one multiply-add at a time: the bridge from
-the equation in ``nnscratch/convolutional/modules.py`` to its im2col form. It is far too slow
-for real work (six nested loops in Python), so it only ever sees tiny inputs.
+``conv2d_naive`` (``nnscratch/convolutional/modules.py``) is the definition written out, one
+multiply-add at a time: the bridge from the equation to its im2col form. It is far too slow
+for real work (six nested loops in Python), so it only ever sees tiny inputs. Every route of
+``Conv2D`` is checked against it in ``test_algorithms.py``; here, the layer as a user builds it.
 """
 
 from __future__ import annotations
@@ -11,37 +12,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnscratch.convolutional.modules import Conv2D, im2col
+from nnscratch.convolutional.modules import Conv2D, conv2d_naive, im2col
 from nnscratch.convolutional.windows import pad_images
 from tests.support import RTOL_EXACT, assert_close
-
-
-def conv2d_naive(
-    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride: tuple[int, int], padding: tuple[int, int]
-) -> np.ndarray:
-    """y[n, f, h, w] = b[f] + sum_{c, i, j} W[f, c, i, j] * x_pad[n, c, sh*h + i, sw*w + j], by loops.
-
-    x: (N, C, H, W), weight: (F, C, kh, kw), bias: (F,) or None -> y: (N, F, H', W').
-    """
-    n_samples, channels, height, width = x.shape
-    filters, _, kh, kw = weight.shape
-    (sh, sw), (ph, pw) = stride, padding
-    x_pad = np.zeros((n_samples, channels, height + 2 * ph, width + 2 * pw))
-    x_pad[:, :, ph : ph + height, pw : pw + width] = x
-    out_h = (height + 2 * ph - kh) // sh + 1
-    out_w = (width + 2 * pw - kw) // sw + 1
-    y = np.zeros((n_samples, filters, out_h, out_w))
-    for n in range(n_samples):
-        for f in range(filters):
-            for h in range(out_h):
-                for w in range(out_w):
-                    total = 0.0 if bias is None else bias[f]
-                    for c in range(channels):
-                        for i in range(kh):
-                            for j in range(kw):
-                                total += weight[f, c, i, j] * x_pad[n, c, sh * h + i, sw * w + j]
-                    y[n, f, h, w] = total
-    return y
 
 
 @st.composite
@@ -82,3 +55,13 @@ def test_im2col_columns_are_the_patches_the_loops_read(case):
                 patch = padded[n, :, sh * h : sh * h + kh, sw * w : sw * w + kw]
                 column = cols[:, (n * out_h + h) * out_w + w]
                 np.testing.assert_array_equal(column, patch.reshape(-1))
+
+
+def test_conv2d_naive_gives_the_window_sums_worked_out_by_hand():
+    # a 2x2 kernel of ones sums each 2x2 window: 1+2+4+5, 2+3+5+6, 4+5+7+8, 5+6+8+9; then the bias, 10
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    y = conv2d_naive(x, np.ones((1, 1, 2, 2)), np.array([10.0]), stride=(1, 1), padding=(0, 0))
+    np.testing.assert_array_equal(y, [[[[22.0, 26.0], [34.0, 38.0]]]])
+    # stride 2 over the zero-padded 5x5: the top-left window sees only the 1, the bottom-right one 5, 6, 8, 9
+    corners = conv2d_naive(x, np.ones((1, 1, 2, 2)), None, stride=(2, 2), padding=(1, 1))
+    np.testing.assert_array_equal(corners, [[[[1.0, 5.0], [11.0, 28.0]]]])

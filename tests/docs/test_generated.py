@@ -238,6 +238,8 @@ CONV_MODULES = {
             "batch_size": 64,
             "ms": {"nnscratch": spread(30.0), "pytorch": spread(12.0)},
             "products_ms": {"im2col": spread(20.0), "winograd": spread(8.0)},
+            "route": "winograd",
+            "reference_ms": spread(45.0),
         },
         {
             "model": "resnet18",
@@ -261,6 +263,9 @@ def test_the_convolution_table_shows_each_layer_its_speed_and_floor_from_the_fas
     assert "| baseline | conv2 | 32->32 3x3 s1 p1 @28 | 30.00 (27.00–36.00) | 12.00 (10.80–14.40) | 0.40× |" in page
     assert "| 8.00 (winograd) | 1.50× |" in page
     assert "| 25.00 (im2col) | 1.00× |" in page
+    # the route auto took, the reference's 45 ms and its price over auto's 30; a report from before the routes: dashes
+    assert "| 1.50× | `winograd` | 45.00 | 1.50× |" in page
+    assert "| 25.00 (im2col) | 1.00× | — | — | — |" in page
     # geometric means: sqrt(0.4 * 0.5) and sqrt(1.5 * 1.0)
     assert "speed 0.45× (geometric mean), lowest 0.40×; floor 1.22×, lowest 1.00×." in page
     assert "resnet18 layer1: 86.6 MiB against PyTorch's 117.9 MiB" in page
@@ -274,6 +279,8 @@ def test_the_convolution_table_shows_each_layer_its_speed_and_floor_from_the_fas
         (lambda result: result.update(products_ms={}), "products_ms must name at least one algorithm"),
         (lambda result: result["products_ms"].update(winograd=8.0), r"products_ms\.winograd must be \{median"),
         (lambda result: result.pop("shape"), "needs a shape text"),
+        (lambda result: result.pop("route"), r"results\[0\] \(baseline\)\.route must name the route auto took"),
+        (lambda result: result.update(reference_ms=3.0), r"reference_ms must be \{median"),
     ],
 )
 def test_a_malformed_convolution_report_stops_the_build(tmp_path, change, message):

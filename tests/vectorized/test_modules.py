@@ -277,7 +277,7 @@ def test_dropout_passes_gradcheck_with_a_fixed_mask():
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_dropout_refuses_a_probability_outside_zero_one(p):
-    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"Dropout: p must be a number in \[0.0, 1.0\]"):
         Dropout(p)
 
 

@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ...common.checks import check_int
 from . import alexnet, baseline, convnext_tiny, efficientnet_lite0, lenet, resnet18, vgg16
 from .classifier import ImageClassifier
 
@@ -83,8 +84,7 @@ def build(
     """
     check_name(name)
     for argument, value in (("in_channels", in_channels), ("num_classes", num_classes), ("image_size", image_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"build({name!r}): {argument} must be a positive int, got {value!r}")
+        check_int(f"build({name!r})", argument, value)
     known = options_of(name)
     unknown = sorted(set(options) - set(known))
     if unknown:

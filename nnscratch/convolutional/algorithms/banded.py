@@ -21,22 +21,30 @@ matrix product for the layer:
 rows repeats each input row kh times (im2col repeats each pixel kh*kw times), and the product
 does Wp/kw times more multiplications than im2col's, most of them by T's zeros. That is the
 trade: it wins when copying costs more than multiplying (few channels, a wide kernel, a
-narrow image) and loses otherwise, so ``Conv2D`` takes it only there (``BANDED_MAX_CHANNELS``
-and ``BANDED_MAX_WASTE`` in ``modules.py``).
+narrow image) and loses otherwise, so ``algorithm="auto"`` takes it only there
+(``BANDED_MAX_CHANNELS`` and ``BANDED_MAX_WASTE`` below).
 
 Backward is the same two products transposed, and the two copies undone:
 
     dT = rows^T @ dY_rows                 dL/dW[f, c, i, j] = sum over w of dT[(c, i, w + j), (f, w)]
     d_rows = dY_rows @ T^T                dL/dx_pad[n, c, h + i, :] += d_rows[n, h, (c, i, :)]
 
-Stride 1 only (each output row moves the band down by one row).
+Stride 1 only (each output row moves the band down by one row). The route ``"banded"``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..common.backend import get_array_module
+from ...common.backend import get_array_module
+from ..windows import pad_images, unpad_images
+from .route import Route, stride_one
+
+# Auto takes row bands for at most this many input channels, where the padded width is at most
+# BANDED_MAX_WASTE kernel widths: there copying costs more than the extra products (LeNet-5's
+# 5x5 layers gain, the baseline's 3x3 layer over 28x28 loses; docs/performance.md).
+BANDED_MAX_CHANNELS = 8
+BANDED_MAX_WASTE = 7
 
 
 def band_diagonal(banded: Any, j: int, out_width: int) -> Any:
@@ -136,3 +144,28 @@ def banded_backward(grad_out: Any, saved: tuple, needs_input_grad: bool = True) 
     for i in range(kh):  # band row i of output row h is input row h + i
         grad_padded[:, :, i : i + out_height, :] += grad_bands[:, :, :, i, :].transpose(0, 2, 1, 3)
     return grad_weight, grad_padded
+
+
+# ----------------------------------------------------------------------------- the route
+
+
+def pays_off(layer: Any, input_shape: tuple[int, ...]) -> bool:
+    """Few input channels and a kernel wide against the padded image: see ``BANDED_MAX_CHANNELS``."""
+    padded_width = input_shape[3] + 2 * layer.padding[1]
+    return layer.in_channels <= BANDED_MAX_CHANNELS and padded_width <= BANDED_MAX_WASTE * layer.kernel_size[1]
+
+
+def forward(layer: Any, x: Any) -> tuple[Any, Any]:
+    """The layer's convolution of x (N, C, H, W) by row bands: (y, what ``backward`` needs)."""
+    bias = None if layer.bias is None else layer.bias.data
+    return banded_forward(pad_images(x, layer.padding), layer.weight.data, bias)
+
+
+def backward(layer: Any, saved: Any, grad_out: Any) -> Any:
+    """Adds dL/dW into ``layer.weight.grad``; returns dL/dx (None when the layer needs none)."""
+    grad_weight, grad_padded = banded_backward(grad_out, saved, layer.needs_input_grad)
+    layer.weight.grad += grad_weight
+    return None if grad_padded is None else unpad_images(grad_padded, layer.padding)
+
+
+ROUTE = Route("banded", "stride 1", stride_one, pays_off, forward, backward)

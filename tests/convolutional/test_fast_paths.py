@@ -259,6 +259,7 @@ def test_tiled_pools_match_torch_with_ties_and_nans(n, kh, kw, rows, columns, se
     x[rng.random(x.shape) < 0.1] = np.nan
     for ours, reference in ((MaxPool2D((kh, kw)), F.max_pool2d), (AvgPool2D((kh, kw)), F.avg_pool2d)):
         y = ours.forward(x)
+        assert ours.last_algorithm == "tiled"
         upstream = rng.standard_normal(y.shape)
         tx = to_torch(x, True)
         ty = reference(tx, (kh, kw))
@@ -266,6 +267,30 @@ def test_tiled_pools_match_torch_with_ties_and_nans(n, kh, kw, rows, columns, se
         np.testing.assert_array_equal(np.isnan(y), np.isnan(ty.detach().numpy()))
         close(np.nan_to_num(y), np.nan_to_num(ty.detach().numpy()), f"{type(ours).__name__} y")
         close(ours.backward(upstream), tx.grad, f"{type(ours).__name__} dL/dx")
+
+
+@given(
+    st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31)
+)
+def test_the_tiled_pool_route_matches_the_windows_reference(n, kh, kw, rows, columns, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, (n, 2, kh * rows, kw * columns)).astype(np.float64)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    for pool in (MaxPool2D, AvgPool2D):
+        tiled, windows = pool((kh, kw), algorithm="tiled"), pool((kh, kw), algorithm="windows")
+        y = tiled.forward(x)
+        np.testing.assert_array_equal(y, windows.forward(x))  # the same numbers, NaNs in the same places
+        upstream = rng.standard_normal(y.shape)
+        np.testing.assert_allclose(tiled.backward(upstream), windows.backward(upstream), rtol=1e-15)
+        assert (tiled.last_algorithm, windows.last_algorithm) == ("tiled", "windows")
+
+
+@pytest.mark.parametrize("pool", [MaxPool2D, AvgPool2D])
+def test_forcing_the_tiled_pool_route_where_windows_overlap_says_why(pool):
+    with pytest.raises(ValueError, match=r"algorithm 'tiled' needs windows that tile the image.*use 'auto' or"):
+        pool(3, stride=2, algorithm="tiled").forward(np.zeros((1, 1, 7, 7)))
+    with pytest.raises(ValueError, match=r"algorithm must be one of auto, windows, tiled, got 'fast'"):
+        pool(2, algorithm="fast")
 
 
 def test_tiled_max_pool_keeps_nothing_for_backward_inside_no_grad():

@@ -18,15 +18,9 @@ BatchNorm's running statistics) are declared with ``register_buffer``.
 Caching for backward can be switched off for inference with ``no_grad()``, which the
 trainers use in ``evaluate`` and ``predict``: nothing is kept, so memory stays flat.
 
-Rules every layer follows, written once in ``layer_rules.py`` (``__init_subclass__`` wraps the
-``forward`` and ``backward`` of every subclass with them):
-
-- integer (and boolean) input is cast to the module's float dtype (its first parameter's,
-  else float32); complex or non-numeric input is a ValueError naming the layer;
-- one backward per forward, as in PyTorch ("Trying to backward through the graph a second
-  time"): a second backward without a new forward is a RuntimeError naming the layer;
-- dL/dy must have the shape of y: a gradient of another shape is a ValueError naming the
-  layer and both shapes (broadcasting it would silently give wrong parameter gradients).
+Rules every layer follows are written once, in ``layer_rules.py``: ``__init_subclass__`` wraps
+the ``forward`` and ``backward`` of every subclass so that integer input is cast to float, a
+second backward without a new forward is an error, and so is a gradient of the wrong shape.
 
 ``state_dict()`` holds the parameters and buffers. A module's state that is neither, such as
 the position of Dropout's mask generator, is its ``extra_state()``; ``extra_state_dict()``

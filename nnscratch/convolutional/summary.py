@@ -14,8 +14,8 @@ forward FLOPs for one image (``Module.flops``, a multiply-add counting 2):
 
 A layer that does not count its FLOPs is an error, not a guess. Additions of residual
 connections and the gating product inside squeeze-excite are not layers and are not counted
-(they are a small fraction). The ``algorithm`` column is the route each convolution took
-(``Conv2D.last_algorithm``: ``convolutional/algorithms/``), for this input.
+(they are a small fraction). The ``algorithm`` column is the route each convolution and pool
+took (``last_algorithm``: ``convolutional/algorithms/``), for this input.
 """
 
 from __future__ import annotations

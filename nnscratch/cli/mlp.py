@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import arguments, output
+from . import arguments
 from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
@@ -95,7 +95,7 @@ class MLPRun(TrainingRun):
             self.optimizer,
             schedule=self.schedule,
             grad_clip=args.grad_clip,
-            callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
+            callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
         )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 
 def print_epoch(entry: dict, epochs: int) -> None:
-    """One line per epoch (the Trainer's callback in ``nnscratch mlp``)."""
+    """One line per epoch (the trainers' callback in ``nnscratch train|mlp|scalar``)."""
     validation = ""
     if entry["val_loss"] is not None:
         validation = f"  val_loss {entry['val_loss']:.4f}  val_acc {entry['val_accuracy']:.2%}"

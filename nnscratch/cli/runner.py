@@ -88,6 +88,10 @@ class TrainingRun:
     def title(self) -> str:
         return self.command
 
+    def print_epoch(self, _trainer: Any, entry: dict) -> None:
+        """The trainers' epoch callback: one line per epoch (``output.print_epoch``)."""
+        output.print_epoch(entry, self.args.epochs)
+
     # ------------------------------------------------------------------ the skeleton
 
     def run(self) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import output
 from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
@@ -120,7 +119,7 @@ class ScalarRun(TrainingRun):
         self.trainer = Trainer(
             self.model,
             self.optimizer,
-            callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
+            callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
         )

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import json
 
-from . import arguments, output
+from . import arguments
 from .arguments import (
     add_augment_arguments,
     add_conv_algorithm_argument,
@@ -177,7 +177,7 @@ class TrainRun(TrainingRun):
             schedule=self.schedule,
             grad_clip=args.grad_clip,
             augmentation=self.augmentation,
-            callbacks=[lambda _, entry: output.print_epoch(entry, args.epochs)],
+            callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
         )

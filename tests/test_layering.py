@@ -1,7 +1,7 @@
 """The tiers build upward, and the library never imports torch (it is only the tests' reference),
 except ``interop/``, which converts models to PyTorch and imports it inside its functions only.
 
-common <- scalar;  common <- vectorized <- convolutional <- cli
+common <- scalar;  common <- vectorized <- convolutional <- cli, exercises
 """
 
 import ast
@@ -17,6 +17,7 @@ FORBIDDEN = {
     "scalar": {"vectorized", "convolutional", "cli"},
     "vectorized": {"scalar", "convolutional", "cli"},
     "convolutional": {"scalar", "cli"},
+    "exercises": set(),  # at the level of cli: it uses every tier, and no tier imports it
 }
 
 

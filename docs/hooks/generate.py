@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:  # mkdocs loads hooks by path: make the repository
 
 from scripts.docsgen.commands import demo_run  # noqa: E402
 from scripts.docsgen.directives import Generator  # noqa: E402
+from scripts.docsgen.exercises import STUBS_DIR, stub_files  # noqa: E402
 from scripts.docsgen.figures import FIGURES  # noqa: E402
 
 GENERATED = "assets/generated"
@@ -31,6 +32,8 @@ def on_files(files: Files, config) -> Files:
     for name, content in demo.files.items():
         files.append(File.generated(config, f"{GENERATED}/demo/{name}", content=content))
     _generator.demo = demo
+    for name, content in stub_files().items():  # the learner's files, linked from the Exercises pages
+        files.append(File.generated(config, f"{GENERATED}/{STUBS_DIR}/{name}", content=content))
     return files
 
 

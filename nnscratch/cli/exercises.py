@@ -4,7 +4,9 @@
     nnscratch exercises check DIR [NAME ...]       exit 0 when every exercise asked for is done, else 1
     nnscratch exercises train DIR [--model auto|mlp|lenet] [--epochs N] [--dataset NAME]
 
-Bad input (no DIR, an unknown NAME, files that would be overwritten) is exit 2, one line.
+One parser for the three actions (so ``--help`` and the CLI reference list every flag); a flag
+given to an action it does not belong to is refused. Bad input (no DIR, an unknown NAME, files
+that would be overwritten, a misplaced flag) is exit 2, one line.
 The work is in ``nnscratch/exercises``; this module only reads the flags and prints.
 """
 
@@ -19,41 +21,59 @@ from .errors import BAD_INPUT, fail
 COMMAND = "exercises"
 
 
+ACTIONS = {
+    "start": "write the stub files into DIR (created if needed)",
+    "check": "check the exercises in DIR against the library: all, or the NAMEs given",
+    "train": "train an MLP, then LeNet-5, made of the classes you wrote in DIR",
+}
+# flags of one action only, by their dest: None (or False) unless given
+ACTION_FLAGS = {"force": "start", "solutions": "start", "model": "train", "epochs": "train", "dataset": "train"}
+ACTION_FLAGS |= {"data_dir": "train", "seed": "train", "quiet": "train"}
+DEFAULT_EPOCHS = 3
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..common.datasets import DATASET_NAMES
 
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    start = actions.add_parser(
-        "start", help="write the stub files into DIR", description="write the stub files into DIR"
+    parser.add_argument(
+        "action", choices=list(ACTIONS), metavar="ACTION", help="; ".join(f"{k}: {v}" for k, v in ACTIONS.items())
     )
-    start.add_argument("dir", metavar="DIR", help="the folder for your files (created if needed)")
-    start.add_argument("--force", action="store_true", help="overwrite stub files already in DIR")
-    start.add_argument(
-        "--solutions", action="store_true", help="write the library's solutions instead of stubs (the answer key)"
+    parser.add_argument("dir", metavar="DIR", help="the folder of your exercise files")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="check: exercises by name or number (default: all)")
+    parser.add_argument("--force", action="store_true", help="start: overwrite the stub files already in DIR")
+    parser.add_argument(
+        "--solutions", action="store_true", help="start: write the library's solutions instead (the answer key)"
     )
-    check = actions.add_parser(
-        "check", help="check DIR against the library", description="check DIR against the library"
-    )
-    check.add_argument("dir", metavar="DIR", help="the folder `exercises start` wrote")
-    check.add_argument("names", nargs="*", metavar="NAME", help="exercises to check, by name or number (default: all)")
-    train = actions.add_parser(
-        "train", help="train an MLP, then LeNet-5, of your layers", description="train models made of your layers"
-    )
-    train.add_argument("dir", metavar="DIR", help="the folder `exercises start` wrote")
-    train.add_argument(
+    parser.add_argument(
         "--model",
         choices=("auto", "mlp", "lenet"),
-        default="auto",
-        help="auto: the MLP, then LeNet-5 once the convolution exercises are done (default: %(default)s)",
+        help="train: auto (the default) is the MLP, then LeNet-5 once the convolution exercises are done",
     )
-    train.add_argument("--epochs", type=positive_int, default=3, help="epochs of each model (default: %(default)s)")
-    train.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
-    train.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
-    train.add_argument("--seed", type=seed, default=0, help="seed for weights, shuffling, dropout (%(default)s)")
-    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--epochs", type=positive_int, help=f"train: epochs of each model (default: {DEFAULT_EPOCHS})")
+    parser.add_argument("--dataset", choices=DATASET_NAMES, help="train: the dataset (default: fashion-mnist)")
+    parser.add_argument("--data-dir", help="train: extra folder to search first (also $NNSCRATCH_DATA)")
+    parser.add_argument("--seed", type=seed, help="train: seed for weights, shuffling, dropout (default: 0)")
+    parser.add_argument("--quiet", action="store_true", help="train: no progress bars")
+
+
+def misplaced(args: argparse.Namespace) -> list[str]:
+    """The flags and names given to an action they do not belong to."""
+    problems = [
+        f"--{dest.replace('_', '-')} goes with `exercises {action}`, not `exercises {args.action}`"
+        for dest, action in ACTION_FLAGS.items()
+        if action != args.action and getattr(args, dest) not in (None, False)
+    ]
+    if args.names and args.action != "check":
+        problems.append(f"exercise names ({' '.join(args.names)}) go with `exercises check`, not `{args.action}`")
+    return problems
 
 
 def run(args: argparse.Namespace) -> int:
+    problems = misplaced(args)
+    for problem in problems:
+        fail(COMMAND, problem)
+    if problems:
+        return BAD_INPUT
     return {"start": start, "check": check, "train": train}[args.action](args)
 
 
@@ -114,14 +134,14 @@ def train(args: argparse.Namespace) -> int:
     folder = existing_folder(args)
     if folder is None:
         return BAD_INPUT
-    models = ["mlp", "lenet"] if args.model == "auto" else [args.model]
+    models = ["mlp", "lenet"] if args.model in (None, "auto") else [args.model]
     for model in models:
         results = check(folder, needed(model))
         missing = [result for result in results if result.status != DONE]
         if missing:
             said = ", ".join(f"{result.exercise.number} {result.exercise.name} ({result.status})" for result in missing)
             message = f"{MODEL_TITLES[model]} needs exercises {said}; `nnscratch exercises check {folder}` says why"
-            if model == "lenet" and args.model == "auto":
+            if model == "lenet" and args.model in (None, "auto"):
                 print(f"note: {message}")
                 return 0
             return fail(COMMAND, message)
@@ -140,7 +160,8 @@ def train_model(args: argparse.Namespace, model: str, classes: dict) -> int:
     from .train import TrainRun
 
     command = ["mlp", "--batchnorm"] if model == "mlp" else ["train", "lenet"]
-    argv = [*command, "--epochs", str(args.epochs), "--dataset", args.dataset, "--seed", str(args.seed)]
+    epochs, dataset, seed = args.epochs or DEFAULT_EPOCHS, args.dataset or "fashion-mnist", args.seed or 0
+    argv = [*command, "--epochs", str(epochs), "--dataset", dataset, "--seed", str(seed)]
     argv += ["--data-dir", args.data_dir] if args.data_dir else []
     argv += ["--quiet"] if args.quiet else []
     inner = build_parser().parse_args(argv)

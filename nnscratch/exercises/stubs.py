@@ -116,14 +116,19 @@ def import_of(name: str, value: Any, fallback_module: str) -> tuple[str, str]:
 
 
 def import_lines(imports: set[tuple[str, str]]) -> str:
-    """The import statements for ``import_of``'s pairs: plain imports first, then one line per module."""
+    """The import statements for ``import_of``'s pairs: plain imports, the standard library's, then nnscratch's."""
     plain = [f"import {clause}" for module, clause in sorted(imports) if not module]
-    modules = sorted({module for module, _ in imports if module})
-    grouped = [
-        f"from {module} import {', '.join(sorted(clause for m, clause in imports if m == module))}"
-        for module in modules
-    ]
-    return "\n".join(plain + grouped)
+    modules = sorted({module for module, _ in imports if module}, key=lambda name: (name.startswith("nnscratch"), name))
+    grouped = []
+    for module in modules:
+        names = sorted(clause for m, clause in imports if m == module)
+        line = f"from {module} import {', '.join(names)}"
+        if len(line) > 100:  # one name a line, as a formatter would
+            line = f"from {module} import (\n" + "".join(f"{INDENT}{name},\n" for name in names) + ")"
+        grouped.append(line)
+    standard = plain + [line for line in grouped if not line.startswith("from nnscratch")]
+    ours = [line for line in grouped if line.startswith("from nnscratch")]
+    return "\n\n".join("\n".join(group) for group in (standard, ours) if group)
 
 
 def file_source(file: str, solutions: bool = False, folder: str = "DIR") -> str:

@@ -9,6 +9,8 @@
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
+    <!-- generate: exercises -->               the table of the exercises a learner writes (exercises.py)
+    <!-- generate: exercise linear -->         one exercise: task, stub, check command, folded solution
 
 Left as an HTML comment, the line is invisible wherever the page is read unbuilt. An unknown
 name, or arguments a directive does not take, stop the build.
@@ -24,6 +26,8 @@ from pathlib import Path
 from . import REPORTS_DIR
 from .cli_reference import cli_reference
 from .commands import Run, run_nnscratch
+from .exercises import overview as exercises_overview
+from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
 from .reports import conv_modules_section, layer_times_section, performance_section
@@ -52,6 +56,8 @@ class Generator:
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
+            "exercises": (0, exercises_overview),
+            "exercise": (1, exercise_section),
         }
 
     def _demo_run(self) -> str:

@@ -167,3 +167,11 @@ def test_train_runs_an_mlp_then_lenet_of_the_solutions_for_one_epoch_on_the_samp
     assert "nnscratch mlp --batchnorm --epochs 1" in output and "nnscratch train lenet --epochs 1" in output
     accuracies = [float(value) for value in re.findall(r"test accuracy ([\d.]+)%", output)]
     assert len(accuracies) == 2 and accuracies[0] > 50  # the MLP learns in one epoch; LeNet-5 has begun
+
+
+def test_a_flag_or_a_name_given_to_the_wrong_action_is_refused(tmp_path, capsys):
+    assert main(["exercises", "check", str(tmp_path), "--solutions"]) == 2
+    assert "--solutions goes with `exercises start`, not `exercises check`" in capsys.readouterr().err
+    assert main(["exercises", "start", str(tmp_path), "linear"]) == 2
+    assert "exercise names (linear) go with `exercises check`" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # refused before anything was written

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -74,7 +73,3 @@ def learner_run(run_class: type, args: Any, classes: dict[type, type]) -> Any:
     """An instance of ``run_class`` (MLPRun, TrainRun) for ``args`` whose model is made of ``classes``."""
     run_type = type(f"Learner{run_class.__name__}", (LearnerBuild, run_class), {"classes": classes})
     return run_type(args)
-
-
-def stub_paths(folder: Path) -> list[Path]:
-    return [folder / file for file in dict.fromkeys(exercise.file for exercise in EXERCISES)]

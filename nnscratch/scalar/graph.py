@@ -1,0 +1,166 @@
+"""The computational graph of one sample through a scalar network, every node with its value and gradient.
+
+Reading left to right is the forward pass; each node also shows d loss / d node, which the
+backward pass filled in from right to left. The nodes are the numbers the trace prints
+(``trace.py``), taken from the same run:
+
+    x[i]              the inputs                value: the sample        grad: the first layer's dx
+    z1[j]             weighted sum plus bias    value: neuron.z          grad: neuron.dz
+    a1[j]             the activation f(z)       value: neuron.a          grad: d loss / d a (grad_a)
+    z2[j] (logit)     a linear layer's z = a    value: neuron.z          grad: neuron.dz = p - onehot
+    loss              -log softmax(z)[target]   value: the loss          grad: 1 (d loss / d loss)
+
+Weights and biases are leaves of the graph too; they are left out of the picture (a 4-3-2
+network has 23 of them) and their gradients, dw = dz * x and db = dz, are in the trace's
+tables. ``draw_graph`` needs matplotlib, imported when it is called; ``graph_nodes`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .layer import Dropout, Layer
+from .trace import _number, run_sample
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .network import Network
+
+MAX_DRAWN = 8  # nodes in one column: wider networks would be an unreadable tangle
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One value of the computation: where it is drawn (column, row), its value and d loss / d value."""
+
+    name: str
+    column: int
+    row: int
+    value: float
+    grad: float
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The nodes, the column headings, and the edges as (from node, to node) indices into ``nodes``."""
+
+    nodes: list[GraphNode]
+    headings: list[str]
+    edges: list[tuple[int, int]]
+
+
+def graph_nodes(network: Network, inputs: Sequence[float], target: int) -> Graph:
+    """Run one sample (input_size,) of class ``target`` forward and backward; return its graph.
+
+    Zeroes the network's gradients first (as the trace does). Layers wider than ``MAX_DRAWN``
+    and dropout in training mode are refused with a ValueError: the picture is for toy networks.
+    """
+    _check_drawable(network)
+    record = run_sample(network, inputs, target)
+    nodes: list[GraphNode] = []
+    headings = ["inputs x"]
+    edges: list[tuple[int, int]] = []
+    column = _add_column(nodes, edges, [], "x[{}]", inputs, record.grad_inputs[0], dense=True)
+    dense_number = 0
+    for index, layer in enumerate(network.layers):
+        if not isinstance(layer, Layer):
+            continue  # dropout in evaluation mode passes values and gradients through unchanged
+        dense_number += 1
+        is_logit = layer is network.dense_layers[-1]
+        z_name = f"z{dense_number}[{{}}]" + (" (logit)" if is_logit else "")
+        neurons = layer.neurons
+        column = _add_column(nodes, edges, column, z_name, [n.z for n in neurons], [n.dz for n in neurons], True)
+        headings.append(f"layer {dense_number}: z = w . x + b")
+        if layer.activation != "linear":
+            a_name = f"a{dense_number}[{{}}]"
+            column = _add_column(
+                nodes, edges, column, a_name, [n.a for n in neurons], record.grad_outputs[index], False
+            )
+            headings.append(f"layer {dense_number}: a = {layer.activation}(z)")
+    _add_column(nodes, edges, column, "loss", [record.loss], [1.0], dense=True)
+    headings.append("cross-entropy, target " + str(target))
+    return Graph(nodes, headings, edges)
+
+
+def draw_graph(network: Network, inputs: Sequence[float], target: int) -> Figure:
+    """A matplotlib Figure of ``graph_nodes(network, inputs, target)``: boxes with value and grad, arrows forward.
+
+    Nodes whose gradient is exactly 0 are grey: the backward pass stopped there (a ReLU that
+    was off passes no gradient on). Save it with ``figure.savefig("graph.png")``; in a
+    notebook, a figure as the cell's last value is shown.
+    """
+    from matplotlib.figure import Figure  # only a learner who draws needs matplotlib
+
+    graph = graph_nodes(network, inputs, target)
+    num_columns = len(graph.headings)
+    tallest = max(node.row for node in graph.nodes) + 1
+    figure = Figure(figsize=(2.1 * num_columns, 0.95 * tallest + 1.3), layout="constrained")
+    axis = figure.add_subplot()
+    column_heights = [sum(node.column == c for node in graph.nodes) for c in range(num_columns)]
+    where = [(node.column, (column_heights[node.column] - 1) / 2 - node.row) for node in graph.nodes]
+    for start, end in graph.edges:
+        (x0, y0), (x1, y1) = where[start], where[end]
+        arrow = {"arrowstyle": "->", "color": "0.55", "linewidth": 0.7, "shrinkA": 30, "shrinkB": 30}
+        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=arrow)
+    for node, (x, y) in zip(graph.nodes, where, strict=True):
+        fill = "#e8e8e8" if node.grad == 0.0 else "#dbe8fb"
+        text = f"{node.name}\nvalue {_number(node.value)}\ngrad  {_number(node.grad)}"
+        box = {"boxstyle": "round,pad=0.35", "facecolor": fill, "edgecolor": "0.3"}
+        axis.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            multialignment="left",
+            fontsize=8,
+            family="monospace",
+            bbox=box,
+            zorder=3,
+        )
+    top = (max(column_heights) - 1) / 2 + 0.6
+    for column, heading in enumerate(graph.headings):
+        axis.text(column, top, heading, ha="center", va="bottom", fontsize=8.5, weight="bold")
+    axis.set_xlim(-0.55, num_columns - 0.45)
+    axis.set_ylim(-top + 0.35, top + 0.45)
+    axis.axis("off")
+    axis.set_title(
+        f"one sample through a {network.architecture} network: each node's value (forward) "
+        "and d loss / d node (backward)",
+        fontsize=9.5,
+    )
+    return figure
+
+
+def _add_column(
+    nodes: list[GraphNode],
+    edges: list[tuple[int, int]],
+    previous: list[int],
+    name: str,
+    values: Sequence[float],
+    grads: Sequence[float],
+    dense: bool,
+) -> list[int]:
+    """Append one column of nodes, wired to every node of ``previous`` (dense) or one to one; return its indices."""
+    column = nodes[-1].column + 1 if nodes else 0
+    added = []
+    for row, (value, grad) in enumerate(zip(values, grads, strict=True)):
+        added.append(len(nodes))
+        nodes.append(GraphNode(name.format(row), column, row, value, grad))
+    pairs = [(p, a) for a in added for p in previous] if dense else list(zip(previous, added, strict=True))
+    edges.extend(pairs)
+    return added
+
+
+def _check_drawable(network: Network) -> None:
+    widths = [network.input_size] + [layer.num_outputs for layer in network.dense_layers]
+    if max(widths) > MAX_DRAWN:
+        raise ValueError(
+            f"draw_graph: a {network.architecture} network is too wide to draw: "
+            f"at most {MAX_DRAWN} values per layer (use a toy network such as 4-3-2)"
+        )
+    if network.training and any(isinstance(layer, Dropout) for layer in network.layers):
+        raise ValueError("draw_graph: dropout draws a new mask each run; call network.eval() to draw the graph")

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from .network import Network
 
 MAX_DRAWN = 8  # nodes in one column: wider networks would be an unreadable tangle
+NODE_FONT = {"fontsize": 9.5, "family": "monospace"}
+NODE_FILL, STOPPED_FILL = "#dbe8fb", "#e8e8e8"  # light blue; grey where the gradient is exactly 0
+BOX_PAD = 0.35  # around a node's text, in units of the font size
+COLUMN_INCHES, ROW_INCHES = 1.9, 1.0
+MONOSPACE_ADVANCE = 0.602  # width of one DejaVu Sans Mono character, in units of the font size
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def graph_nodes(network: Network, inputs: Sequence[float], target: int) -> Graph
     _check_drawable(network)
     record = run_sample(network, inputs, target)
     nodes: list[GraphNode] = []
-    headings = ["inputs x"]
+    headings = ["inputs\nx"]
     edges: list[tuple[int, int]] = []
     column = _add_column(nodes, edges, [], "x[{}]", inputs, record.grad_inputs[0], dense=True)
     dense_number = 0
@@ -73,15 +78,15 @@ def graph_nodes(network: Network, inputs: Sequence[float], target: int) -> Graph
         z_name = f"z{dense_number}[{{}}]" + (" (logit)" if is_logit else "")
         neurons = layer.neurons
         column = _add_column(nodes, edges, column, z_name, [n.z for n in neurons], [n.dz for n in neurons], True)
-        headings.append(f"layer {dense_number}: z = w . x + b")
+        headings.append(f"layer {dense_number}\nz = w . x + b")
         if layer.activation != "linear":
             a_name = f"a{dense_number}[{{}}]"
             column = _add_column(
                 nodes, edges, column, a_name, [n.a for n in neurons], record.grad_outputs[index], False
             )
-            headings.append(f"layer {dense_number}: a = {layer.activation}(z)")
+            headings.append(f"layer {dense_number}\na = {layer.activation}(z)")
     _add_column(nodes, edges, column, "loss", [record.loss], [1.0], dense=True)
-    headings.append("cross-entropy, target " + str(target))
+    headings.append(f"loss\ncross-entropy, y = {target}")
     return Graph(nodes, headings, edges)
 
 
@@ -96,43 +101,36 @@ def draw_graph(network: Network, inputs: Sequence[float], target: int) -> Figure
 
     graph = graph_nodes(network, inputs, target)
     num_columns = len(graph.headings)
-    tallest = max(node.row for node in graph.nodes) + 1
-    figure = Figure(figsize=(2.1 * num_columns, 0.95 * tallest + 1.3), layout="constrained")
-    axis = figure.add_subplot()
+    half_height = (max(node.row for node in graph.nodes)) / 2  # of the tallest column, in rows
+    bottom, top = -half_height - 0.45, half_height + 1.35  # room for the headings and the title
+    # one data unit is COLUMN_INCHES wide and ROW_INCHES high: the axes fill the figure exactly
+    figure = Figure(figsize=(COLUMN_INCHES * num_columns, ROW_INCHES * (top - bottom)))
+    axis = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+    axis.set_xlim(-0.5, num_columns - 0.5)
+    axis.set_ylim(bottom, top)
+    axis.axis("off")
     column_heights = [sum(node.column == c for node in graph.nodes) for c in range(num_columns)]
     where = [(node.column, (column_heights[node.column] - 1) / 2 - node.row) for node in graph.nodes]
-    for start, end in graph.edges:
+    texts = [f"{node.name}\nvalue {_number(node.value)}\ngrad  {_number(node.grad)}" for node in graph.nodes]
+    for start, end in graph.edges:  # from the right edge of one box to the left edge of the next
         (x0, y0), (x1, y1) = where[start], where[end]
-        arrow = {"arrowstyle": "->", "color": "0.55", "linewidth": 0.7, "shrinkA": 30, "shrinkB": 30}
-        axis.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=arrow)
-    for node, (x, y) in zip(graph.nodes, where, strict=True):
-        fill = "#e8e8e8" if node.grad == 0.0 else "#dbe8fb"
-        text = f"{node.name}\nvalue {_number(node.value)}\ngrad  {_number(node.grad)}"
-        box = {"boxstyle": "round,pad=0.35", "facecolor": fill, "edgecolor": "0.3"}
-        axis.text(
-            x,
-            y,
-            text,
-            ha="center",
-            va="center",
-            multialignment="left",
-            fontsize=8,
-            family="monospace",
-            bbox=box,
-            zorder=3,
-        )
-    top = (max(column_heights) - 1) / 2 + 0.6
+        tail, head = (x0 + _half_width(texts[start]), y0), (x1 - _half_width(texts[end]), y1)
+        axis.annotate("", xy=head, xytext=tail, arrowprops={"arrowstyle": "->", "color": "0.55", "linewidth": 0.7})
+    for node, (x, y), text in zip(graph.nodes, where, texts, strict=True):
+        fill = STOPPED_FILL if node.grad == 0.0 else NODE_FILL
+        box = {"boxstyle": f"round,pad={BOX_PAD}", "facecolor": fill, "edgecolor": "0.3"}
+        axis.text(x, y, text, ha="center", va="center", multialignment="left", bbox=box, zorder=3, **NODE_FONT)
     for column, heading in enumerate(graph.headings):
-        axis.text(column, top, heading, ha="center", va="bottom", fontsize=8.5, weight="bold")
-    axis.set_xlim(-0.55, num_columns - 0.45)
-    axis.set_ylim(-top + 0.35, top + 0.45)
-    axis.axis("off")
-    axis.set_title(
-        f"one sample through a {network.architecture} network: each node's value (forward) "
-        "and d loss / d node (backward)",
-        fontsize=9.5,
-    )
+        axis.text(column, half_height + 0.5, heading, ha="center", va="bottom", fontsize=9.5, weight="bold")
+    title = f"one sample through a {network.architecture} network: value (forward) and d loss / d node (backward)"
+    axis.text((num_columns - 1) / 2, top - 0.15, title, ha="center", va="top", fontsize=10.5)
     return figure
+
+
+def _half_width(text: str) -> float:
+    """Half the width of a node's box, in data units (columns), from its longest line."""
+    points = (max(len(line) for line in text.splitlines()) * MONOSPACE_ADVANCE + 2 * BOX_PAD) * NODE_FONT["fontsize"]
+    return points / 2 / 72 / COLUMN_INCHES
 
 
 def _add_column(

@@ -39,7 +39,7 @@ def test_the_graph_is_wired_dense_between_layers_and_one_to_one_through_activati
     edges = {(names[start], names[end]) for start, end in graph.edges}
     assert len(edges) == 4 * 3 + 3 + 3 * 2 + 2
     assert ("x[3]", "z1[2]") in edges and ("z1[1]", "a1[1]") in edges and ("z1[1]", "a1[2]") not in edges
-    assert graph.headings[2] == "layer 1: a = relu(z)"
+    assert graph.headings[2] == "layer 1\na = relu(z)"
 
 
 def test_the_figure_shows_every_number_the_trace_prints_for_the_nodes():

@@ -94,8 +94,9 @@ def draw_graph(network: Network, inputs: Sequence[float], target: int) -> Figure
     """A matplotlib Figure of ``graph_nodes(network, inputs, target)``: boxes with value and grad, arrows forward.
 
     Nodes whose gradient is exactly 0 are grey: the backward pass stopped there (a ReLU that
-    was off passes no gradient on). Save it with ``figure.savefig("graph.png")``; in a
-    notebook, a figure as the cell's last value is shown.
+    was off passes no gradient on). Save it with ``figure.savefig("graph.png")`` (in a
+    notebook, ``IPython.display.Image("graph.png")`` then shows it). The figure belongs to no
+    pyplot window, so nothing has to close it.
     """
     from matplotlib.figure import Figure  # only a learner who draws needs matplotlib
 

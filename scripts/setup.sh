@@ -16,6 +16,10 @@ venv="${VENV:-.venv}"
 
 missing=()
 [ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist)
+# The docs tests take a screenshot of the built site with headless Chromium (tests/docs/test_browser.py).
+case ",$extras," in
+    *,test,* | *,docs,*) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+esac
 if [ ! -x "$venv/bin/python" ] && ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     missing+=(python3-venv)
 fi
@@ -26,10 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
         # A fresh machine may have empty package lists: update once and retry.
         DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" \
             || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"; } \
-            || echo "setup: apt-get failed; nnscratch will use its bundled Fashion-MNIST sample"
+            || echo "setup: apt-get failed; nnscratch will use its bundled Fashion-MNIST sample (and skip the screenshot test)"
     else
         echo "setup: please run:  sudo apt-get install -y ${missing[*]}"
-        echo "setup: (without dataset-fashion-mnist, nnscratch uses its bundled sample)"
+        echo "setup: (without dataset-fashion-mnist, nnscratch uses its bundled sample; without chromium, the screenshot test is skipped)"
     fi
 fi
 

@@ -50,7 +50,9 @@ class LayerNorm2D(Module):
 
         dL/dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps)
 
-    (BatchNorm's formula, taken over the other group). weight starts at 1 and bias at 0.
+    (the three paths of BatchNorm's backward, over the channels; weight_c varies inside this
+    group, so it goes into g rather than in front as BatchNorm's does). weight starts at 1,
+    bias at 0.
     """
 
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:

@@ -12,6 +12,7 @@ Inputs wider than 8 values are shown as their first three, "...", and the last.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .layer import Dropout, Layer
@@ -29,8 +30,29 @@ TOY_TARGET = 1
 TOY_CLASSES = 2
 
 
-def format_trace(network: Network, inputs: Sequence[float], target: int) -> str:
-    """The trace of ``network`` on one sample (input_size,) with class ``target``; zeroes the gradients first."""
+@dataclass
+class SampleRecord:
+    """What one sample's forward and backward passed between the layers of a network.
+
+    layer_inputs[k]: what layer k received (the sample itself for k = 0); logits (C,);
+    loss: -log softmax(logits)[target]; grad_logits (C,): softmax - onehot(target);
+    grad_outputs[k] and grad_inputs[k]: d loss / d (output of layer k) and / d (its input).
+    The neurons keep the rest (z, a, dz, grad_weights, grad_bias).
+    """
+
+    layer_inputs: list[Sequence[float]]
+    logits: Sequence[float]
+    loss: float
+    grad_logits: list[float]
+    grad_outputs: list[Sequence[float]]
+    grad_inputs: list[Sequence[float]]
+
+
+def run_sample(network: Network, inputs: Sequence[float], target: int) -> SampleRecord:
+    """Send one sample (input_size,) of class ``target`` forward and backward, layer by layer.
+
+    Zeroes the gradients first, so what the neurons hold afterwards is this sample's alone.
+    """
     network.zero_grad()
     layers = network.layers
     layer_inputs: list[Sequence[float]] = []
@@ -38,15 +60,22 @@ def format_trace(network: Network, inputs: Sequence[float], target: int) -> str:
     for layer in layers:
         layer_inputs.append(values)
         values = layer.forward(values)
-    logits = values
-    loss, grad_logits = cross_entropy(logits, target)
+    loss, grad_logits = cross_entropy(values, target)
     grad_outputs: list[Sequence[float]] = [[] for _ in layers]
     grad_inputs: list[Sequence[float]] = [[] for _ in layers]
     grad: Sequence[float] = grad_logits
     for index in reversed(range(len(layers))):
         grad_outputs[index] = grad
         grad = grad_inputs[index] = layers[index].backward(grad)
+    return SampleRecord(layer_inputs, values, loss, grad_logits, grad_outputs, grad_inputs)
 
+
+def format_trace(network: Network, inputs: Sequence[float], target: int) -> str:
+    """The trace of ``network`` on one sample (input_size,) with class ``target``; zeroes the gradients first."""
+    record = run_sample(network, inputs, target)
+    layers = network.layers
+    layer_inputs, logits, loss = record.layer_inputs, record.logits, record.loss
+    grad_outputs, grad_inputs = record.grad_outputs, record.grad_inputs
     mode = "training mode" if network.training else "evaluation mode"
     lines = [
         f"Trace of one sample through a {network.architecture} network ({mode}), target class y = {target}.",

@@ -23,6 +23,9 @@ from nnscratch.common import augment  # noqa: E402
 from nnscratch.common.datasets import load_dataset  # noqa: E402
 from nnscratch.common.softmax import softmax  # noqa: E402
 from nnscratch.convolutional.trainer import ConvTrainer  # noqa: E402
+from nnscratch.scalar import Network  # noqa: E402
+from nnscratch.scalar.graph import draw_graph  # noqa: E402
+from nnscratch.scalar.trace import TOY_CLASSES, TOY_INPUTS, TOY_TARGET  # noqa: E402
 from nnscratch.vectorized.activations import GELU, LeakyReLU, ReLU, SiLU  # noqa: E402
 from nnscratch.vectorized.schedules import make_schedule  # noqa: E402
 
@@ -164,7 +167,14 @@ def normalization() -> bytes:
     return _png(figure)
 
 
+def backprop_graph() -> bytes:
+    """The computational graph of the trace's toy sample through the 4-3-2 network (seed 0), values and gradients."""
+    network = Network(len(TOY_INPUTS), [3], TOY_CLASSES, seed=0)
+    return _png(draw_graph(network, TOY_INPUTS, TOY_TARGET))
+
+
 FIGURES: dict[str, Callable[[], bytes]] = {
+    "backprop_graph.png": backprop_graph,
     "activations.png": activations,
     "schedules.png": schedules,
     "augmentations.png": augmentations,

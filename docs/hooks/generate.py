@@ -19,9 +19,15 @@ if str(ROOT) not in sys.path:  # mkdocs loads hooks by path: make the repository
 from scripts.docsgen.commands import demo_run  # noqa: E402
 from scripts.docsgen.directives import Generator  # noqa: E402
 from scripts.docsgen.figures import FIGURES  # noqa: E402
+from scripts.docsgen.notebook_pages import add_to_nav, site_files  # noqa: E402
 
 GENERATED = "assets/generated"
 _generator = Generator()
+
+
+def on_config(config):
+    add_to_nav(config.nav)
+    return config
 
 
 def on_files(files: Files, config) -> Files:
@@ -31,6 +37,8 @@ def on_files(files: Files, config) -> Files:
     for name, content in demo.files.items():
         files.append(File.generated(config, f"{GENERATED}/demo/{name}", content=content))
     _generator.demo = demo
+    for name, content in site_files().items():
+        files.append(File.generated(config, name, content=content))
     return files
 
 

@@ -9,6 +9,7 @@
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
+    <!-- generate: notebook-list -->           a link to every notebook page (notebook_pages.py)
 
 Left as an HTML comment, the line is invisible wherever the page is read unbuilt. An unknown
 name, or arguments a directive does not take, stop the build.
@@ -26,6 +27,7 @@ from .cli_reference import cli_reference
 from .commands import Run, run_nnscratch
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
+from .notebook_pages import notebook_list
 from .reports import conv_modules_section, layer_times_section, performance_section
 
 DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
@@ -52,6 +54,7 @@ class Generator:
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
+            "notebook-list": (0, notebook_list),
         }
 
     def _demo_run(self) -> str:

@@ -95,21 +95,24 @@ print("equal:", np.array_equal(by_matrix, by_loops))
 # %% [markdown]
 # This kernel is a Sobel filter: it subtracts the right column of a patch from the left one, so
 # it responds to *vertical edges*. Our image brightens by 1 per step to the right, hence the same
-# value, -8, everywhere. On a real image from the sample the same kernel outlines the
-# left and right edges of a garment.
+# value, -8, everywhere. On a real image from the sample, a pair of trousers, the same kernel
+# marks the left and right edges of each leg: one sign where the image turns bright from left to
+# right, the other where it turns dark.
 
 # %%
 from nnscratch.common.datasets import load_dataset
 
 data = load_dataset("sample")
-garment = data.normalize(data.x_train[:1]).astype(np.float64)  # (1, 1, 28, 28)
+trousers = int(np.flatnonzero(data.y_train == data.classes.index("Trouser"))[0])
+garment = data.normalize(data.x_train[trousers : trousers + 1]).astype(np.float64)  # (1, 1, 28, 28)
 layer = Conv2D(1, 1, 3, padding=1, bias=False, algorithm="im2col").to(np.float64)
 layer.weight.data[...] = kernel
 edges = layer.forward(garment)
 figure, axes = plt.subplots(1, 2, figsize=(6, 3))
 axes[0].imshow(garment[0, 0], cmap="gray")
-axes[0].set_title(f"{data.classes[data.y_train[0]]}")
-axes[1].imshow(edges[0, 0], cmap="RdBu")
+axes[0].set_title(data.classes[data.y_train[trousers]])
+strongest = np.abs(edges).max()  # a colour scale centred on 0: white where the kernel sees no edge
+axes[1].imshow(edges[0, 0], cmap="RdBu", vmin=-strongest, vmax=strongest)
 axes[1].set_title("after the vertical-edge kernel")
 for axis in axes:
     axis.axis("off")
@@ -213,7 +216,9 @@ print("routes taken while training:", [layer.last_algorithm for layer in convolu
 #
 # The six 5 x 5 kernels of the first convolution, and what each of them makes of one test
 # image (its six *feature maps*, after ReLU). Some respond to edges of one orientation, some to
-# bright or dark areas.
+# bright or dark areas. A frame around a map comes from the padding: the first convolution pads
+# the image with zeros, which is brighter than the normalised black background (about -0.8),
+# so the border of the image reads as an edge.
 
 # %%
 with use_algorithm("im2col"):

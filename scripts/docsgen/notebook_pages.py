@@ -2,7 +2,7 @@
 
 Each executed notebook (``scripts/notebooks.executed``: run once, shared with the test suite)
 becomes ``notebooks/<name>.md``: its text cells as they are, its code cells as Python blocks
-and its outputs as text blocks and PNG images (``notebooks/<name>/cell-<i>-<k>.png``). The
+and its outputs as text blocks captioned "output" and PNG images (``notebooks/<name>/cell-<i>-<k>.png``). The
 page is then ordinary Markdown, so the theme, the search, the code copy button and the vendored
 KaTeX serve it like any other page, with nothing loaded from the network. The notebook itself
 (``<name>.ipynb``, with outputs) and its source (``<name>.py``) are published beside the page.
@@ -23,6 +23,7 @@ from scripts.notebooks import ROOT, executed, read, sources
 
 from .markdown import fenced
 
+OUTPUT = 'text title="output"'  # a text block with a caption, so that what a cell printed stands apart from its code
 SECTION = "Notebooks"
 FOLDER = "notebooks"  # where the pages go in the site
 
@@ -39,14 +40,14 @@ def title(notebook: nbformat.NotebookNode, source: Path) -> str:
 def output_markdown(output: Any, image_name: str, images: dict[str, bytes]) -> str:
     """One output of a code cell: a text block, or a PNG written to ``images[image_name]`` and shown."""
     if output.output_type == "stream":
-        return fenced(output.text)
+        return fenced(output.text, OUTPUT)
     if output.output_type == "error":  # executed notebooks stop at an error; this is for a hand-made one
         raise ValueError(f"a notebook output is an error: {output.ename}: {output.evalue}")
     data = output.get("data", {})
     if "image/png" in data:
         images[image_name] = base64.b64decode(data["image/png"])
         return f"![an output of the cell above]({Path(image_name).relative_to(FOLDER).as_posix()})"
-    return fenced(data["text/plain"]) if "text/plain" in data else ""
+    return fenced(data["text/plain"], OUTPUT) if "text/plain" in data else ""
 
 
 def page_markdown(notebook: nbformat.NotebookNode, stem: str) -> tuple[str, dict[str, bytes]]:

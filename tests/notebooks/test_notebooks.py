@@ -75,6 +75,6 @@ def test_a_notebook_page_shows_the_text_the_code_its_printed_output_and_its_imag
     assert title(notebook, Path("05_probe.py")) == "Probe"
     assert "# Probe\n\nSome *text*." in markdown and "(05_probe.ipynb)" in markdown
     assert "```python\nprint('loss', 0.25)\nshow()\n```" in markdown
-    assert "```text\nloss 0.25\n```" in markdown
+    assert '```text title="output"\nloss 0.25\n```' in markdown
     assert images == {"notebooks/05_probe/cell-1-1.png": PNG_BYTES}
     assert "](05_probe/cell-1-1.png)" in markdown

@@ -2,7 +2,9 @@
 
 The sources are percent-format ``.py`` files (``# %%`` starts a code cell, ``# %% [markdown]`` a
 text cell), so a change to a notebook reads as a plain diff. Every ``notebooks/*.py`` is one
-notebook; nothing lists them by hand.
+notebook; nothing lists them by hand. A notebook opens with a text cell whose first line is its
+``# Title`` (the page title on the site), runs on the bundled sample only (no network) and writes
+nothing to stderr (tests/notebooks checks both).
 
     python -m scripts.notebooks build/notebooks             # the .ipynb files, not run (make notebooks)
     python -m scripts.notebooks --execute build/notebooks   # run as well, outputs kept

@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 NNSCRATCH := $(VENV)/bin/nnscratch
 
-.PHONY: demo test bench docs docs-serve setup lint clean
+.PHONY: demo test bench docs docs-serve notebooks setup lint clean
 
 ## demo: set up a fresh machine and run the main job
 demo:
@@ -26,6 +26,11 @@ docs-serve:
 	bash scripts/setup.sh docs
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
+## notebooks: notebooks/*.py as Jupyter notebooks in build/notebooks/ (run them there, in Jupyter)
+notebooks:
+	bash scripts/setup.sh docs
+	$(PY) -m scripts.notebooks build/notebooks
+
 ## bench: nnscratch against PyTorch on this machine: samples/s and peak memory (minutes)
 # Writes benchmarks/reports/throughput.{json,md}; same-recipe accuracy is `python -m benchmarks.accuracy` (hours).
 bench:
@@ -38,7 +43,7 @@ setup:
 ## lint: install ruff (the lint extra) and check the code against pyproject.toml's rules
 lint:
 	bash scripts/setup.sh lint
-	$(PY) -m ruff check nnscratch tests benchmarks scripts examples
+	$(PY) -m ruff check nnscratch tests benchmarks scripts examples notebooks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

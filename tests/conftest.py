@@ -48,3 +48,21 @@ def isolated_data_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(datasets, "SYSTEM_DATA_ROOT", tmp_path / "system")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def notebook_runs():
+    """Every ``notebooks/*.py`` run once per session, each in a new kernel: {name: Run, or the error}.
+
+    The runs are stored (``scripts.notebooks.run_and_store``), so the docs build of
+    ``tests/docs/test_build.py``, which asks for this fixture, shows them without running them again.
+    """
+    from scripts.notebooks import run_and_store, sources
+
+    runs = {}
+    for source in sources():
+        try:
+            runs[source.stem] = run_and_store(source)
+        except Exception as error:  # reported by the test of that notebook, with the failing cell
+            runs[source.stem] = error
+    return runs

@@ -20,9 +20,15 @@ from scripts.docsgen.commands import demo_run  # noqa: E402
 from scripts.docsgen.directives import Generator  # noqa: E402
 from scripts.docsgen.exercises import STUBS_DIR, stub_files  # noqa: E402
 from scripts.docsgen.figures import FIGURES  # noqa: E402
+from scripts.docsgen.notebook_pages import add_to_nav, site_files  # noqa: E402
 
 GENERATED = "assets/generated"
 _generator = Generator()
+
+
+def on_config(config):
+    add_to_nav(config.nav)
+    return config
 
 
 def on_files(files: Files, config) -> Files:
@@ -34,6 +40,8 @@ def on_files(files: Files, config) -> Files:
     _generator.demo = demo
     for name, content in stub_files().items():  # the learner's files, linked from the Exercises pages
         files.append(File.generated(config, f"{GENERATED}/{STUBS_DIR}/{name}", content=content))
+    for name, content in site_files().items():
+        files.append(File.generated(config, name, content=content))
     return files
 
 

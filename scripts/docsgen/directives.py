@@ -11,6 +11,7 @@
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
     <!-- generate: exercises -->               the table of the exercises a learner writes (exercises.py)
     <!-- generate: exercise linear -->         one exercise: task, stub, check command, folded solution
+    <!-- generate: notebook-list -->           a link to every notebook page (notebook_pages.py)
 
 Left as an HTML comment, the line is invisible wherever the page is read unbuilt. An unknown
 name, or arguments a directive does not take, stop the build.
@@ -30,6 +31,7 @@ from .exercises import overview as exercises_overview
 from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
+from .notebook_pages import notebook_list
 from .reports import conv_modules_section, layer_times_section, performance_section
 
 DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
@@ -58,6 +60,7 @@ class Generator:
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
             "exercises": (0, exercises_overview),
             "exercise": (1, exercise_section),
+            "notebook-list": (0, notebook_list),
         }
 
     def _demo_run(self) -> str:

@@ -13,8 +13,12 @@ from tests.docs.pages import ROOT
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Path:
-    """``mkdocs build --strict`` into a temporary folder (a subprocess); fails on any warning."""
+def site(tmp_path_factory, notebook_runs) -> Path:
+    """``mkdocs build --strict`` into a temporary folder (a subprocess); fails on any warning.
+
+    ``notebook_runs``: the notebooks have just run and been stored, so the build shows them without
+    running them a second time.
+    """
     folder = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material's banner about its successor is not ours
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml")]

@@ -8,6 +8,7 @@ navigation, a docstring the API reference cannot render.
 from __future__ import annotations
 
 import re
+from html import unescape
 from pathlib import Path
 
 from nnscratch.cli import build_parser
@@ -81,3 +82,18 @@ def test_the_scalar_page_shows_the_trace_and_the_api_reference_renders(site):
     assert "Trace of one sample through a 4-3-2 network" in html(site, "tiers/scalar.html")
     reference = html(site, "reference/convolutional.html")
     assert "im2col" in reference and "col2im" in reference and "ConvTrainer" in reference
+
+
+def test_the_notebook_pages_show_every_notebook_with_the_outputs_of_its_run(site, notebook_runs):
+    index = html(site, "notebooks/index.html")
+    for name, run in notebook_runs.items():
+        assert f'href="{name}.html"' in index, f"notebooks/index.html does not link {name}"
+        page = unescape(html(site, f"notebooks/{name}.html"))
+        outputs = [output for cell in run.notebook.cells for output in cell.get("outputs", [])]
+        printed = next(output.text for output in outputs if output.output_type == "stream")
+        assert printed.splitlines()[0] in page, f"{name}: the page lacks the run's first printed line"
+        images = [output for output in outputs if "image/png" in output.get("data", {})]
+        pictures = sorted((site / "notebooks" / name).glob("*.png")) if images else []
+        assert len(pictures) == len(images), f"{name}: {len(images)} image outputs, {len(pictures)} PNG files"
+        assert all(path.read_bytes()[:8] == PNG_MAGIC for path in pictures)
+        assert (site / "notebooks" / f"{name}.ipynb").is_file() and (site / "notebooks" / f"{name}.py").is_file()

@@ -1,9 +1,12 @@
 """``nnscratch gradcheck LAYER``: check a layer's backward against central differences.
 
-    $ nnscratch gradcheck Conv2D --option kernel_size=5 --shape 2,3,8,8
-    Conv2D(3, 2, kernel_size=5, ...) on input (2, 3, 8, 8), float64: ...
-    gradient  shape          worst relative error  result
-    input     (2, 3, 8, 8)   2.1e-10               ok
+    $ nnscratch gradcheck Conv2D --option kernel_size=5 --shape 2,1,8,8
+    Conv2D(1, 2, kernel_size=(5, 5), ...) on input (2, 1, 8, 8), float64: eps 1e-06, tolerance ...
+    gradient  shape         worst relative error  result
+    input     (2, 1, 8, 8)  1.3e-07               ok
+    weight    (2, 1, 5, 5)  2.5e-09               ok
+    bias      (2,)          2.3e-10               ok
+    all agree with central differences
 
 The loss is sum(layer(x) * g) for a fixed random g; ``backward(g)`` gives dL/dx and each
 parameter's gradient, and every one of their numbers is compared with

@@ -11,6 +11,7 @@ about 1e-8 relative; float32 is far too coarse for this, so check in float64.
     from nnscratch.testing import gradcheck, gradcheck_module
     gradcheck(lambda: float((x ** 3).sum()), {"x": x}, {"x": 3 * x ** 2})
     gradcheck_module(layer, x)   # any object with forward/backward/parameters()
+    module_gradients(layer, x)   # the same pairs (backward's, central difference's), to report on
 
 A failure names the array and the element, with both numbers:
 

@@ -11,6 +11,7 @@ about 1e-8 relative; float32 is far too coarse for this, so check in float64.
     from nnscratch.testing import gradcheck, gradcheck_module
     gradcheck(lambda: float((x ** 3).sum()), {"x": x}, {"x": 3 * x ** 2})
     gradcheck_module(layer, x)   # any object with forward/backward/parameters()
+    module_gradients(layer, x)   # the same pairs (backward's, central difference's), to report on
 
 A failure names the array and the element, with both numbers:
 
@@ -113,23 +114,16 @@ def gradcheck(
         assert_gradient_close(name, analytic[name], numerical_gradient(loss, x, eps), rtol, atol)
 
 
-def gradcheck_module(
-    module: Any,
-    x: Any,
-    *,
-    seed: int = 0,
-    check_input: bool = True,
-    eps: float = DEFAULT_EPS,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
-) -> None:
-    """Gradcheck a layer's backward for its input and every parameter.
+def module_gradients(
+    module: Any, x: Any, *, seed: int = 0, check_input: bool = True, eps: float = DEFAULT_EPS
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (gradient from ``backward``, gradient by central differences), as float64 NumPy arrays,
+    for the input x ("input", unless ``check_input`` is False) and every parameter of the layer.
 
     The loss is ``sum(module.forward(x) * g)`` for a fixed random g, so its gradient with
     respect to the output is g, and ``module.backward(g)`` must return dL/dx and fill each
     ``parameter.grad``. Works with any object that has ``forward``, ``backward`` and
-    ``named_parameters()`` (or ``parameters()``). Use float64 arrays and deterministic
-    layers (for dropout, fix the mask).
+    ``named_parameters()`` (or ``parameters()``).
     """
     xp = get_array_module(x)
     rng = np.random.default_rng(seed)
@@ -144,12 +138,39 @@ def gradcheck_module(
         parameter.grad[...] = 0
     module.forward(x)
     grad_x = module.backward(upstream)
-    inputs, analytic = {}, {}
-    if check_input:
-        inputs["input"], analytic["input"] = x, grad_x
-    for name, parameter in named:
-        inputs[name], analytic[name] = parameter.data, parameter.grad.copy()
-    gradcheck(loss, inputs, analytic, eps, rtol, atol)
+    inputs = ([("input", x, grad_x)] if check_input else []) + [
+        (name, parameter.data, parameter.grad.copy()) for name, parameter in named
+    ]
+    return {
+        name: (np.asarray(to_cpu(analytic), dtype=np.float64), numerical_gradient(loss, values, eps))
+        for name, values, analytic in inputs
+    }
+
+
+def gradcheck_module(
+    module: Any,
+    x: Any,
+    *,
+    seed: int = 0,
+    check_input: bool = True,
+    eps: float = DEFAULT_EPS,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> None:
+    """Gradcheck a layer's backward for its input and every parameter (see ``module_gradients``).
+    Use float64 arrays and deterministic layers (for dropout, fix the mask)."""
+    for name, (analytic, numeric) in module_gradients(module, x, seed=seed, check_input=check_input, eps=eps).items():
+        assert_gradient_close(name, analytic, numeric, rtol, atol)
+
+
+def worst_relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """max over elements of |analytic - numeric| / max(|analytic|, |numeric|), 0 where both are 0: a
+    scale-free summary (1e-10 is agreement to ten digits; near 1, the two disagree outright)."""
+    difference = np.abs(analytic - numeric)
+    scale = np.maximum(np.abs(analytic), np.abs(numeric))
+    ratios = np.divide(difference, scale, out=np.zeros_like(difference), where=scale > 0)
+    ratios[np.isnan(difference)] = np.inf
+    return float(ratios.max()) if ratios.size else 0.0
 
 
 def _named_parameters(module: Any) -> list[tuple[str, Any]]:

@@ -50,7 +50,7 @@ def test_mlp_ctrl_c_saves_the_last_complete_epoch_and_the_printed_command_finish
     expected, state = read_checkpoint(tmp_path / "whole.npz").state, read_checkpoint(tmp_path / "run.npz").state
     for part in ("model", "model_extra", "optimizer", "schedule"):
         assert_same_state(state[part], expected[part], part)
-    accuracy = re.compile(r"test accuracy [\d.]+% \(loss [\d.]+\) after 4 epoch\(s\)")
+    accuracy = re.compile(r"test accuracy [\d.]+% \(loss [\d.]+\) after 4 epochs")
     assert accuracy.search(resumed.stdout).group() == accuracy.search(whole_output).group()
 
 

@@ -46,6 +46,36 @@ def test_images_that_do_not_fit_the_architecture_are_refused(capsys, no_data):
     assert "convnext_tiny needs images of at least 128x128" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("depths=1,1,1,1", ("depths", [1, 1, 1, 1])),
+        ("depths=[1,1,1,1]", ("depths", [1, 1, 1, 1])),
+        ("width=16", ("width", 16)),
+        ("use_se=false", ("use_se", False)),
+        ("pool=avg", ("pool", "avg")),
+        ("depths=1,x", ("depths", [1, "x"])),
+    ],
+)
+def test_an_option_value_is_json_or_a_comma_separated_list_or_else_text(text, parsed):
+    assert cli.arguments.key_value_option(text) == parsed
+
+
+def test_comma_separated_depths_build_the_same_model_as_the_json_list(capsys):
+    outputs = []
+    for value in ("depths=1,1,1,1", "depths=[1,1,1,1]"):
+        assert main(["summary", "convnext_tiny", "--option", value, "--option", "widths=8,16,32,64"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and outputs[0].count(" DepthwiseConv2D ") == 4  # one block per stage
+
+
+def test_a_comma_separated_option_with_a_bad_item_is_one_clear_line(capsys):
+    assert main(["summary", "convnext_tiny", "--option", "depths=1,1,x,1"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "--option depths=1,1,\"x\",1: build('convnext_tiny'): option depths must be a list of integers" in error
+
+
 @pytest.mark.parametrize(("flags", "message"), [(["--epochs", "0"], "must be a positive integer, got 0")])
 def test_bad_values_stop_argparse(flags, message, capsys):
     with pytest.raises(SystemExit):
@@ -59,11 +89,12 @@ def test_gpu_without_cupy_is_a_clear_error_not_a_traceback(monkeypatch, capsys, 
     assert "nnscratch train: error: the GPU backend needs CuPy, which is not installed" in capsys.readouterr().err
 
 
-def test_auto_device_falls_back_to_the_cpu_with_a_note(monkeypatch, capsys):
+def test_auto_device_falls_back_to_the_cpu_with_a_note_and_the_plan_says_1_epoch(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "cupy", None)
     assert main(["train", "lenet", "--dataset", "sample", "--epochs", "1", "--device", "auto", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "--device auto found no usable GPU" in captured.err and "device cpu" in captured.out
+    assert ", 1 epoch;" in captured.out and "after 1 epoch:" in captured.out and "1 epochs" not in captured.out
 
 
 def test_a_short_run_prints_every_epoch_the_test_report_and_writes_the_plots(tmp_path, capsys):
@@ -77,6 +108,15 @@ def test_a_short_run_prints_every_epoch_the_test_report_and_writes_the_plots(tmp
         "misclassified.png",
         "samples.png",
     ]
+
+
+def test_lenet_three_epochs_on_the_sample_with_the_default_recipe_reaches_55_percent(capsys):
+    # the 3-epoch run of getting-started: the multistep drops stay off below 4 epochs, and it trains
+    assert main(["train", "lenet", "--epochs", "3", "--dataset", "sample", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "multistep schedule (constant: fewer than 4 epochs), batch 32, 3 epochs;" in out
+    assert re.findall(r"  lr ([\d.e+-]+)  ", out) == ["2.00e-02"] * 3
+    assert float(re.search(r"test accuracy ([\d.]+)% ", out).group(1)) >= 55
 
 
 def test_summary_lists_every_layer_and_the_totals(capsys):

@@ -9,7 +9,9 @@ from nnscratch.testing import (
     central_difference,
     gradcheck,
     gradcheck_module,
+    module_gradients,
     numerical_gradient,
+    worst_relative_error,
 )
 
 
@@ -93,3 +95,18 @@ def test_gradcheck_module_passes_a_correct_layer_and_catches_a_wrong_parameter_g
     gradcheck_module(Affine(rng), x)
     with pytest.raises(GradcheckError, match="gradient of 'bias'"):
         gradcheck_module(Affine(rng, wrong_bias_grad=True), x)
+
+
+def test_module_gradients_pairs_backward_with_central_differences_for_the_input_and_each_parameter():
+    rng = np.random.default_rng(0)
+    gradients = module_gradients(Affine(rng, wrong_bias_grad=True), rng.standard_normal((2, 4)))
+    assert list(gradients) == ["input", "weight", "bias"]
+    analytic, numeric = gradients["weight"]
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
+    assert not np.allclose(*gradients["bias"])  # reported, not raised: the caller decides
+
+
+def test_worst_relative_error_is_scale_free_zero_where_both_are_zero_and_infinite_for_nan():
+    assert worst_relative_error(np.array([0.0, 2.0]), np.array([0.0, 1.0])) == 0.5
+    assert worst_relative_error(np.array([2e-9]), np.array([1e-9])) == 0.5
+    assert worst_relative_error(np.array([np.nan]), np.array([1.0])) == np.inf

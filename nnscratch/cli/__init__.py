@@ -7,7 +7,8 @@
     nnscratch train ARCH               train a CNN of the gallery                       (train.py)
     nnscratch summary ARCH             layers, shapes, parameters, FLOPs                (summary.py)
     nnscratch evaluate PATH            test a saved model                               (evaluate.py)
-    nnscratch exercises start|check|train DIR   the exercises a learner writes        (exercises.py)
+    nnscratch gradcheck LAYER          a layer's backward against central differences   (gradcheck.py)
+    nnscratch exercises ACTION DIR     write the library's pieces (start/check/train)   (exercises.py)
 
 Each module has ``add_arguments(parser)`` (its flags) and ``run(args)`` (the work, returning the
 exit code). Flags shared by the training commands are declared once in ``arguments.py``; the
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..common.memory import keep_freed_memory
-from . import datasets, download, evaluate, exercises, mlp, scalar, summary, train
+from . import datasets, download, evaluate, exercises, gradcheck, mlp, scalar, summary, train
 from .arguments import augmentation_from, training_problems
 from .checkpoints import resume_command
 from .errors import BAD_INPUT, REPORTED_ERRORS, RUN_FAILED, OneLineParser, add_debug_argument, debugging, fail, one_line
@@ -40,6 +41,7 @@ SUBCOMMANDS = {
     "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
     "scalar": (scalar, "train the scalar network (tier 1), or --trace one sample"),
     "evaluate": (evaluate, "test a saved checkpoint: accuracy, per class, confusion"),
+    "gradcheck": (gradcheck, "check a layer's backward against central differences"),
     "exercises": (exercises, "exercises you write: start DIR, check DIR [NAME...], train DIR"),
 }
 

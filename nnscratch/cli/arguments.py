@@ -266,16 +266,31 @@ def use_requested_device(device: str, command: str) -> bool:
     return True
 
 
-def architecture_option(text: str) -> tuple[str, object]:
-    """argparse type: ``KEY=VALUE`` for an architecture build option; VALUE is read as JSON when it
-    can be (``width=16``, ``depths=[1,1,1,1]``, ``use_se=true``), else kept as a string."""
+def key_value_option(text: str) -> tuple[str, object]:
+    """argparse type: ``KEY=VALUE`` for a build option (of an architecture, or of a layer). VALUE is read
+    as JSON when it can be (``width=16``, ``depths=[1,1,1,1]``, ``use_se=true``); a comma-separated
+    VALUE is a list of such items (``depths=1,1,1,1``: nothing for zsh or bash to expand, so it pastes
+    unquoted); anything else is kept as a string. The kind each option needs is checked by its builder."""
     key, separator, value = text.partition("=")
     if not separator or not key:
         raise argparse.ArgumentTypeError(f"must look like KEY=VALUE, got {text!r}")
+    if "," in value and not value.startswith("["):
+        return key, [_json_or_text(item) for item in value.split(",")]
+    return key, _json_or_text(value)
+
+
+def _json_or_text(value: str) -> object:
     try:
-        return key, json.loads(value)
+        return json.loads(value)
     except json.JSONDecodeError:
-        return key, value
+        return value
+
+
+def option_said(key: str, value: object) -> str:
+    """One --option flag as it can be typed again: lists comma-separated (``--option depths=1,1,1,1``)."""
+    if isinstance(value, (list, tuple)):
+        return f"--option {key}={','.join(json.dumps(item) for item in value)}"
+    return f"--option {key}={json.dumps(value)}"
 
 
 # --augment-* flag -> (argparse type, default, metavar, help); None for shift: the dataset's default

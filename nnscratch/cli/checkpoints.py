@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .arguments import positive_int
+from .output import plural
 
 
 def existing_file(text: str) -> str:
@@ -72,7 +73,7 @@ def resume_run(resumed, record: dict, dataset, parts: tuple, args: argparse.Name
     except CheckpointError as error:
         print(f"nnscratch {command}: error: {error}", file=sys.stderr)
         return False
-    print(f"resuming {args.resume}: {parts[-1].epoch} of {args.epochs} epochs done")
+    print(f"resuming {args.resume}: {parts[-1].epoch} of {plural(args.epochs, 'epoch')} done")
     return True
 
 

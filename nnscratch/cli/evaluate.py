@@ -8,7 +8,7 @@ from ..common.datasets import DATASET_NAMES
 from . import arguments
 from .checkpoints import existing_file
 from .errors import fail
-from .output import format_confusion_matrix, write_plots
+from .output import format_confusion_matrix, plural, write_plots
 from .paths import output_folder_problem
 
 
@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> int:
     predicted = predict(normalize_images(dataset.x_test, trained_on["mean"], trained_on["std"]))
     options = ", ".join(f"{key}={value}" for key, value in architecture.items() if key != "name")
     history = checkpoint.state.get("trainer", {}).get("history", [])
-    print(f"{args.checkpoint}: {architecture['name']} ({options}), {len(history)} epoch(s) on {trained_on['name']}")
+    trained = plural(len(history), "epoch")
+    print(f"{args.checkpoint}: {architecture['name']} ({options}), {trained} on {trained_on['name']}")
     print(f"test accuracy {accuracy(predicted, dataset.y_test):.2%} on {len(dataset.y_test):,} {dataset.name} images")
     per_class = per_class_accuracy(predicted, dataset.y_test, dataset.num_classes)
     rows = zip(dataset.classes, per_class, strict=True)

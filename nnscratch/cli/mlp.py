@@ -14,6 +14,7 @@ from .arguments import (
     add_schedule_arguments,
 )
 from .checkpoints import add_checkpoint_arguments
+from .output import schedule_batch_epochs
 from .runner import TrainingRun, layer_sizes_parameters
 
 
@@ -109,7 +110,7 @@ class MLPRun(TrainingRun):
         num_parameters = sum(parameter.data.size for parameter in self.model.parameters())
         return (
             f"MLP {sizes} ({','.join(args.activations)}), {num_parameters:,} parameters; {args.optimizer} "
-            f"lr {args.lr:g}, {args.schedule} schedule; {dataset.name}: {len(self.x_train):,} train "
+            f"lr {args.lr:g}, {schedule_batch_epochs(args)}; {dataset.name}: {len(self.x_train):,} train "
             f"({args.val_split:.0%} held out for validation), {len(self.x_test):,} test; device {current_device()}"
         )
 

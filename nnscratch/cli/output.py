@@ -5,6 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, the noun in the plural unless there is exactly one: "1 epoch", "3 epochs"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def schedule_batch_epochs(args) -> str:
+    """The plan line's middle: "multistep schedule (x0.1 after epochs 7 and 11), batch 64, 15 epochs"."""
+    from ..vectorized.schedules import describe_schedule
+
+    return f"{describe_schedule(args.schedule, args.epochs)}, batch {args.batch_size}, {plural(args.epochs, 'epoch')}"
+
+
 def print_epoch(entry: dict, epochs: int) -> None:
     """One line per epoch (the trainers' callback in ``nnscratch train|mlp|scalar``)."""
     validation = ""
@@ -30,7 +42,7 @@ def report_test_results(trainer, x_test, dataset, history: list[dict]) -> object
     samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
     stopped = f", stopped early; weights of epoch {trainer.best_epoch}" if trainer.stopped_early else ""
     print(
-        f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epoch(s){stopped}: "
+        f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {plural(len(history), 'epoch')}{stopped}: "
         f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
     )
     per_class = per_class_accuracy(predicted, dataset.y_test, dataset.num_classes)

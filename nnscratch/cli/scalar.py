@@ -15,6 +15,7 @@ from .arguments import (
 )
 from .checkpoints import add_checkpoint_arguments
 from .errors import fail
+from .output import plural
 from .runner import TrainingRun, layer_sizes_parameters
 
 
@@ -143,7 +144,7 @@ class ScalarRun(TrainingRun):
         seconds = sum(entry["seconds"] for entry in history)
         samples_per_s = len(history) / sum(1.0 / entry["samples_per_s"] for entry in history)
         print(
-            f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {len(history)} epochs: "
+            f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {plural(len(history), 'epoch')}: "
             f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
         )
 

@@ -14,11 +14,13 @@ from .arguments import (
     add_epoch_arguments,
     add_optimizer_arguments,
     add_schedule_arguments,
-    architecture_option,
     augment_conflict,
     augmentation_from,
+    key_value_option,
+    option_said,
 )
 from .checkpoints import add_checkpoint_arguments
+from .output import schedule_batch_epochs
 from .runner import TrainingRun
 
 
@@ -29,11 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
     parser.add_argument(
         "--option",
-        type=architecture_option,
+        type=key_value_option,
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an architecture build option, e.g. width=16 (see `nnscratch summary ARCH`); repeatable",
+        help="an architecture build option, e.g. width=16 or depths=1,1,1,1 (see `nnscratch summary ARCH`); repeatable",
     )
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
     add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)
@@ -65,7 +67,7 @@ def apply_recipe(args: argparse.Namespace) -> None:
 
 def options_said(args: argparse.Namespace) -> str:
     """The --option flags as the user gave them, e.g. ``--option width=16``."""
-    return " ".join(f"--option {key}={json.dumps(value)}" for key, value in args.option)
+    return " ".join(option_said(key, value) for key, value in args.option)
 
 
 def build_model(args: argparse.Namespace):
@@ -192,8 +194,8 @@ class TrainRun(TrainingRun):
             momentum = f" momentum {args.momentum:g}{' (Nesterov)' if args.nesterov else ''}"
         return (
             f"{args.architecture}: {num_parameters:,} parameters; {args.optimizer} lr {args.lr:g}{momentum}, "
-            f"weight decay {args.weight_decay:g}, {args.schedule} schedule, batch {args.batch_size}, "
-            f"{args.epochs} epochs; augmentation {self.augmentation.describe()}; {dataset.name}: "
+            f"weight decay {args.weight_decay:g}, {schedule_batch_epochs(args)}; "
+            f"augmentation {self.augmentation.describe()}; {dataset.name}: "
             f"{len(self.x_train):,} train ({args.val_split:.0%} held out for validation), "
             f"{len(self.x_test):,} test; device {current_device()}"
         )

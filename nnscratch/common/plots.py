@@ -51,6 +51,8 @@ def _columns(history: Sequence[Mapping[str, float]] | Mapping[str, Sequence[floa
 def plot_history(history: Any, path: str | Path, title: str = "training") -> Path:
     """Loss (left) and accuracy (right) per epoch, train and validation; the LR dashed on a second axis."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     columns = _columns(history)
     epochs = np.arange(1, len(columns.get("loss", [])) + 1)
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
@@ -60,6 +62,7 @@ def plot_history(history: Any, path: str | Path, title: str = "training") -> Pat
             if values.size and np.isfinite(values).any():
                 axis.plot(epochs, values, style, markersize=3, label=f"{'validation' if prefix else 'train'} {metric}")
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.5
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
         if metric == "loss" and "lr" in columns:

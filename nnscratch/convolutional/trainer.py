@@ -13,7 +13,8 @@ schedule, with validation, history, callbacks and early stopping) is written onc
   as well as the images (the mixed loss comes from soft targets, see ``augment.cutmix``).
 - the default learning-rate schedule: when no schedule is given, ``fit`` uses
   ``_default_multistep_schedule``: the learning rate drops x0.1 at ~50% and again at ~75%
-  of the epochs, the classic recipe for SGD with momentum on image classifiers.
+  of the epochs, the classic recipe for SGD with momentum on image classifiers; a run of
+  fewer than 4 epochs keeps its rate (a drop after one epoch would only slow it down).
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ class ConvTrainer(Trainer):
     @staticmethod
     def _default_multistep_schedule(epochs: int, base_lr: float) -> list[float]:
         """The learning rate of each epoch when no schedule is chosen: ``base_lr``, then x0.1 from
-        ~50% of the epochs and x0.01 from ~75% (``multistep_milestones``: epochs // 2 and 3 * epochs // 4).
+        ~50% of the epochs and x0.01 from ~75% (``multistep_milestones``: epochs // 2 and 3 * epochs // 4),
+        or ``base_lr`` throughout for a run of fewer than 4 epochs.
 
-        For 10 epochs at 0.1: [0.1] * 5 + [0.01] * 2 + [0.001] * 3.
+        For 10 epochs at 0.1: [0.1] * 5 + [0.01] * 2 + [0.001] * 3; for 3 epochs: [0.1] * 3.
         """
         milestones = multistep_milestones(epochs)
         return [base_lr * LR_DROP ** sum(epoch >= m for m in milestones) for epoch in range(epochs)]

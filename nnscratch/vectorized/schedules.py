@@ -244,9 +244,32 @@ class ReduceLROnPlateau(Schedule):
         self.num_bad_epochs, self.cooldown_counter = int(state["num_bad_epochs"]), int(state["cooldown_counter"])
 
 
+MULTISTEP_MIN_EPOCHS = 4
+
+
 def multistep_milestones(epochs: int) -> list[int]:
-    """The default drops of a multistep schedule: at 50% and 75% of ``epochs`` (those that fall inside the run)."""
-    return sorted({milestone for milestone in (epochs // 2, epochs * 3 // 4) if 0 < milestone < epochs})
+    """The default drops of a multistep schedule: at 50% and 75% of ``epochs``, when the run has at least
+    ``MULTISTEP_MIN_EPOCHS`` epochs; none for a shorter run, which keeps its rate throughout.
+
+    A drop is for fine-tuning a model that has already learned most of what it can at the full rate;
+    in a run of 2 or 3 epochs the first drop would come after a single epoch, before there is
+    anything to fine-tune, and leave the rest of the run crawling at a tenth of the rate.
+    For 8 epochs: [4, 6]; for 15: [7, 11]; for 3: [].
+    """
+    if epochs < MULTISTEP_MIN_EPOCHS:
+        return []
+    return sorted({epochs // 2, epochs * 3 // 4})
+
+
+def describe_schedule(name: str, epochs: int) -> str:
+    """The schedule as the plan line before training names it, e.g. "multistep schedule (x0.1 after
+    epochs 7 and 11)", or "multistep schedule (constant: fewer than 4 epochs)"."""
+    if name != "multistep":
+        return f"{name} schedule"
+    milestones = multistep_milestones(epochs)
+    if not milestones:
+        return f"multistep schedule (constant: fewer than {MULTISTEP_MIN_EPOCHS} epochs)"
+    return f"multistep schedule (x0.1 after epochs {' and '.join(str(m) for m in milestones)})"
 
 
 SCHEDULES = ("none", "step", "multistep", "cosine", "plateau")
@@ -257,7 +280,7 @@ def make_schedule(name: str, optimizer: Any, epochs: int, warmup_epochs: int = 0
 
     - "none": the learning rate stays (ConstantLR with factor 1)
     - "step": x0.1 every third of the run (StepLR)
-    - "multistep": x0.1 at 50% and again at 75% of the run (MultiStepLR)
+    - "multistep": x0.1 at 50% and again at 75% of the run (MultiStepLR); constant below 4 epochs
     - "cosine": cosine decay to 0 over the run, after ``warmup_epochs`` of linear warmup
     - "plateau": x0.1 after 2 epochs without a better validation loss (ReduceLROnPlateau)
     """

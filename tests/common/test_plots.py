@@ -25,6 +25,20 @@ def test_history_plot_is_written_for_both_history_layouts(tmp_path):
         assert image.shape[1] > image.shape[0] > 200  # two panels side by side
 
 
+def test_history_plot_has_a_tick_at_whole_epochs_only(tmp_path, monkeypatch):
+    from nnscratch.common import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: drawn.append(figure))
+    history = [{"loss": 2.0 - e / 2, "accuracy": e / 4, "lr": 0.02} for e in range(3)]
+    plot_history(history, tmp_path / "curves.png")
+    for axis in drawn[0].axes:
+        if axis.get_xlabel() == "epoch":  # the learning-rate axis shares the loss axis' epochs
+            low, high = axis.get_xlim()
+            ticks = [tick for tick in axis.get_xticks() if low <= tick <= high]
+            assert ticks == [1, 2, 3]
+
+
 def test_confusion_matrix_plot_and_image_grids(tmp_path):
     classes = [f"class {i}" for i in range(4)]
     matrix = np.array([[5, 1, 0, 0], [0, 6, 0, 0], [1, 0, 4, 1], [0, 0, 0, 6]])

@@ -30,7 +30,12 @@ def trainer_for(augmentation=None, schedule=None, lr=0.05, seed=0):
 def test_default_multistep_schedule_drops_tenfold_at_half_and_three_quarters():
     assert ConvTrainer._default_multistep_schedule(8, 0.1) == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)
     assert ConvTrainer._default_multistep_schedule(10, 1.0) == pytest.approx([1] * 5 + [0.1] * 2 + [0.01] * 3)
-    assert ConvTrainer._default_multistep_schedule(1, 0.5) == [0.5]
+    assert ConvTrainer._default_multistep_schedule(4, 1.0) == pytest.approx([1, 1, 0.1, 0.01])
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_default_multistep_schedule_keeps_the_rate_of_a_run_shorter_than_four_epochs(epochs):
+    assert ConvTrainer._default_multistep_schedule(epochs, 0.5) == [0.5] * epochs
 
 
 def test_fit_without_a_schedule_follows_the_default_multistep_drops(sample):

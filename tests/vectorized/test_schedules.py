@@ -15,6 +15,7 @@ from nnscratch.vectorized.schedules import (
     ReduceLROnPlateau,
     Schedule,
     StepLR,
+    describe_schedule,
     make_schedule,
     multistep_milestones,
 )
@@ -204,8 +205,31 @@ def test_plateau_needs_a_metric_and_the_others_do_not():
 def test_multistep_milestones_fall_at_half_and_three_quarters_inside_the_run():
     assert multistep_milestones(20) == [10, 15]
     assert multistep_milestones(15) == [7, 11]
-    assert multistep_milestones(2) == [1]
-    assert multistep_milestones(1) == []
+    assert multistep_milestones(5) == [2, 3]
+    assert multistep_milestones(4) == [2, 3]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_multistep_keeps_the_rate_of_a_run_shorter_than_four_epochs_as_torch_does_without_milestones(epochs):
+    optimizer = SGD([Parameter(np.zeros(1))], lr=BASE_LR)
+    ours = make_schedule("multistep", optimizer, epochs)
+    assert multistep_milestones(epochs) == [] and ours.milestones == []
+    weight = torch.zeros(1, requires_grad=True)
+    theirs_optimizer = torch.optim.SGD([weight], lr=BASE_LR)
+    theirs = lr_scheduler.MultiStepLR(theirs_optimizer, [])
+    rates = []
+    for _ in range(epochs + 2):
+        rates.append((optimizer.lr, theirs_optimizer.param_groups[0]["lr"]))
+        ours.step()
+        theirs_optimizer.step()
+        theirs.step()
+    assert rates == [(BASE_LR, BASE_LR)] * (epochs + 2)
+
+
+def test_describe_schedule_says_when_multistep_keeps_its_rate():
+    assert describe_schedule("multistep", 3) == "multistep schedule (constant: fewer than 4 epochs)"
+    assert describe_schedule("multistep", 15) == "multistep schedule (x0.1 after epochs 7 and 11)"
+    assert describe_schedule("cosine", 3) == "cosine schedule"
 
 
 def test_make_schedule_builds_every_name_for_a_run():

@@ -1,19 +1,14 @@
 """The site builds with ``mkdocs build --strict`` and no warning, and what it generates is there.
 
-One build (a subprocess, into a temporary folder) serves every test of this file. Strict
+One build (the ``site`` fixture of ``conftest.py``) serves every test of this folder. Strict
 mode turns every warning into a failure: a broken link or anchor, a page missing from the
 navigation, a docstring the API reference cannot render.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from nnscratch.cli import build_parser
 from nnscratch.convolutional.architectures import ARCHITECTURES
@@ -24,18 +19,6 @@ from tests.docs.pages import ROOT
 
 REPORTS = ROOT / "benchmarks" / "reports"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material's banner about its successor is not ours
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml")]
-    result = subprocess.run([*command, "--site-dir", str(folder)], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr}"
-    warnings = [line for line in result.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
-    assert not warnings, "mkdocs warned:\n" + "\n".join(warnings)
-    return folder
 
 
 def html(site: Path, page: str) -> str:

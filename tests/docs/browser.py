@@ -19,9 +19,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 
 class Browser:
-    """One headless Chromium process; use it as a context manager."""
+    """One headless Chromium process, its window ``width`` pixels wide; use it as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 1280) -> None:
         commands_read, self._commands = os.pipe()
         self._replies, replies_write = os.pipe()
 
@@ -31,6 +31,7 @@ class Browser:
             os.dup2(write_end, 4)
 
         arguments = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe"]
+        arguments.append(f"--window-size={width},900")
         self._process = subprocess.Popen(
             [*arguments, "about:blank"],
             preexec_fn=onto_3_and_4,

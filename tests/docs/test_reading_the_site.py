@@ -1,8 +1,9 @@
 """The built site reads well from disk: search works on file:// pages, the copy button of a
-console block copies only its commands, and API signatures are formatted to fit.
+console block copies only its commands, wide tables fit at 1280 px, and API signatures are
+formatted to fit.
 
 The browser checks open the built pages in headless Chromium (``browser.py``); they are
-skipped, saying why, where Chromium is not installed (``scripts/setup.sh`` installs it).
+skipped, saying why, where Chromium is not installed (on Debian: ``apt-get install chromium``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def test_the_copy_button_copies_the_commands_without_prompts_or_output(site: Pat
     assert json.loads(copied) == ["nnscratch summary lenet"]
     commands = json.loads(several)[0].splitlines()
     assert len(commands) == 3 and all(command.startswith("nnscratch ") for command in commands), commands
+
+
+# Once the page has loaded with its stylesheets: how many pixels each table that overflows its box lacks.
+TABLE_OVERFLOWS = """(() => {
+  if (document.readyState !== "complete" || !document.querySelector(".md-content")) return "";
+  const wrappers = [...document.querySelectorAll(".md-typeset__scrollwrap")];
+  const lacking = wrappers.map((wrapper) => wrapper.scrollWidth - wrapper.clientWidth);
+  return JSON.stringify(lacking.filter((lack) => lack > 0));
+})()"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("page", ["gallery/index.html", "gallery/resnet18.html", "performance.html"])
+def test_the_widest_tables_fit_the_content_column_at_1280_pixels(site: Path, page: str):
+    """The recipes (9 columns), a gallery page's layer table and the benchmark tables (10 columns); extra.css."""
+    with Browser(width=1280) as browser:
+        overflows = browser.evaluate((site / page).as_uri(), TABLE_OVERFLOWS)
+    assert json.loads(overflows) == [], f"{page}: tables wider than their box by {overflows} px"
 
 
 def test_api_signatures_are_formatted_over_several_lines_that_fit_the_column(site: Path):

@@ -1,4 +1,4 @@
-"""The built site, shared by every test of this folder that reads it: one strict build per test session."""
+"""The built site, shared by every docs test that reads it: one strict build per test session."""
 
 from __future__ import annotations
 

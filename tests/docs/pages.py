@@ -121,3 +121,14 @@ def python_blocks_with_output(path: Path) -> list[tuple[Block, Block | None]]:
         shown = following if following and following.title == "output" and following.follows_previous else None
         pairs.append((block, shown))
     return pairs
+
+
+def console_commands(block: Block) -> list[tuple[str, str]]:
+    """(command, the output shown under it) for each ``$ `` line of a console block."""
+    sessions: list[tuple[str, list[str]]] = []
+    for line in block.code.splitlines():
+        if line.startswith("$ "):
+            sessions.append((line[2:], []))
+        elif sessions:
+            sessions[-1][1].append(line)
+    return [(command, "\n".join(output).strip("\n")) for command, output in sessions]

@@ -1,6 +1,6 @@
 """The site builds with ``mkdocs build --strict`` and no warning, and what it generates is there.
 
-One build (the ``site`` fixture of conftest.py) serves every test of the docs folder. Strict
+One build (the ``site`` fixture of ``conftest.py``) serves every test of this folder. Strict
 mode turns every warning into a failure: a broken link or anchor, a page missing from the
 navigation, a docstring the API reference cannot render.
 """

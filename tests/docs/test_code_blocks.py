@@ -19,7 +19,7 @@ import pytest
 
 from nnscratch.cli import build_parser, main
 from scripts.docsgen.cli_reference import flag_names, subcommands
-from tests.docs.pages import Block, blocks, page_name, pages, python_blocks_with_output
+from tests.docs.pages import Block, blocks, console_commands, page_name, pages, python_blocks_with_output
 
 PAGES_WITH_PYTHON = [path for path in pages() if python_blocks_with_output(path)]
 PAGES_WITH_CONSOLE = [path for path in pages() if any(block.language == "console" for block in blocks(path))]
@@ -42,17 +42,6 @@ def test_every_python_block_runs_and_prints_the_output_the_page_shows(path: Path
         printed = run_block(block, namespace)
         if shown is not None:
             assert printed.rstrip() == shown.code.rstrip(), f"{block.where}: printed output differs from {shown.where}"
-
-
-def console_commands(block: Block) -> list[tuple[str, str]]:
-    """(command, the output shown under it) for each ``$ `` line of a console block."""
-    sessions: list[tuple[str, list[str]]] = []
-    for line in block.code.splitlines():
-        if line.startswith("$ "):
-            sessions.append((line[2:], []))
-        elif sessions:
-            sessions[-1][1].append(line)
-    return [(command, "\n".join(output).strip("\n")) for command, output in sessions]
 
 
 def check_nnscratch_command(command: str, where: str) -> list[str]:

@@ -1,0 +1,89 @@
+"""A headless Chromium the docs tests can ask questions of, through the DevTools protocol.
+
+Chromium started with ``--remote-debugging-pipe`` reads protocol commands on its file
+descriptor 3 and writes replies on 4, each a JSON message ended by a NUL byte: no websocket
+library and no port needed. ``Browser.evaluate`` opens a page and evaluates a JavaScript
+expression in it until the expression gives a non-empty string, which lets a test wait for
+what the page does after loading (a search, a click).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+class Browser:
+    """One headless Chromium process, its window ``width`` pixels wide; use it as a context manager."""
+
+    def __init__(self, width: int = 1280) -> None:
+        commands_read, self._commands = os.pipe()
+        self._replies, replies_write = os.pipe()
+
+        def onto_3_and_4() -> None:  # in the child: the pipe ends where Chromium looks for them
+            read_end, write_end = os.dup(commands_read), os.dup(replies_write)
+            os.dup2(read_end, 3)
+            os.dup2(write_end, 4)
+
+        arguments = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe"]
+        arguments.append(f"--window-size={width},900")
+        self._process = subprocess.Popen(
+            [*arguments, "about:blank"],
+            preexec_fn=onto_3_and_4,
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(commands_read)
+        os.close(replies_write)
+        self._received = b""
+        self._last_id = 0
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._process.kill()
+        self._process.wait()
+        os.close(self._commands)
+        os.close(self._replies)
+
+    def _call(self, method: str, params: dict, session: str | None = None) -> dict:
+        self._last_id += 1
+        message = {"id": self._last_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        while True:  # events arrive between replies: skip them until ours
+            while b"\0" not in self._received:
+                chunk = os.read(self._replies, 1 << 16)
+                if not chunk:
+                    raise RuntimeError(f"Chromium closed the DevTools pipe during {method}")
+                self._received += chunk
+            text, self._received = self._received.split(b"\0", 1)
+            reply = json.loads(text)
+            if reply.get("id") == self._last_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def evaluate(self, url: str, expression: str, timeout: float = 15.0) -> str:
+        """Open ``url`` in a new tab; evaluate ``expression`` there until it gives a non-empty string.
+
+        Returns that string, or "" when ``timeout`` seconds pass first.
+        """
+        target = self._call("Target.createTarget", {"url": url})["targetId"]
+        session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+            value = result["result"].get("value")
+            if isinstance(value, str) and value:
+                return value
+            time.sleep(0.2)
+        return ""

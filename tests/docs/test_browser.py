@@ -3,13 +3,13 @@
 The screenshot must not be blank, and the computational-graph figure (``draw_graph``, generated
 by the docs build) must be on it: its node boxes have a fill colour nothing else on the site uses.
 Chromium comes from ``scripts/setup.sh`` (Debian's ``chromium`` package, installed when run as
-root); without it, and without root to install it, the test is skipped and says so.
+root); without it, and without root to install it, the test is skipped and says so (``browser.py``).
+The screenshot is Chromium's own ``--screenshot`` flag; the tests that need to run script in a
+page use the DevTools pipe of ``browser.py`` instead.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,22 +19,19 @@ from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
 from nnscratch.scalar.graph import NODE_FILL
+from tests.docs.browser import chromium_path, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = needs_chromium
 WIDTH, HEIGHT = 1280, 2000  # the graph sits in the first screenful and a half of the page
 
 
 @pytest.fixture(scope="module")
 def screenshot(site: Path, tmp_path_factory) -> np.ndarray:
     """The backprop page as Chromium draws it: (HEIGHT, WIDTH, 3) floats in [0, 1]."""
-    if CHROMIUM is None:
-        if os.geteuid() == 0:
-            pytest.fail("chromium is missing, and we are root: `bash scripts/setup.sh test,docs` installs it")
-        pytest.skip("chromium is not installed and only root can install it: sudo apt-get install -y chromium")
     folder = tmp_path_factory.mktemp("browser")
     shot = folder / "backprop.png"
     command = [
-        CHROMIUM,
+        chromium_path(),
         "--headless",
         "--no-sandbox",  # Chromium's sandbox refuses to run as root; the page is our own file
         "--disable-gpu",

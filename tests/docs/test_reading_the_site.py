@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.browser import CHROMIUM, Browser
-
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH: the browser checks need it")
+from tests.docs.browser import Browser, needs_chromium
 
 SHIM = "assets/javascripts/iframe-worker.js"
 

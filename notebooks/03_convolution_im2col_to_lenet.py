@@ -197,7 +197,8 @@ print(f"largest difference between the logits: {gap:.1e} (the same up to float32
 
 # %% [markdown]
 # Now train it, every step on the reference route, for three epochs on the 1,500 images of the
-# sample (a few seconds).
+# sample (a few seconds). A run this short keeps its learning rate throughout: `ConvTrainer`'s
+# default schedule divides it by 10 only in runs of 4 epochs or more.
 
 # %%
 from nnscratch.convolutional.trainer import ConvTrainer

@@ -279,6 +279,11 @@ def key_value_option(text: str) -> tuple[str, object]:
     return key, _json_or_text(value)
 
 
+def add_option_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--option KEY=VALUE``, repeatable: build options collected as (key, value) pairs in ``args.option``."""
+    parser.add_argument("--option", type=key_value_option, action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def _json_or_text(value: str) -> object:
     try:
         return json.loads(value)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import int_list, key_value_option
+from .arguments import add_option_argument, int_list
 from .gradcheck_layers import LAYERS, MAX_ELEMENTS, build_layer, default_shape
 
 FLOAT32_WARNING = (
@@ -34,14 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--shape", type=int_list, metavar="N,C,H,W", help="the input's shape (default: (4, 5) or (2, 3, 6, 6))"
     )
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"), help="default: %(default)s")
-    parser.add_argument(
-        "--option",
-        type=key_value_option,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a constructor argument of the layer, e.g. kernel_size=5; repeatable",
-    )
+    add_option_argument(parser, "a constructor argument of the layer, e.g. kernel_size=5; repeatable")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights, the input and g (default: 0)")
 
 

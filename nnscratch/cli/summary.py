@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..common.datasets import DATASET_NAMES
-from .arguments import add_conv_algorithm_argument, key_value_option
+from .arguments import add_conv_algorithm_argument, add_option_argument
 from .train import build_model
 
 
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="sets the input shape")
-    parser.add_argument("--option", type=key_value_option, action="append", default=[], metavar="KEY=VALUE")
+    add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     add_conv_algorithm_argument(parser)
 
 

@@ -13,10 +13,10 @@ from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
     add_optimizer_arguments,
+    add_option_argument,
     add_schedule_arguments,
     augment_conflict,
     augmentation_from,
-    key_value_option,
     option_said,
 )
 from .checkpoints import add_checkpoint_arguments
@@ -29,13 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..vectorized.optim import OPTIMIZERS
 
     parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
-    parser.add_argument(
-        "--option",
-        type=key_value_option,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an architecture build option, e.g. width=16 or depths=1,1,1,1 (see `nnscratch summary ARCH`); repeatable",
+    add_option_argument(
+        parser,
+        "an architecture build option, e.g. width=16 or depths=1,1,1,1 (see `nnscratch summary ARCH`); repeatable",
     )
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
     add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)

@@ -27,7 +27,7 @@ def plot_lr_range(
     """Raw (S,) and smoothed (S,) losses against rates (S,), log x axis; a line at ``suggestion``
     and, when given, one at ``reference`` = (name, rate), e.g. the rate a recipe trains with."""
     plt = _pyplot()
-    rates, smoothed = np.asarray(rates, dtype=float), np.asarray(smoothed, dtype=float)
+    rates, losses, smoothed = (np.asarray(values, dtype=float) for values in (rates, losses, smoothed))
     figure, axis = plt.subplots(figsize=(7, 4.2), layout="constrained")
     axis.plot(rates, losses, ".", color="lightgray", markersize=4, label="batch loss")
     axis.plot(rates, smoothed, "-", label="smoothed loss")
@@ -35,8 +35,8 @@ def plot_lr_range(
     if reference is not None:
         axis.axvline(reference[1], color="tab:green", linestyle=":", label=f"{reference[0]} {reference[1]:g}")
     axis.set_xscale("log")
-    # the raw losses of the last steps can be huge: keep the smoothed curve readable
-    axis.set_ylim(0.95 * smoothed.min(), min(smoothed.max(), 2.0 * smoothed[0]) * 1.05)
+    # the batch losses of the last steps can be huge: cut the axis where the smoothed curve stays readable
+    axis.set_ylim(0.95 * min(losses.min(), smoothed.min()), min(smoothed.max(), 2.0 * smoothed[0]) * 1.05)
     axis.set_xlabel("learning rate")
     axis.set_ylabel("training loss")
     axis.grid(alpha=0.3, which="both")

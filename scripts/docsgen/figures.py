@@ -167,6 +167,37 @@ def normalization() -> bytes:
     return _png(figure)
 
 
+def lr_finder() -> bytes:
+    """The learning-rate range test of LeNet-5 on the bundled sample, with its recipe (about a second)."""
+    import tempfile
+    from pathlib import Path
+
+    from nnscratch.common.lr_plot import plot_lr_range
+    from nnscratch.common.seed import manual_seed
+    from nnscratch.convolutional.architectures import build
+    from nnscratch.convolutional.recipes import RECIPES
+    from nnscratch.vectorized.lr_finder import lr_range_test
+    from nnscratch.vectorized.optim import make_optimizer
+
+    dataset, recipe = load_dataset("sample"), RECIPES["lenet"]
+    manual_seed(0)
+    model = build("lenet", 1, 10, 28)
+    optimizer = make_optimizer("sgd", model.parameters(), recipe.lr, recipe.momentum, recipe.nesterov, recipe.weight_decay)
+    trainer = ConvTrainer(model, optimizer, augmentation=augment.Augmentation(shift=recipe.augment_shift), quiet=True)
+    result = lr_range_test(trainer, dataset.normalize(dataset.x_train), dataset.y_train, recipe.batch_size)
+    with tempfile.TemporaryDirectory() as folder:
+        path = plot_lr_range(
+            result.rates,
+            result.losses,
+            result.smoothed,
+            result.suggestion,
+            Path(folder) / "lr_finder.png",
+            title="LeNet-5 on the sample: learning-rate range test",
+            reference=("recipe", recipe.lr),
+        )
+        return path.read_bytes()
+
+
 def backprop_graph() -> bytes:
     """The computational graph of the trace's toy sample through the 4-3-2 network (seed 0), values and gradients."""
     network = Network(len(TOY_INPUTS), [3], TOY_CLASSES, seed=0)
@@ -179,4 +210,5 @@ FIGURES: dict[str, Callable[[], bytes]] = {
     "schedules.png": schedules,
     "augmentations.png": augmentations,
     "normalization.png": normalization,
+    "lr_finder.png": lr_finder,
 }

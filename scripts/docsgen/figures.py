@@ -182,7 +182,9 @@ def lr_finder() -> bytes:
     dataset, recipe = load_dataset("sample"), RECIPES["lenet"]
     manual_seed(0)
     model = build("lenet", 1, 10, 28)
-    optimizer = make_optimizer("sgd", model.parameters(), recipe.lr, recipe.momentum, recipe.nesterov, recipe.weight_decay)
+    optimizer = make_optimizer(
+        recipe.optimizer, model.parameters(), recipe.lr, recipe.momentum, recipe.nesterov, recipe.weight_decay
+    )
     trainer = ConvTrainer(model, optimizer, augmentation=augment.Augmentation(shift=recipe.augment_shift), quiet=True)
     result = lr_range_test(trainer, dataset.normalize(dataset.x_train), dataset.y_train, recipe.batch_size)
     with tempfile.TemporaryDirectory() as folder:

@@ -162,6 +162,8 @@ def lr_range_test(
         losses = _sweep(trainer, x, y, batch_size, rates, SmoothedLoss(smoothing), divergence)
     finally:
         _restore_training_state(trainer, saved)
+    if not losses:
+        raise ValueError(f"{owner}: the loss diverged at the first step, at {start_lr:g}: start from a smaller rate")
     smoothed = smooth_losses(losses, smoothing)
     taken = rates[: len(losses)]
     return LRFinderResult(

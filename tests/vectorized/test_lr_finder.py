@@ -163,6 +163,16 @@ def test_the_sweep_stops_when_the_loss_explodes(after, kept):
     np.testing.assert_array_equal(result.rates, geometric_rates(1e-3, 1.0, len(values))[:recorded])
 
 
+def test_a_loss_that_diverges_at_once_asks_for_a_smaller_start_rate():
+    x, y = small_problem()
+    model = build_mlp(12, [8], 3)
+    trainer = Trainer(model, make_optimizer("sgd", model.parameters(), 0.1, 0.0, False, 0.0, False), quiet=True)
+    trainer.loss = ScriptedLoss([math.nan] * 5)
+    trainer._check_model_accepts = lambda *args: None
+    with pytest.raises(ValueError, match="diverged at the first step, at 0.5: start from a smaller rate"):
+        lr_range_test(trainer, x, y, batch_size=10, start_lr=0.5, end_lr=1.0, steps=5)
+
+
 def test_a_sweep_that_never_explodes_takes_every_step():
     x, y = small_problem()
     model = build_mlp(12, [8], 3)

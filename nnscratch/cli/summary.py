@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from ..common.datasets import DATASET_NAMES
@@ -28,8 +29,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..convolutional.algorithms import use_algorithm
-    from ..convolutional.recipes import RECIPES
     from ..convolutional.summary import format_summary, summarize
+
+    try:
+        model = build_model(args).to(args.dtype)
+        with use_algorithm(args.conv_algorithm):
+            memory, setting = measure_memory(args, model)
+            rows = summarize(model, model.input_shape, memory)
+    except ValueError as error:
+        print(f"nnscratch summary: error: {error}", file=sys.stderr)
+        return 2
+    c, h, w = model.input_shape
+    total = sum(int(parameter.data.size) for parameter in model.parameters())
+    print(format_summary(f"{args.architecture} on {c}x{h}x{w} images, training with {setting}", rows, total, memory))
+    return 0
+
+
+def measure_memory(args: argparse.Namespace, model):
+    """(the memory of one training step as the flags and the recipe set it, the optimizer in words),
+    or a MemoryError naming --batch-size when that step does not fit in the memory available."""
+    from ..common.memory import allocation_limit, available_memory
+    from ..convolutional.recipes import RECIPES
     from ..vectorized.optim import make_optimizer
     from ..vectorized.training_memory import measure_training_memory
 
@@ -37,25 +57,22 @@ def run(args: argparse.Namespace) -> int:
     batch_size = args.batch_size or recipe.batch_size
     optimizer = args.optimizer or recipe.optimizer
     momentum = recipe.momentum if args.momentum is None else args.momentum
+    setting = optimizer + (f" (momentum {momentum:g})" if optimizer == "sgd" else "")
+    setting += " + lookahead" if args.lookahead else ""
+    available = available_memory()
     try:
-        model = build_model(args).to(args.dtype)
-        with use_algorithm(args.conv_algorithm):
+        with allocation_limit(available) if available else contextlib.nullcontext():
             memory = measure_training_memory(
                 model,
                 model.input_shape,
                 batch_size,
                 lambda parameters: make_optimizer(optimizer, parameters, 0.1, momentum, lookahead=args.lookahead),
             )
-            rows = summarize(model, model.input_shape, memory)
-    except ValueError as error:
-        print(f"nnscratch summary: error: {error}", file=sys.stderr)
-        return 2
-    c, h, w = model.input_shape
-    total = sum(int(parameter.data.size) for parameter in model.parameters())
-    setting = (
-        optimizer
-        + (f" (momentum {momentum:g})" if optimizer == "sgd" else "")
-        + (" + lookahead" if args.lookahead else "")
-    )
-    print(format_summary(f"{args.architecture} on {c}x{h}x{w} images, training with {setting}", rows, total, memory))
-    return 0
+    except MemoryError:
+        # measured by running the step, so a batch too large for this machine is refused, not estimated
+        room = f"the {available / 2**30:,.1f} GiB available" if available else "the memory available"
+        raise MemoryError(
+            f"--batch-size {batch_size}: one training step of {args.architecture} does not fit in {room}, "
+            "so it cannot be measured; try a smaller batch"
+        ) from None
+    return memory, setting

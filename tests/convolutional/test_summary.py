@@ -100,9 +100,10 @@ def test_summary_counts_the_optimizer_and_dtype_it_is_given(capsys):
     assert memory_lines(capsys.readouterr().out)["optimizer state"] == 0
 
 
-def test_rows_carry_each_layers_memory_and_the_kept_bytes_add_up():
-    model = build("baseline", 1, 10, 28)
-    memory = measure_training_memory(model, model.input_shape, 3)
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_architectures_rows_carry_each_layers_memory_and_the_kept_bytes_add_up(name):
+    model = build(name, 1, 10, 28)
+    memory = measure_training_memory(model, model.input_shape, 2)
     rows = summarize(model, model.input_shape, memory)
     assert [row.name for row in rows] == list(memory.layers)
     assert sum(row.kept_bytes for row in rows) + memory.kept_by_blocks == memory.kept > 0

@@ -9,6 +9,8 @@ the ``forward`` and ``backward`` of every subclass with these):
   layer and both shapes (broadcasting it would silently give wrong parameter gradients).
 
 A layer's own ``forward`` and ``backward`` therefore hold only its math.
+
+The same wrappers run the module's hooks (``hooks.py``) around the call, when it has any.
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ def real_input(module: Any, x: Any) -> Any:
 def checked_forward(forward: Callable) -> Callable:
     """``forward`` on real-valued input, remembering the output's shape for the backward that may follow."""
 
-    @functools.wraps(forward)
-    def checked(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
         y = forward(self, real_input(self, x), *args, **kwargs)
         self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
         return y
+
+    @functools.wraps(forward)
+    def checked(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._hooks is None:  # all that hooks cost a module without any
+            return run(self, x, *args, **kwargs)
+        return self._hooks.call_forward(self, run, x, args, kwargs)
 
     return checked
 
@@ -48,8 +55,7 @@ def checked_forward(forward: Callable) -> Callable:
 def checked_backward(backward: Callable) -> Callable:
     """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up."""
 
-    @functools.wraps(backward)
-    def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+    def run(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
         expected = self._output_shape
         if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
             raise ValueError(
@@ -59,5 +65,11 @@ def checked_backward(backward: Callable) -> Callable:
         grad_x = backward(self, grad_out, *args, **kwargs)
         self._cache_used = True
         return grad_x
+
+    @functools.wraps(backward)
+    def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._hooks is None:
+            return run(self, grad_out, *args, **kwargs)
+        return self._hooks.call_backward(self, run, grad_out, args, kwargs)
 
     return checked

@@ -72,8 +72,9 @@ def _single(result: Any) -> Any:
 class ModuleHooks:
     """The hooks registered on one module, by kind, and the calls that run them around its own.
 
-    A subclass whose forward calls its parent's (``super().forward(x)``) passes through two
-    wrappers; ``running`` makes the hooks fire once, in the outer one.
+    ``call_forward(module, checked, ...)`` marks "forward" as ``running`` and calls the wrapper
+    ``checked`` again, which then runs the layer itself: so the hooks fire once, also for a
+    subclass whose forward calls its parent's (``super().forward(x)``, two wrappers).
     """
 
     def __init__(self) -> None:
@@ -85,8 +86,6 @@ class ModuleHooks:
 
     def call_forward(self, module: Any, forward: Callable, x: Any, args: tuple, kwargs: dict) -> Any:
         """x -> pre-hooks -> forward -> forward hooks -> y."""
-        if "forward" in self.running:
-            return forward(module, x, *args, **kwargs)
         self.running.add("forward")
         try:
             for hook in self._each("forward_pre"):
@@ -102,8 +101,6 @@ class ModuleHooks:
 
     def call_backward(self, module: Any, backward: Callable, grad_out: Any, args: tuple, kwargs: dict) -> Any:
         """dL/dy -> backward pre-hooks -> backward -> backward hooks -> dL/dx."""
-        if "backward" in self.running:
-            return backward(module, grad_out, *args, **kwargs)
         self.running.add("backward")
         try:
             for hook in self._each("backward_pre"):

@@ -36,26 +36,30 @@ def real_input(module: Any, x: Any) -> Any:
 
 
 def checked_forward(forward: Callable) -> Callable:
-    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow."""
-
-    def run(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
-        y = forward(self, real_input(self, x), *args, **kwargs)
-        self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
-        return y
+    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow.
+    A module with hooks runs them around it (the hooks call this again, to run the layer)."""
 
     @functools.wraps(forward)
     def checked(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._hooks is None:  # all that hooks cost a module without any
-            return run(self, x, *args, **kwargs)
-        return self._hooks.call_forward(self, run, x, args, kwargs)
+        hooks = self._hooks  # None without hooks: all that hooks cost then is this test
+        if hooks is not None and "forward" not in hooks.running:
+            return hooks.call_forward(self, checked, x, args, kwargs)
+        y = forward(self, real_input(self, x), *args, **kwargs)
+        self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
+        return y
 
     return checked
 
 
 def checked_backward(backward: Callable) -> Callable:
-    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up."""
+    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up.
+    A module with hooks runs them around it, as ``checked_forward`` does."""
 
-    def run(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+    @functools.wraps(backward)
+    def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+        hooks = self._hooks
+        if hooks is not None and "backward" not in hooks.running:
+            return hooks.call_backward(self, checked, grad_out, args, kwargs)
         expected = self._output_shape
         if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
             raise ValueError(
@@ -65,11 +69,5 @@ def checked_backward(backward: Callable) -> Callable:
         grad_x = backward(self, grad_out, *args, **kwargs)
         self._cache_used = True
         return grad_x
-
-    @functools.wraps(backward)
-    def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._hooks is None:
-            return run(self, grad_out, *args, **kwargs)
-        return self._hooks.call_backward(self, run, grad_out, args, kwargs)
 
     return checked

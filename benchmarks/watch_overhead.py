@@ -116,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             print(watch_overhead_table({"results": results[-1:]}), flush=True)
     notes = [
         f"{args.rounds} interleaved rounds of {args.batches} training steps per variant, after one untimed round; "
-        f"{args.threads} BLAS threads; float32; the watcher samples every {args.every} steps.",
+        f"BLAS threads: {args.threads}; float32; the watcher samples every {args.every} steps.",
         "Overhead: a variant's round time over the plain model's in the same round, minus 1; median (min–max) "
-        "over the rounds. Targets: idle hooks within noise, watched under 5%.",
+        "over the rounds (the median of these paired ratios, not the ratio of the ms columns' medians). "
+        "Targets: idle hooks within noise, watched under 5%.",
         f"Load average {run['load_average']['before']:.2f} before, {run['load_average']['after']:.2f} after.",
     ]
     report = new_report(

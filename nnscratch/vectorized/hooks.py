@@ -72,7 +72,7 @@ def _single(result: Any) -> Any:
 class ModuleHooks:
     """The hooks registered on one module, by kind, and the calls that run them around its own.
 
-    ``call_forward(module, checked, ...)`` marks "forward" as ``running`` and calls the wrapper
+    ``call("forward", module, checked, ...)`` marks "forward" as ``running`` and calls the wrapper
     ``checked`` again, which then runs the layer itself: so the hooks fire once, also for a
     subclass whose forward calls its parent's (``super().forward(x)``, two wrappers).
     """
@@ -84,32 +84,22 @@ class ModuleHooks:
     def _each(self, kind: str) -> list[Callable]:
         return list(self.by_kind[kind].values())  # a copy: a hook may remove itself
 
-    def call_forward(self, module: Any, forward: Callable, x: Any, args: tuple, kwargs: dict) -> Any:
-        """x -> pre-hooks -> forward -> forward hooks -> y."""
-        self.running.add("forward")
+    def call(self, direction: str, module: Any, run: Callable, value: Any, args: tuple, kwargs: dict) -> Any:
+        """``run(module, value)`` with the hooks around it. direction "forward": x -> pre-hooks -> forward ->
+        forward hooks -> y; "backward": dL/dy -> backward pre-hooks -> backward -> backward hooks -> dL/dx."""
+        self.running.add(direction)
         try:
-            for hook in self._each("forward_pre"):
-                replacement = hook(module, (x,))
-                x = x if replacement is None else _single(replacement)
-            y = forward(module, x, *args, **kwargs)
-            for hook in self._each("forward"):
-                replacement = hook(module, (x,), y)
-                y = y if replacement is None else replacement
-            return y
+            for hook in self._each(f"{direction}_pre"):
+                replacement = hook(module, (value,))
+                value = value if replacement is None else _single(replacement)
+            result = run(module, value, *args, **kwargs)
+            # forward hooks get (inputs, output), backward hooks (grad_input, grad_output)
+            arguments = ((value,), result) if direction == "forward" else ((result,), (value,))
+            for hook in self._each(direction):
+                replacement = hook(module, *arguments)
+                if replacement is not None:
+                    result = _single(replacement)
+                    arguments = ((value,), result) if direction == "forward" else ((result,), (value,))
+            return result
         finally:
-            self.running.discard("forward")
-
-    def call_backward(self, module: Any, backward: Callable, grad_out: Any, args: tuple, kwargs: dict) -> Any:
-        """dL/dy -> backward pre-hooks -> backward -> backward hooks -> dL/dx."""
-        self.running.add("backward")
-        try:
-            for hook in self._each("backward_pre"):
-                replacement = hook(module, (grad_out,))
-                grad_out = grad_out if replacement is None else _single(replacement)
-            grad_in = backward(module, grad_out, *args, **kwargs)
-            for hook in self._each("backward"):
-                replacement = hook(module, (grad_in,), (grad_out,))
-                grad_in = grad_in if replacement is None else _single(replacement)
-            return grad_in
-        finally:
-            self.running.discard("backward")
+            self.running.discard(direction)

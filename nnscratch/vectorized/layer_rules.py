@@ -43,7 +43,7 @@ def checked_forward(forward: Callable) -> Callable:
     def checked(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
         hooks = self._hooks  # None without hooks: all that hooks cost then is this test
         if hooks is not None and "forward" not in hooks.running:
-            return hooks.call_forward(self, checked, x, args, kwargs)
+            return hooks.call("forward", self, checked, x, args, kwargs)
         y = forward(self, real_input(self, x), *args, **kwargs)
         self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
         return y
@@ -59,7 +59,7 @@ def checked_backward(backward: Callable) -> Callable:
     def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
         hooks = self._hooks
         if hooks is not None and "backward" not in hooks.running:
-            return hooks.call_backward(self, checked, grad_out, args, kwargs)
+            return hooks.call("backward", self, checked, grad_out, args, kwargs)
         expected = self._output_shape
         if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
             raise ValueError(

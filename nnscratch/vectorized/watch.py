@@ -226,7 +226,9 @@ class Watcher:
             key = (self.epoch, name)
             self._live_units[key] = live if key not in self._live_units else self._live_units[key] | live
         if self._histogram_steps[self.epoch] == self.step:
-            counts, edges = get_array_module(y).histogram(y, bins=HISTOGRAM_BINS)
+            xp = get_array_module(y)
+            # of the finite values: NaN or inf has no bin (a diverging run is the trainer's to report)
+            counts, edges = xp.histogram(y[xp.isfinite(y)], bins=HISTOGRAM_BINS)
             self.histograms.append(
                 {
                     "epoch": self.epoch,

@@ -15,7 +15,7 @@ from nnscratch.vectorized import watch as watch_module
 from nnscratch.vectorized.health import health_warnings
 from nnscratch.vectorized.modules import Linear, ReLU, Sequential, Tanh
 from nnscratch.vectorized.optim import SGD
-from nnscratch.vectorized.trainer import Trainer
+from nnscratch.vectorized.trainer import NonFiniteLossError, Trainer
 from nnscratch.vectorized.watch import DEFAULT_EVERY, watch
 from tests.support import seeds
 
@@ -187,3 +187,14 @@ def test_removing_the_watcher_takes_its_hooks_off_and_keeps_what_it_recorded():
     watcher.remove()
     assert all("_hooks" not in vars(module) for module in model.modules())
     assert len(watcher.records) == 6
+
+
+def test_a_watched_run_that_diverges_still_fails_with_the_trainers_diagnosis():
+    x, y = data(40, 5, 3)
+    model = small_mlp((5, 4, 3))
+    model[2].weight.data[:] = np.inf  # the logits are not finite from the first batch on
+    optimizer = SGD(model.parameters(), lr=0.1)
+    trainer = Trainer(model, optimizer, watcher=watch(model, optimizer, every=1), quiet=True)
+    with pytest.raises(NonFiniteLossError, match="first non-finite: the parameters \\['weight'\\] of module '2'"):
+        with np.errstate(all="ignore"):
+            trainer.fit(x, y, epochs=1, batch_size=10)

@@ -198,3 +198,18 @@ def test_a_watched_run_that_diverges_still_fails_with_the_trainers_diagnosis():
     with pytest.raises(NonFiniteLossError, match="first non-finite: the parameters \\['weight'\\] of module '2'"):
         with np.errstate(all="ignore"):
             trainer.fit(x, y, epochs=1, batch_size=10)
+
+
+def test_a_hand_written_loop_without_an_optimizer_gets_every_statistic_but_the_update_ratio():
+    x, y = data(8, 5, 3)
+    model = small_mlp((5, 4, 3))
+    watcher = watch(model)
+    loss = CrossEntropyLoss()
+    watcher.start_batch(epoch=1)
+    value = loss.forward(model.forward(x), y)
+    model.backward(loss.backward())
+    watcher.after_backward()
+    watcher.after_step(value)
+    first = watcher.records[0]
+    assert first["grad_norm"] > 0 and first["weight_norm"] > 0 and first["update_ratio"] is None
+    assert watcher.losses == [{"step": 0, "epoch": 1, "loss": float(value)}]

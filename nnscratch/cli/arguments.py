@@ -112,6 +112,22 @@ def default_help(default: object, text: str = "") -> str:
     return f"{text} (default: {shown})" if text else f"default: {shown}"
 
 
+def add_watch_argument(parser: argparse.ArgumentParser) -> None:
+    """--watch [K]: None when absent, K when given, 0 (the default interval) when given without K."""
+    from ..vectorized.watch import DEFAULT_EVERY
+
+    parser.add_argument(
+        "--watch",
+        type=non_negative_int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="K",
+        help=f"note each layer's health every K batches (0 or no K: every {DEFAULT_EVERY}) and print the health "
+        "table and its warnings at the end",
+    )
+
+
 def add_epoch_arguments(parser: argparse.ArgumentParser, epochs: int | None, batch_size: int | None) -> None:
     """--epochs --batch-size (None: filled in later, from a recipe)"""
     parser.add_argument("--epochs", type=positive_int, default=epochs, help=default_help(epochs))

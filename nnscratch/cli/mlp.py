@@ -12,6 +12,7 @@ from .arguments import (
     add_layer_arguments,
     add_optimizer_arguments,
     add_schedule_arguments,
+    add_watch_argument,
 )
 from .checkpoints import add_checkpoint_arguments
 from .output import schedule_batch_epochs
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
+    add_watch_argument(parser)
 
 
 class MLPRun(TrainingRun):
@@ -99,6 +101,7 @@ class MLPRun(TrainingRun):
             callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
+            watcher=self.start_watching(),
         )
         record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
 

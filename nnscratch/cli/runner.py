@@ -43,6 +43,7 @@ class TrainingRun:
         self.optimizer: Any = None
         self.schedule: Any = None
         self.trainer: Any = None
+        self.watcher: Any = None  # the --watch watcher, once built
         self.x_train: Any = None
         self.y_train: Any = None
         self.x_test: Any = None
@@ -81,8 +82,21 @@ class TrainingRun:
         )
 
     def report(self, dataset: Any) -> None:
-        """After training: the test results and the plots."""
+        """After training: the test results, the plots, and with --watch the health table and warnings."""
         output.finish_run(self.trainer, self.x_test, dataset, self.args.plots, self.title)
+        if self.watcher is not None:
+            from .health import format_health
+
+            print(format_health(self.watcher))
+
+    def start_watching(self) -> Any:
+        """With --watch [K], a watcher of the built model and optimizer (for the trainer); else None."""
+        every = getattr(self.args, "watch", None)
+        if every is not None:
+            from ..vectorized.watch import watch
+
+            self.watcher = watch(self.model, self.optimizer, every)
+        return self.watcher
 
     @property
     def title(self) -> str:

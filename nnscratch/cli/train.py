@@ -15,6 +15,7 @@ from .arguments import (
     add_optimizer_arguments,
     add_option_argument,
     add_schedule_arguments,
+    add_watch_argument,
     augment_conflict,
     augmentation_from,
     option_said,
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_conv_algorithm_argument(parser)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
     add_checkpoint_arguments(parser)
+    add_watch_argument(parser)
     add_data_arguments(parser)
     parser.set_defaults(nesterov=None)
 
@@ -178,6 +180,7 @@ class TrainRun(TrainingRun):
             callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
+            watcher=self.start_watching(),
         )
 
     def describe(self, dataset) -> str:

@@ -44,6 +44,11 @@ def _series(records: Sequence[dict], key: str) -> dict[str, tuple[list[int], lis
     return series
 
 
+def _labels(records: Sequence[dict]) -> dict[str, str]:
+    """layer -> "layer (kind)", e.g. "3 (Conv2D)", for axes and legends."""
+    return {record["layer"]: f"{record['layer']} ({record['kind']})" for record in records}
+
+
 def _no_data(path: str | Path, what: str) -> Path:
     """A picture saying there is nothing to draw, so that a report never points at a missing file."""
     figure = _pyplot().figure(figsize=(6, 1.2))
@@ -80,7 +85,8 @@ def plot_gradient_flow(records: Sequence[dict], path: str | Path) -> Path:
     masked = np.ma.masked_where(~(grid > 0), grid)  # a zero norm has no logarithm: left blank
     image = axis.imshow(masked, aspect="auto", cmap="viridis", norm=LogNorm(low, max(high, low * 1.0001)))
     figure.colorbar(image, ax=axis, label="gradient L2 norm")
-    axis.set_yticks(range(len(layers)), layers, fontsize=7)
+    labels = _labels(records)
+    axis.set_yticks(range(len(layers)), [labels[layer] for layer in layers], fontsize=7)
     ticks = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), 8)).astype(int))
     axis.set_xticks(ticks, [str(steps[index]) for index in ticks])
     axis.set_xlabel("training step (sampled)")
@@ -132,8 +138,9 @@ def plot_update_ratios(records: Sequence[dict], path: str | Path) -> Path:
     if not series:
         return _no_data(path, "no update ratios were recorded (they need the optimizer)")
     figure, axis = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    labels = _labels(records)
     for layer, (steps, values) in series.items():
-        axis.plot(steps, values, "-", linewidth=1, label=layer)
+        axis.plot(steps, values, "-", linewidth=1, label=labels[layer])
     axis.axhspan(TYPICAL_UPDATE_RATIO / 3, TYPICAL_UPDATE_RATIO * 3, color="green", alpha=0.12, label="~1e-3")
     axis.axhline(TYPICAL_UPDATE_RATIO, color="green", linewidth=0.8, linestyle="--")
     axis.set_yscale("log")

@@ -34,14 +34,15 @@ def _in_order(names: Sequence[str]) -> list[str]:
 
 
 def _series(records: Sequence[dict], key: str) -> dict[str, tuple[list[int], list[float]]]:
-    """layer -> (steps, values) of ``key`` over the records, leaving out layers where it is None."""
+    """layer -> (steps, values) of ``key`` over the records, leaving out layers where it is always None;
+    the layers in the order they first appear in the records (the forward pass's)."""
     series: dict[str, tuple[list[int], list[float]]] = {}
     for record in records:
         if record.get(key) is not None:
             steps, values = series.setdefault(record["layer"], ([], []))
             steps.append(record["step"])
             values.append(float(record[key]))
-    return series
+    return {layer: series[layer] for layer in _in_order([record["layer"] for record in records]) if layer in series}
 
 
 def _labels(records: Sequence[dict]) -> dict[str, str]:

@@ -82,7 +82,7 @@ def plot_gradient_flow(records: Sequence[dict], path: str | Path) -> Path:
         return _no_data(path, "no gradient norms were recorded (no layer with parameters was watched)")
     positive = grid[np.isfinite(grid) & (grid > 0)]
     low, high = (positive.min(), positive.max()) if positive.size else (1e-12, 1.0)
-    figure, axis = plt.subplots(figsize=(max(6.0, 0.12 * len(steps) + 3), 1.0 + 0.28 * len(layers)))
+    figure, axis = plt.subplots(figsize=(min(14.0, max(6.0, 0.12 * len(steps) + 3)), 1.0 + 0.28 * len(layers)))
     masked = np.ma.masked_where(~(grid > 0), grid)  # a zero norm has no logarithm: left blank
     image = axis.imshow(masked, aspect="auto", cmap="viridis", norm=LogNorm(low, max(high, low * 1.0001)))
     figure.colorbar(image, ax=axis, label="gradient L2 norm")

@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nnscratch.convolutional.architectures import build
 from nnscratch.convolutional.modules import BatchNorm2D, Conv2D, Flatten, MaxPool2D
 from nnscratch.interop.torch import to_torch
 from nnscratch.testing import assert_gradient_close, numerical_gradient
@@ -100,3 +101,26 @@ def test_class_score_gradient_refuses_classes_of_the_wrong_shape():
     model = build_mlp(4, [3], 2).to("float64")
     with pytest.raises(ValueError, match=r"classes must have shape \(2,\), got \(3,\)"):
         class_score_gradient(model, np.ones((2, 4)), np.array([0, 1, 1]))
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("lenet", {}),
+        ("baseline", {}),
+        ("resnet18", {"width": 4}),
+        ("convnext_tiny", {"depths": (1, 1, 1, 1), "widths": (8, 16, 32, 64)}),
+    ],
+    ids=["lenet", "baseline", "resnet18", "convnext_tiny"],
+)
+def test_saliency_of_gallery_models_matches_torch_autograd(name, options):
+    """Residual blocks, batch and layer norms, depthwise convolutions: every backward carries dz_c/dx."""
+    model = build(name, 1, 10, 28, **options).to("float64")
+    x = np.random.default_rng(0).normal(size=(2, 1, 28, 28))
+    gradient, predicted = saliency(model, x)
+    twin = to_torch(model).eval()
+    x_torch = torch.from_numpy(x.copy()).requires_grad_(True)
+    logits = twin(x_torch)
+    logits.gather(1, logits.argmax(dim=1)[:, None]).sum().backward()
+    assert np.array_equal(predicted, logits.argmax(dim=1).numpy())
+    assert_close(gradient, x_torch.grad, rtol=1e-8, atol=1e-12, name=f"{name}: dz_c/dx")

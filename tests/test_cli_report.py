@@ -98,8 +98,11 @@ def test_the_page_holds_the_command_every_layer_of_summarize_and_the_history_csv
     report, _, out = lenet
     text = " ".join(PageParts((report / "index.html").read_text()).text)
     assert "nnscratch train lenet --dataset sample --epochs 1 --quiet --report" in text
-    for row in summarize(build("lenet", 1, 10, 28), (1, 28, 28)):
+    rows = summarize(build("lenet", 1, 10, 28), (1, 28, 28))
+    for row in rows:
         assert f"{row.name} {row.kind}" in text and f"{row.flops:,}" in text
+    total = f"total {sum(row.parameters for row in rows):,} {sum(row.flops for row in rows):,}"
+    assert total in text
     assert "run it again with --watch" in text  # no watcher: the health part says how to get it
     with open(report / "history.csv", newline="") as stream:
         (epoch,) = list(csv.DictReader(stream))

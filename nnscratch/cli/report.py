@@ -130,9 +130,26 @@ def model_sections(folder: Path, model: Any, x_test: Any, dataset: Any, predicte
     """The layer table, the first convolution's filters, and saliency maps (tiers 2 and 3)."""
     from ..convolutional.summary import summarize
 
-    rows = [dataclasses.asdict(row) for row in summarize(model, tuple(x_test.shape[1:]))]
-    layers = Section("layers", "Layers", table(rows) + paragraph("FLOPs: forward, for one image."))
+    rows = [row_fields(row) for row in summarize(model, tuple(x_test.shape[1:]))]
+    body = table([*rows, total_row(rows)]) + paragraph("FLOPs: forward, for one image.")
+    layers = Section("layers", "Layers", body)
     return [layers, filters_section(folder, model), saliency_section(folder, model, x_test, dataset, predicted)]
+
+
+def row_fields(row: Any) -> dict:
+    """A summary row's fields by name, whether the row is a dataclass, a named tuple or a mapping."""
+    if dataclasses.is_dataclass(row):
+        return dataclasses.asdict(row)
+    if hasattr(row, "_asdict"):
+        return row._asdict()
+    return dict(row)
+
+
+def total_row(rows: list[dict]) -> dict:
+    """The sums of the columns that are counts in every row (parameters, FLOPs, bytes), under "total"."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    counts = [c for c in columns[1:] if all(type(row.get(c)) is int for row in rows)]  # not bools, not shapes
+    return {columns[0]: "total", **{column: sum(row[column] for row in rows) for column in counts}}
 
 
 def first_convolution(model: Any) -> Any:

@@ -31,8 +31,8 @@ nav { font-size: 0.9rem; margin-bottom: 1rem; }
 nav a { margin-right: 0.8rem; }
 section { border-top: 1px solid #ddd; padding-top: 0.5rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
+td.number { text-align: right; }
 th { background: #f0f0f5; }
 code, pre { background: #f5f5f5; padding: 0.1rem 0.3rem; }
 pre { padding: 0.6rem; overflow-x: auto; }
@@ -100,16 +100,20 @@ def cell(value: object) -> str:
     return str(value)
 
 
+def _data_cell(value: object) -> str:
+    """One ``<td>``: numbers aligned right, so that their digits line up; text left."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    opening = '<td class="number">' if number else "<td>"
+    return f"{opening}{html.escape(cell(value))}</td>"
+
+
 def table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] | None = None) -> str:
     """A table of ``rows`` (dicts); ``columns`` default to every key, in the order they first appear,
     so that a field added to the rows shows up without a change here."""
     if columns is None:
         columns = list(dict.fromkeys(key for row in rows for key in row))
     head = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell(row.get(column)))}</td>" for column in columns) + "</tr>"
-        for row in rows
-    )
+    body = "".join("<tr>" + "".join(_data_cell(row.get(column)) for column in columns) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

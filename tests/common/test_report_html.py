@@ -7,8 +7,8 @@ def test_a_table_has_a_column_for_every_field_of_its_rows_in_the_order_they_firs
     rows = [{"layer": "0", "flops": 1200}, {"layer": "1", "flops": 5, "memory": 2.5}]
     html = table(rows)
     assert html.index("<th>layer</th>") < html.index("<th>flops</th>") < html.index("<th>memory</th>")
-    assert "<td>1,200</td><td></td>" in html  # a field a row lacks is an empty cell
-    assert "<td>2.5</td>" in html
+    assert '<td class="number">1,200</td><td></td>' in html  # a field a row lacks is an empty cell
+    assert '<td>1</td><td class="number">5</td><td class="number">2.5</td>' in html  # numbers align right
 
 
 def test_values_are_shown_the_way_a_reader_expects():

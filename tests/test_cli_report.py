@@ -264,12 +264,3 @@ def test_tensorboard_without_tensorboardx_is_refused_before_training_naming_the_
     assert code == 2
     assert "--tensorboard: TensorBoard logging needs tensorboardX, which is not installed" in err
     assert "pip install 'nnscratch[tensorboard]'" in err
-
-
-def test_report_into_a_file_is_refused_before_training(capsys, tmp_path):
-    taken = tmp_path / "notes.txt"
-    taken.write_text("mine")
-    code = main(["mlp", "--dataset", "sample", "--epochs", "1", "--report", str(taken)])
-    assert code == 2
-    assert f"--report: {taken} is a file, not a folder" in capsys.readouterr().err
-    assert taken.read_text() == "mine"

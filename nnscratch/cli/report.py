@@ -42,7 +42,7 @@ def write_report(run: Any, dataset: Any, predicted: Any) -> Path:
         command_section(run),
         dataset_section(run, dataset),
         curves_section(folder, history, f"{run.title} on {dataset.name}"),
-        results_section(folder, dataset, predicted),
+        results_section(folder, dataset, predicted, has_saliency=isinstance(run.model, Module)),
     ]
     if isinstance(run.model, Module):
         sections += model_sections(folder, run.model, run.x_test, dataset, predicted)
@@ -99,8 +99,9 @@ def history_csv(history: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def results_section(folder: Path, dataset: Any, predicted: np.ndarray) -> Section:
-    """Test accuracy, per-class accuracy and the confusion matrix (a picture and a table)."""
+def results_section(folder: Path, dataset: Any, predicted: np.ndarray, has_saliency: bool) -> Section:
+    """Test accuracy, per-class accuracy, the confusion matrix (a picture and a table), and the misclassified
+    images: here for the scalar tier, in the saliency section with their maps for the others."""
     from ..common.metrics import accuracy, confusion_matrix, per_class_accuracy
     from ..common.plots import plot_confusion_matrix, plot_misclassified
 
@@ -116,10 +117,13 @@ def results_section(folder: Path, dataset: Any, predicted: np.ndarray) -> Sectio
         for name, row in zip(dataset.classes, matrix, strict=True)
     ]
     plot_confusion_matrix(matrix, dataset.classes, folder / "confusion_matrix.png", title="test set")
-    plot_misclassified(dataset.x_test, true, predicted, dataset.classes, folder / "misclassified.png")
     body = paragraph(f"test accuracy {accuracy(predicted, true):.2%} on {len(true):,} images")
     body += table(class_rows) + figure("confusion_matrix.png", "confusion matrix (rows: true class)")
-    body += table(confusion_rows) + figure("misclassified.png", "misclassified test images: true -> predicted")
+    body += table(confusion_rows)
+    if has_saliency:
+        return Section("results", "Test results", body + paragraph("Misclassified images: with their saliency, below."))
+    plot_misclassified(dataset.x_test, true, predicted, dataset.classes, folder / "misclassified.png")
+    body += figure("misclassified.png", "misclassified test images: true -> predicted")
     return Section("results", "Test results", body)
 
 

@@ -123,7 +123,7 @@ def test_summary_lists_every_layer_and_the_totals(capsys):
     assert main(["summary", "lenet"]) == 0
     out = capsys.readouterr().out
     assert "lenet on 1x28x28 images" in out and "Conv2D" in out and "61,706" in out
-    assert main(["summary", "resnet18", "--dataset", "cifar10"]) == 0
+    assert main(["summary", "resnet18", "--dataset", "cifar10", "--batch-size", "2"]) == 0
     assert "resnet18 on 3x32x32 images" in capsys.readouterr().out
 
 

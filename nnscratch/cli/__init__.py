@@ -35,7 +35,7 @@ from .train import apply_recipe
 
 SUBCOMMANDS = {
     "train": (train, "train a CNN architecture and report its test accuracy"),
-    "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs"),
+    "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs, memory of a training step"),
     "datasets": (datasets, "list datasets, where they are, checksum status"),
     "download": (download, "download a dataset (the only networked command)"),
     "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),

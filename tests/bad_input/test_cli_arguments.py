@@ -129,6 +129,13 @@ CASES = [
     ("unknown-command", ("fit",), [], ["fit"]),
     ("unknown-flag", MLP, ["--foo"], ["unrecognized", "--foo"]),
     ("summary-unknown-architecture", ("summary", "resnet50"), [], ["resnet50"]),
+    (
+        "summary-batch-too-large-for-memory",
+        ("summary", "lenet"),
+        ["--batch-size", "100000000"],
+        ["--batch-size", "GiB"],
+    ),
+    ("summary-batch-size-zero", ("summary", "lenet"), ["--batch-size", "0"], ["--batch-size"]),
     ("summary-bad-option", ("summary", "lenet"), ["--option", "pool=median"], ["pool"]),
     ("summary-zero-width", ("summary", "baseline"), ["--option", "width=0"], ["width"]),
     ("evaluate-missing-checkpoint", ("evaluate", "missing.npz"), [], ["missing.npz"]),

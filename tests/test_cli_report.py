@@ -26,6 +26,7 @@ from nnscratch.cli import main
 from nnscratch.cli.mlp import MLPRun
 from nnscratch.convolutional.architectures import build
 from nnscratch.convolutional.summary import summarize
+from nnscratch.vectorized.training_memory import measure_training_memory
 from tests.browser import needs_chromium, run_headless
 
 SECTIONS = ("command", "dataset", "curves", "results", "layers", "filters", "saliency", "health")
@@ -99,9 +100,12 @@ def test_the_page_holds_the_command_every_layer_of_summarize_and_the_history_csv
     report, _, out = lenet
     text = " ".join(PageParts((report / "index.html").read_text()).text)
     assert "nnscratch train lenet --dataset sample --epochs 1 --quiet --report" in text
-    rows = summarize(build("lenet", 1, 10, 28), (1, 28, 28))
+    model = build("lenet", 1, 10, 28)
+    rows = summarize(model, (1, 28, 28), measure_training_memory(model, (1, 28, 28), 32))
     for row in rows:
         assert f"{row.name} {row.kind}" in text and f"{row.flops:,}" in text
+        assert f"{row.kept_bytes:,}" in text  # the memory the summary measures, at the run's batch of 32
+    assert "memory of one training step, batch of 32, float32" in text
     total = f"total {sum(row.parameters for row in rows):,} {sum(row.flops for row in rows):,}"
     assert total in text
     assert "run it again with --watch" in text  # no watcher: the health part says how to get it

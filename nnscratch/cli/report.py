@@ -45,7 +45,7 @@ def write_report(run: Any, dataset: Any, predicted: Any) -> Path:
         results_section(folder, dataset, predicted, has_saliency=isinstance(run.model, Module)),
     ]
     if isinstance(run.model, Module):
-        sections += model_sections(folder, run.model, run.x_test, dataset, predicted)
+        sections += model_sections(folder, run, dataset, predicted)
     else:
         sections += scalar_sections(run.model)
     sections.append(health_section(folder, getattr(run, "watcher", None), run.command))
@@ -130,14 +130,32 @@ def results_section(folder: Path, dataset: Any, predicted: np.ndarray, has_salie
 # ----------------------------------------------------------------------------- the model
 
 
-def model_sections(folder: Path, model: Any, x_test: Any, dataset: Any, predicted: np.ndarray) -> list[Section]:
+def model_sections(folder: Path, run: Any, dataset: Any, predicted: np.ndarray) -> list[Section]:
     """The layer table, the first convolution's filters, and saliency maps (tiers 2 and 3)."""
-    from ..convolutional.summary import summarize
+    return [
+        layers_section(run),
+        filters_section(folder, run.model),
+        saliency_section(folder, run.model, run.x_test, dataset, predicted),
+    ]
 
-    rows = [row_fields(row) for row in summarize(model, tuple(x_test.shape[1:]))]
-    body = table([*rows, total_row(rows)]) + paragraph("FLOPs: forward, for one image.")
-    layers = Section("layers", "Layers", body)
-    return [layers, filters_section(folder, model), saliency_section(folder, model, x_test, dataset, predicted)]
+
+def layers_section(run: Any) -> Section:
+    """``summarize``'s rows with a total, and the memory of one training step as the run took it
+    (its batch size and optimizer: ``measure_training_memory``)."""
+    from ..convolutional.summary import memory_lines, summarize
+    from ..vectorized.optim import make_optimizer
+    from ..vectorized.training_memory import measure_training_memory
+
+    args, model = run.args, run.model
+    input_shape = tuple(run.x_test.shape[1:])
+    optimizer = (args.optimizer, args.lr, args.momentum, args.nesterov, args.weight_decay, args.lookahead)
+    memory = measure_training_memory(
+        model, input_shape, args.batch_size, lambda parameters: make_optimizer(optimizer[0], parameters, *optimizer[1:])
+    )
+    rows = [row_fields(row) for row in summarize(model, input_shape, memory)]
+    body = table([*rows, total_row(rows)])
+    body += paragraph("FLOPs: forward, for one image; kept and workspace bytes: for one training batch.")
+    return Section("layers", "Layers", body + code_block("\n".join(memory_lines(memory))))
 
 
 def row_fields(row: Any) -> dict:
@@ -150,10 +168,11 @@ def row_fields(row: Any) -> dict:
 
 
 def total_row(rows: list[dict]) -> dict:
-    """The sums of the columns that are counts in every row (parameters, FLOPs, bytes), under "total"."""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    counts = [c for c in columns[1:] if all(type(row.get(c)) is int for row in rows)]  # not bools, not shapes
-    return {columns[0]: "total", **{column: sum(row[column] for row in rows) for column in counts}}
+    """Parameters and FLOPs summed, under "total", as ``format_summary`` totals them. The memory columns are
+    not summed: a step holds every layer's kept bytes but only one layer's workspace at a time, and the
+    memory block below the table gives those totals."""
+    first = next(iter(rows[0])) if rows else "name"
+    return {first: "total", **{column: sum(row[column] for row in rows) for column in ("parameters", "flops")}}
 
 
 def first_convolution(model: Any) -> Any:

@@ -207,6 +207,32 @@ def add_schedule_arguments(
     parser.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default: %(default)s")
 
 
+def add_output_arguments(parser: argparse.ArgumentParser, tensorboard: bool = True) -> None:
+    """--report DIR (an HTML page about the run) and, for the tiers with modules, --tensorboard DIR."""
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write an HTML report of the run, DIR/index.html, with its pictures and metrics (opens from disk)",
+    )
+    if tensorboard:
+        parser.add_argument(
+            "--tensorboard",
+            metavar="DIR",
+            help="write TensorBoard event files here: scalars, histograms, images (needs the [tensorboard] extra)",
+        )
+
+
+def tensorboard_problem() -> str | None:
+    """Why --tensorboard cannot write (tensorboardX is missing), or None."""
+    from ..vectorized.tensorboard import summary_writer_class
+
+    try:
+        summary_writer_class()
+    except ImportError as error:
+        return f"--tensorboard: {error}"
+    return None
+
+
 def training_problems(args: argparse.Namespace) -> list[str]:
     """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type).
 

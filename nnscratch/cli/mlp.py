@@ -11,6 +11,7 @@ from .arguments import (
     add_epoch_arguments,
     add_layer_arguments,
     add_optimizer_arguments,
+    add_output_arguments,
     add_schedule_arguments,
     add_watch_argument,
 )
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_arguments(parser, "cosine", "learning-rate schedule (default: %(default)s)")
     add_epoch_arguments(parser, epochs=15, batch_size=64)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
+    add_output_arguments(parser)
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)

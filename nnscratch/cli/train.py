@@ -14,6 +14,7 @@ from .arguments import (
     add_epoch_arguments,
     add_optimizer_arguments,
     add_option_argument,
+    add_output_arguments,
     add_schedule_arguments,
     add_watch_argument,
     augment_conflict,
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_augment_arguments(parser)
     add_conv_algorithm_argument(parser)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
+    add_output_arguments(parser)
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
     add_data_arguments(parser)

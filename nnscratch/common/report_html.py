@@ -30,7 +30,9 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 70rem; pad
 nav { font-size: 0.9rem; margin-bottom: 1rem; }
 nav a { margin-right: 0.8rem; }
 section { border-top: 1px solid #ddd; padding-top: 0.5rem; }
+/* a table wider than the page (the health table of a deep model) scrolls instead of spilling out */
 table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+table { display: block; max-width: 100%; overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
 td.number { text-align: right; }
 th { background: #f0f0f5; }

@@ -2,8 +2,8 @@
 browser opens from disk, the metrics beside it, and TensorBoard event files read back with tensorboard's reader.
 
 The runs are 1 epoch on the bundled sample, each made once per module. The health part of the page
-is drawn from a watcher's records; here they are built by the test (``RecordedWatcher``) to the
-shape the watcher hands over (issue 20), so the page is checked against numbers the test chose.
+is drawn from the records of the run's own watcher, which the test keeps and compares with
+the page, watch.jsonl and the TensorBoard events.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pytest
 from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -152,92 +151,57 @@ def test_chromium_renders_the_report_from_disk_with_its_sections_and_pictures(le
 # ----------------------------------------------------------------------------- a watched run
 
 
-class RecordedWatcher:
-    """Watch data as issue 20 hands it over, built by the test: records per (step, layer), losses, histograms."""
-
-    def __init__(self) -> None:
-        layers = [("0", "Linear", 1e-2), ("1", "ReLU", None), ("2", "Linear", 1e-4)]
-        self.records = [
-            {
-                "step": step,
-                "epoch": 1,
-                "layer": layer,
-                "kind": kind,
-                "activation_mean": 0.1,
-                "activation_std": 1.0,
-                "zero_fraction": 0.6 if kind == "ReLU" else None,
-                "grad_norm": scale * (step + 1) if scale else None,
-                "weight_norm": 3.0 if scale else None,
-                "update_ratio": scale / 10 if scale else None,
-                "forward_seconds": 0.002 if kind == "Linear" else 0.001,
-                "backward_seconds": 0.003 if kind == "Linear" else 0.001,
-            }
-            for step in (0, 5, 10)
-            for layer, kind, scale in layers
-        ]
-        self.losses = [{"step": step, "epoch": 1, "loss": 2.0 - step / 20} for step in range(12)]
-        edges = np.linspace(-1, 1, 31).tolist()
-        self.histograms = [{"epoch": 1, "layer": name, "counts": [1] * 30, "edges": edges} for name, _, _ in layers]
-
-    def warnings(self) -> list[str]:
-        return ["layer 1 (ReLU) is dead: 60% of its outputs are exactly zero"]
-
-    def health_table(self) -> list[dict]:
-        keys = ("activation_mean", "zero_fraction", "grad_norm", "update_ratio", "forward_seconds", "backward_seconds")
-        rows = []
-        for layer in ("0", "1", "2"):
-            mine = [record for record in self.records if record["layer"] == layer]
-            row = {"layer": layer, "kind": mine[0]["kind"]}
-            row.update({key: mine[1][key] for key in keys})  # the middle of three steps is the median here
-            rows.append({**row, "warning": "dead" if layer == "1" else ""})
-        return rows
-
-    def write_jsonl(self, path) -> None:
-        lines = [{"type": "layer", **r} for r in self.records] + [{"type": "loss", **r} for r in self.losses]
-        Path(path).write_text("".join(json.dumps(line) + "\n" for line in lines))
-
-
 @pytest.fixture(scope="module")
-def watched_mlp(tmp_path_factory) -> tuple[Path, Path]:
-    """(report, tensorboard) folders of 1 epoch of a small MLP whose run carries a RecordedWatcher."""
-    folder = tmp_path_factory.mktemp("mlp")
-    original_fit = MLPRun.fit
+def watched_mlp(tmp_path_factory) -> tuple[Path, Path, object]:
+    """(report, tensorboard, watcher) of 1 epoch of a small MLP watched every 2 batches.
 
-    def fit_and_watch(run: MLPRun) -> None:
-        original_fit(run)
-        run.watcher = RecordedWatcher()
+    The rate is far too low on purpose (1e-7 with Adam), so the watcher warns that the updates
+    are tiny and the page has warnings to show. The run's watcher is kept to compare with the page.
+    """
+    folder = tmp_path_factory.mktemp("mlp")
+    watchers = []
+    original_report = MLPRun.report
+
+    def report_and_keep_watcher(run: MLPRun, dataset) -> None:
+        watchers.append(run.watcher)
+        original_report(run, dataset)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(MLPRun, "fit", fit_and_watch)
-        argv = ["mlp", "--dataset", "sample", "--epochs", "1", "--hidden-sizes", "16", "--quiet"]
-        run_cli([*argv, "--report", str(folder / "report"), "--tensorboard", str(folder / "tb")])
-    return folder / "report", folder / "tb"
+        patch.setattr(MLPRun, "report", report_and_keep_watcher)
+        argv = ["mlp", "--dataset", "sample", "--epochs", "1", "--hidden-sizes", "16", "--lr", "1e-7", "--quiet"]
+        run_cli([*argv, "--watch", "2", "--report", str(folder / "report"), "--tensorboard", str(folder / "tb")])
+    (watcher,) = watchers
+    return folder / "report", folder / "tb", watcher
 
 
 def test_a_watched_run_has_the_health_table_warnings_time_per_layer_and_pictures(watched_mlp):
-    report, _ = watched_mlp
-    page = (report / "index.html").read_text()
-    parts = PageParts(page)
+    report, _, watcher = watched_mlp
+    parts = PageParts((report / "index.html").read_text())
     text = " ".join(parts.text)
-    assert "layer 1 (ReLU) is dead: 60% of its outputs are exactly zero" in text
+    warnings = watcher.warnings()
+    assert warnings and all("learning rate looks too low" in warning for warning in warnings)
+    assert all(warning in text for warning in warnings)
     for picture in ("gradient_flow.png", "activation_histograms.png", "update_ratios.png"):
         assert picture in parts.images and (report / picture).is_file()
-    # time per layer: 5 ms of 12 ms for each Linear, 2 ms for the ReLU
-    assert "41.7%" in text and "16.7%" in text
+    rows = watcher.health_table()
+    assert [row["layer"] for row in rows] == ["0", "1", "2", "3"]  # Linear, ReLU, Dropout, Linear
+    spent = [row["forward_seconds"] + row["backward_seconds"] for row in rows]
+    assert all(f"{seconds / sum(spent):.1%}" in text for seconds in spent)  # each layer's share of the time
     assert "filters" in parts.sections and "This network has no convolution." in text
-    lines = (report / "watch.jsonl").read_text().splitlines()
-    assert len(lines) == 9 + 12 and json.loads(lines[0])["type"] == "layer"
+    lines = [json.loads(line) for line in (report / "watch.jsonl").read_text().splitlines()]
+    assert [line for line in lines if line.pop("type") == "layer"] == watcher.records
+    assert len(lines) == len(watcher.records) + len(watcher.losses) + len(watcher.histograms)
 
 
 def test_a_watched_run_logs_the_loss_per_batch_and_activation_histograms_to_tensorboard(watched_mlp):
-    _, tensorboard = watched_mlp
+    _, tensorboard, watcher = watched_mlp
     events = event_tags(tensorboard)
-    assert [(event.step, round(event.value, 6)) for event in events.Scalars("loss/batch")] == [
-        (step, round(2.0 - step / 20, 6)) for step in range(12)
-    ]
-    (histogram,) = events.Histograms("activations/1")
-    assert histogram.step == 1 and histogram.histogram_value.num == 30
-    assert list(histogram.histogram_value.bucket) == [1] * 30
+    logged = [(event.step, event.value) for event in events.Scalars("loss/batch")]
+    assert logged == [(entry["step"], pytest.approx(entry["loss"], rel=1e-6)) for entry in watcher.losses]
+    for entry in watcher.histograms:
+        (histogram,) = events.Histograms(f"activations/{entry['layer']}")
+        assert histogram.step == entry["epoch"] == 1
+        assert list(histogram.histogram_value.bucket) == entry["counts"]
     assert "test/confusion_matrix" in events.Tags()["images"]
     assert "filters/first_convolution" not in events.Tags()["images"]  # an MLP has no convolution
 

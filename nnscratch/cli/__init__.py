@@ -22,6 +22,7 @@ error is one line on stderr, never a traceback (``errors.py``; ``--debug`` shows
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -68,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # to print the command that resumes an interrupted run
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
+        return code
+    except BrokenPipeError:  # the reader stopped early (`nnscratch summary resnet18 | head`): nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exiting flushes nowhere, quietly
+        return 141  # what a shell reports for a command stopped by SIGPIPE, as `yes | head` is
     except REPORTED_ERRORS as error:
         if debugging(args):
             raise

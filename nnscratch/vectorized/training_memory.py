@@ -172,13 +172,38 @@ def _arrays(value: Any) -> Iterator[Any]:
 @contextlib.contextmanager
 def _watched_layers(model: Module) -> Iterator[dict[str, int | None]]:
     """Inside: every layer's forward and backward report ``{layer name: largest workspace}`` (in the
-    order the layers are first called), or None for each on the GPU, where tracemalloc sees nothing."""
+    order the layers are first called), or None for each on the GPU, where tracemalloc sees nothing.
+
+    A pre-hook notes what is held and resets tracemalloc's peak; the hook after the call takes the
+    peak above that (module.py's hooks: nothing of the layer is wrapped or replaced)."""
     workspaces: dict[str, int | None] = {}
+    held_at_start: dict[str, int] = {}
     on_host = current_device() == "cpu"
-    layers = [(name, module) for name, module in model.named_modules() if not list(module.named_children())]
-    for name, module in layers:
-        for method in ("forward", "backward"):
-            setattr(module, method, _watched(getattr(module, method), name, workspaces, on_host))
+
+    def starting(name: str) -> Callable:
+        def hook(_module: Module, *_arguments: Any) -> None:
+            if on_host:
+                held_at_start[name] = tracemalloc.get_traced_memory()[0]
+                tracemalloc.reset_peak()
+
+        return hook
+
+    def finished(name: str) -> Callable:
+        def hook(_module: Module, *_arguments: Any) -> None:
+            workspace = tracemalloc.get_traced_memory()[1] - held_at_start[name] if on_host else None
+            workspaces[name] = None if workspace is None else max(workspaces.get(name) or 0, workspace)
+
+        return hook
+
+    handles = []
+    for name, module in model.named_modules():
+        if not list(module.named_children()):  # a layer
+            handles += [
+                module.register_forward_pre_hook(starting(name)),
+                module.register_forward_hook(finished(name)),
+                module.register_backward_pre_hook(starting(name)),
+                module.register_backward_hook(finished(name)),
+            ]
     was_tracing = tracemalloc.is_tracing()
     if on_host and not was_tracing:
         tracemalloc.start()
@@ -187,23 +212,8 @@ def _watched_layers(model: Module) -> Iterator[dict[str, int | None]]:
     finally:
         if on_host and not was_tracing:
             tracemalloc.stop()
-        for _, module in layers:
-            del module.forward, module.backward  # the instance attributes go; the class's methods show again
-
-
-def _watched(call: Callable[[Any], Any], name: str, workspaces: dict[str, int | None], on_host: bool) -> Callable:
-    def watched(value: Any) -> Any:
-        if not on_host:
-            workspaces.setdefault(name, None)
-            return call(value)
-        held = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = call(value)
-        workspace = tracemalloc.get_traced_memory()[1] - held
-        workspaces[name] = max(workspaces.get(name) or 0, workspace)
-        return result
-
-    return watched
+        for handle in handles:
+            handle.remove()
 
 
 @contextlib.contextmanager

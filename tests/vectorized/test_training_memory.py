@@ -125,6 +125,7 @@ def test_the_measurement_leaves_the_model_as_it_was():
     measure_training_memory(model, (6,), 7)
 
     assert not model.training
+    assert all(module._hooks is None for module in model.modules())  # the hooks that measured are gone
     assert model.extra_state_dict() == extra_state
     for name, array in model.state_dict().items():
         np.testing.assert_array_equal(array, before[name], err_msg=name)

@@ -78,32 +78,38 @@ def describe_layer(module: Any, input_shape: tuple[int, ...] | None) -> str:
 
 @contextmanager
 def nnscratch_clock(model: Module, times: Times, shapes: dict[str, tuple]) -> Iterator[None]:
-    """Add each leaf module's forward and backward seconds to ``times`` while inside; record input shapes."""
-    wrapped = []
+    """Add each leaf module's forward and backward seconds to ``times`` while inside; record input shapes.
+
+    Four hooks per leaf (module.py) bracket its forward and its backward; they are removed on the
+    way out, so the model is left as it was."""
+    handles = []
     for name, module in leaves(model):
-        forward, backward = module.forward, module.backward
+        started: dict[str, float] = {}
 
-        def timed_forward(x: Any, *args: Any, _name: str = name, _forward: Callable = forward) -> Any:
-            shapes.setdefault(_name, tuple(x.shape))
-            start = time.perf_counter()
-            out = _forward(x, *args)
-            times[f"{_name} forward"] += time.perf_counter() - start
-            return out
+        def before_forward(_module: Module, inputs: tuple, _name: str = name, _started: dict = started) -> None:
+            shapes.setdefault(_name, tuple(inputs[0].shape))
+            _started["forward"] = time.perf_counter()
 
-        def timed_backward(grad: Any, _name: str = name, _backward: Callable = backward) -> Any:
-            start = time.perf_counter()
-            out = _backward(grad)
-            times[f"{_name} backward"] += time.perf_counter() - start
-            return out
+        def after_forward(_module: Module, _inputs: tuple, _output: Any, _name: str = name, _started: dict = started):
+            times[f"{_name} forward"] += time.perf_counter() - _started["forward"]
 
-        # instance attributes shadow the class's methods; deleting them restores the module
-        module.forward, module.backward = timed_forward, timed_backward
-        wrapped.append(module)
+        def before_backward(_module: Module, _grad_output: tuple, _started: dict = started) -> None:
+            _started["backward"] = time.perf_counter()
+
+        def after_backward(_module: Module, _grad_in: tuple, _grad_out: tuple, _name: str = name, _started=started):
+            times[f"{_name} backward"] += time.perf_counter() - _started["backward"]
+
+        handles += [
+            module.register_forward_pre_hook(before_forward),
+            module.register_forward_hook(after_forward),
+            module.register_backward_pre_hook(before_backward),
+            module.register_backward_hook(after_backward),
+        ]
     try:
         yield
     finally:
-        for module in wrapped:
-            del module.forward, module.backward
+        for handle in handles:
+            handle.remove()
 
 
 @contextmanager

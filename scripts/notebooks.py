@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         notebook = executed(source) if args.execute else read(source)
         target = args.out_dir / f"{source.stem}.ipynb"
         nbformat.write(notebook, target)
-        print(f"{source.relative_to(ROOT)} -> {target}")
+        took = f" (its run took {notebook.metadata['nnscratch']['seconds']:.1f} s)" if args.execute else ""
+        print(f"{source.relative_to(ROOT)} -> {target}{took}")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 
 from nnscratch.cli import main
@@ -24,3 +27,14 @@ def test_a_command_is_required(capsys):
     with pytest.raises(SystemExit):
         main([])
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_gets_no_error_line_and_exit_141():
+    # `nnscratch summary ... | head -1`: the reader closes the pipe, the next print fails. Closing it
+    # before the command writes anything makes that certain, not a race with the pipe's buffer.
+    command = [sys.executable, "-c", "from nnscratch.cli import main; raise SystemExit(main())"]
+    command += ["summary", "lenet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141 and stderr == ""

@@ -63,10 +63,12 @@ def test_an_option_value_is_json_or_a_comma_separated_list_or_else_text(text, pa
 
 def test_comma_separated_depths_build_the_same_model_as_the_json_list(capsys):
     outputs = []
-    for value in ("depths=1,1,1,1", "depths=[1,1,1,1]"):
+    # the first summary of a process measures a little more workspace (tracemalloc also sees the
+    # caches Python and NumPy fill on first use), so both compared runs come after a first one
+    for value in ("depths=1,1,1,1", "depths=1,1,1,1", "depths=[1,1,1,1]"):
         assert main(["summary", "convnext_tiny", "--option", value, "--option", "widths=8,16,32,64"]) == 0
         outputs.append(capsys.readouterr().out)
-    assert outputs[0] == outputs[1] and outputs[0].count(" DepthwiseConv2D ") == 4  # one block per stage
+    assert outputs[1] == outputs[2] and outputs[2].count(" DepthwiseConv2D ") == 4  # one block per stage
 
 
 def test_a_comma_separated_option_with_a_bad_item_is_one_clear_line(capsys):
@@ -123,7 +125,7 @@ def test_summary_lists_every_layer_and_the_totals(capsys):
     assert main(["summary", "lenet"]) == 0
     out = capsys.readouterr().out
     assert "lenet on 1x28x28 images" in out and "Conv2D" in out and "61,706" in out
-    assert main(["summary", "resnet18", "--dataset", "cifar10"]) == 0
+    assert main(["summary", "resnet18", "--dataset", "cifar10", "--batch-size", "2"]) == 0
     assert "resnet18 on 3x32x32 images" in capsys.readouterr().out
 
 

@@ -23,6 +23,7 @@ error is one line on stderr, never a traceback (``errors.py``; ``--debug`` shows
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,7 +37,7 @@ from .train import apply_recipe
 
 SUBCOMMANDS = {
     "train": (train, "train a CNN architecture and report its test accuracy"),
-    "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs"),
+    "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs, memory of a training step"),
     "datasets": (datasets, "list datasets, where they are, checksum status"),
     "download": (download, "download a dataset (the only networked command)"),
     "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
@@ -70,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # to print the command that resumes an interrupted run
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
+        return code
+    except BrokenPipeError:  # the reader stopped early (`nnscratch summary resnet18 | head`): nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exiting flushes nowhere, quietly
+        return 141  # what a shell reports for a command stopped by SIGPIPE, as `yes | head` is
     except REPORTED_ERRORS as error:
         if debugging(args):
             raise

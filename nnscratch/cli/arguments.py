@@ -112,6 +112,22 @@ def default_help(default: object, text: str = "") -> str:
     return f"{text} (default: {shown})" if text else f"default: {shown}"
 
 
+def add_watch_argument(parser: argparse.ArgumentParser) -> None:
+    """--watch [K]: None when absent, K when given, 0 (the default interval) when given without K."""
+    from ..vectorized.watch import DEFAULT_EVERY
+
+    parser.add_argument(
+        "--watch",
+        type=non_negative_int,
+        nargs="?",
+        const=0,
+        default=None,
+        metavar="K",
+        help=f"note each layer's health every K batches (0 or no K: every {DEFAULT_EVERY}) and print the health "
+        "table and its warnings at the end",
+    )
+
+
 def add_epoch_arguments(parser: argparse.ArgumentParser, epochs: int | None, batch_size: int | None) -> None:
     """--epochs --batch-size (None: filled in later, from a recipe)"""
     parser.add_argument("--epochs", type=positive_int, default=epochs, help=default_help(epochs))
@@ -189,6 +205,32 @@ def add_schedule_arguments(
         help="stop after this many epochs without a lower val loss, keeping the best weights",
     )
     parser.add_argument("--device", choices=("cpu", "gpu", "auto"), default="cpu", help="default: %(default)s")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, tensorboard: bool = True) -> None:
+    """--report DIR (an HTML page about the run) and, for the tiers with modules, --tensorboard DIR."""
+    parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write an HTML report of the run, DIR/index.html, with its pictures and metrics (opens from disk)",
+    )
+    if tensorboard:
+        parser.add_argument(
+            "--tensorboard",
+            metavar="DIR",
+            help="write TensorBoard event files here: scalars, histograms, images (needs the [tensorboard] extra)",
+        )
+
+
+def tensorboard_problem() -> str | None:
+    """Why --tensorboard cannot write (tensorboardX is missing), or None."""
+    from ..vectorized.tensorboard import summary_writer_class
+
+    try:
+        summary_writer_class()
+    except ImportError as error:
+        return f"--tensorboard: {error}"
+    return None
 
 
 def training_problems(args: argparse.Namespace) -> list[str]:

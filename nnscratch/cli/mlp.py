@@ -11,7 +11,9 @@ from .arguments import (
     add_epoch_arguments,
     add_layer_arguments,
     add_optimizer_arguments,
+    add_output_arguments,
     add_schedule_arguments,
+    add_watch_argument,
 )
 from .checkpoints import add_checkpoint_arguments
 from .output import schedule_batch_epochs
@@ -28,8 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_schedule_arguments(parser, "cosine", "learning-rate schedule (default: %(default)s)")
     add_epoch_arguments(parser, epochs=15, batch_size=64)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
+    add_output_arguments(parser)
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
+    add_watch_argument(parser)
 
 
 class MLPRun(TrainingRun):
@@ -99,6 +103,7 @@ class MLPRun(TrainingRun):
             callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
+            watcher=self.start_watching(),
         )
         record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
 

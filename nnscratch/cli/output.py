@@ -79,12 +79,13 @@ def format_confusion_matrix(matrix, classes: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def finish_run(trainer, x_test, dataset, plots: str | None, title: str) -> None:
+def finish_run(trainer, x_test, dataset, plots: str | None, title: str):
     """The end of every training command: the test report, and the plots when ``plots`` names a folder.
 
-    Uses ``trainer.history``, the whole run's (resumed epochs included).
+    Uses ``trainer.history``, the whole run's (resumed epochs included). Returns the test predictions.
     """
     predicted = report_test_results(trainer, x_test, dataset, trainer.history)
     if plots:
         written = write_plots(plots, trainer.history, dataset, predicted, title)
         print(f"plots: {', '.join(str(path) for path in written)}")
+    return predicted

@@ -43,9 +43,13 @@ class TrainingRun:
         self.optimizer: Any = None
         self.schedule: Any = None
         self.trainer: Any = None
+        self.watcher: Any = None  # the --watch watcher, once built
         self.x_train: Any = None
         self.y_train: Any = None
         self.x_test: Any = None
+        self.metadata: dict = {}  # what the checkpoints record: the architecture and the training options
+        self.plan = ""  # the line ``describe`` printed before training
+        self.tensorboard: Any = None  # the --tensorboard log (``vectorized.tensorboard.TensorBoardLog``)
 
     # ------------------------------------------------------------------ what each command fills in
 
@@ -81,8 +85,35 @@ class TrainingRun:
         )
 
     def report(self, dataset: Any) -> None:
-        """After training: the test results and the plots."""
-        output.finish_run(self.trainer, self.x_test, dataset, self.args.plots, self.title)
+        """After training: the test results and the plots, with --watch the health table and warnings,
+        then the HTML report and TensorBoard's images."""
+        predicted = output.finish_run(self.trainer, self.x_test, dataset, self.args.plots, self.title)
+        if self.watcher is not None:
+            from .health import format_health
+
+            print(format_health(self.watcher))
+        self.write_outputs(dataset, predicted)
+
+    def start_watching(self) -> Any:
+        """With --watch [K], a watcher of the built model and optimizer (for the trainer); else None."""
+        every = getattr(self.args, "watch", None)
+        if every is not None:
+            from ..vectorized.watch import watch
+
+            self.watcher = watch(self.model, self.optimizer, every)
+        return self.watcher
+
+    def write_outputs(self, dataset: Any, predicted: Any) -> None:
+        """--report's page and --tensorboard's last events (the confusion matrix, the first filters, what
+        --watch saw), for the test predictions (N,)."""
+        if getattr(self.args, "report", None):
+            from .report import write_report
+
+            print(f"report: {write_report(self, dataset, predicted)}")
+        if self.tensorboard is not None:
+            from .tensorboard import finish_tensorboard
+
+            finish_tensorboard(self, dataset, predicted)
 
     @property
     def title(self) -> str:
@@ -117,14 +148,28 @@ class TrainingRun:
         self.build(dataset, record)
         if not resume_run(resumed, record, dataset, self.parts, args, self.command):
             return 2
-        print(self.describe(dataset))
+        self.plan = self.describe(dataset)
+        print(self.plan)
         args.run_started = True  # from here on an error is a failure of the run (exit 1), not bad input
-        metadata = {**record, "epochs": args.epochs}
-        code = fit_with_checkpoints(self.trainer, self.fit, args, metadata, self.command, self.run_name)
-        if code is not None:
-            return code
-        self.report(dataset)
+        self.metadata = {**record, "epochs": args.epochs}
+        self.open_tensorboard()
+        try:
+            code = fit_with_checkpoints(self.trainer, self.fit, args, self.metadata, self.command, self.run_name)
+            if code is not None:
+                return code
+            self.report(dataset)
+        finally:
+            if self.tensorboard is not None:
+                self.tensorboard.close()  # what was logged stays readable, even after a failed run
         return 0
+
+    def open_tensorboard(self) -> None:
+        """With --tensorboard DIR: a TensorBoardLog there, called by the trainer after every epoch."""
+        if getattr(self.args, "tensorboard", None):
+            from ..vectorized.tensorboard import TensorBoardLog
+
+            self.tensorboard = TensorBoardLog(self.args.tensorboard)
+            self.trainer.callbacks.append(self.tensorboard)
 
     def use_device(self) -> bool:
         """Switch to the --device asked for; False (said on stderr) when it cannot be had."""
@@ -151,8 +196,11 @@ class TrainingRun:
         problems = arguments.training_problems(args) + checkpoint_problems(args)
         if args.save is not None:
             problems.append(output_file_problem("--save", args.save))
-        if getattr(args, "plots", None) is not None:
-            problems.append(output_folder_problem("--plots", args.plots))
+        for flag in ("plots", "report", "tensorboard"):
+            if getattr(args, flag, None) is not None:
+                problems.append(output_folder_problem(f"--{flag}", getattr(args, flag)))
+        if getattr(args, "tensorboard", None) is not None:
+            problems.append(arguments.tensorboard_problem())
         problems.append(self.memory_problem(self.num_parameters_planned()))
         return [problem for problem in problems if problem]
 

@@ -10,6 +10,7 @@ from .arguments import (
     add_epoch_arguments,
     add_layer_arguments,
     add_optimizer_arguments,
+    add_output_arguments,
     positive_int,
     training_problems,
 )
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print every value and gradient of one toy sample through a 4-3-2 network (hidden sizes, "
         "activations, dropout and seed can be changed) instead of training",
     )
+    add_output_arguments(parser, tensorboard=False)
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
 
@@ -147,6 +149,8 @@ class ScalarRun(TrainingRun):
             f"test accuracy {test_accuracy:.2%} (loss {test_loss:.4f}) after {plural(len(history), 'epoch')}: "
             f"{seconds:.1f}s, {samples_per_s:,.0f} training samples/s"
         )
+        if self.args.report:
+            self.write_outputs(dataset, self.trainer.predict(self.x_test))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,22 +1,30 @@
-"""``nnscratch summary ARCH``: every layer of an architecture with shapes, parameters, FLOPs and route."""
+"""``nnscratch summary ARCH``: every layer of an architecture with shapes, parameters, FLOPs, route and memory."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from ..common.datasets import DATASET_NAMES
-from .arguments import add_conv_algorithm_argument, add_option_argument
+from .arguments import add_conv_algorithm_argument, add_option_argument, default_help, positive_int, unit_interval
 from .train import build_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..convolutional.architectures import ARCHITECTURES
+    from ..vectorized.optim import OPTIMIZERS
 
     parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="sets the input shape")
     add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     add_conv_algorithm_argument(parser)
+    memory = parser.add_argument_group("memory of one training step (as `nnscratch train` would run it)")
+    memory.add_argument("--batch-size", type=positive_int, help=default_help(None))
+    memory.add_argument("--optimizer", choices=OPTIMIZERS, help=default_help(None, "its state is counted"))
+    memory.add_argument("--momentum", type=unit_interval, help=default_help(None, "SGD momentum; 0: no buffer"))
+    memory.add_argument("--lookahead", action="store_true", help="count Lookahead's slow weights too")
+    memory.add_argument("--dtype", default="float32", choices=("float32", "float64"), help=default_help("float32"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,13 +32,47 @@ def run(args: argparse.Namespace) -> int:
     from ..convolutional.summary import format_summary, summarize
 
     try:
-        model = build_model(args)
+        model = build_model(args).to(args.dtype)
         with use_algorithm(args.conv_algorithm):
-            rows = summarize(model, model.input_shape)
+            memory, setting = measure_memory(args, model)
+            rows = summarize(model, model.input_shape, memory)
     except ValueError as error:
         print(f"nnscratch summary: error: {error}", file=sys.stderr)
         return 2
     c, h, w = model.input_shape
     total = sum(int(parameter.data.size) for parameter in model.parameters())
-    print(format_summary(f"{args.architecture} on {c}x{h}x{w} images", rows, total))
+    print(format_summary(f"{args.architecture} on {c}x{h}x{w} images, training with {setting}", rows, total, memory))
     return 0
+
+
+def measure_memory(args: argparse.Namespace, model):
+    """(the memory of one training step as the flags and the recipe set it, the optimizer in words),
+    or a MemoryError naming --batch-size when that step does not fit in the memory available."""
+    from ..common.memory import allocation_limit, available_memory
+    from ..convolutional.recipes import RECIPES
+    from ..vectorized.optim import make_optimizer
+    from ..vectorized.training_memory import measure_training_memory
+
+    recipe = RECIPES[args.architecture]
+    batch_size = args.batch_size or recipe.batch_size
+    optimizer = args.optimizer or recipe.optimizer
+    momentum = recipe.momentum if args.momentum is None else args.momentum
+    setting = optimizer + (f" (momentum {momentum:g})" if optimizer == "sgd" else "")
+    setting += " + lookahead" if args.lookahead else ""
+    available = available_memory()
+    try:
+        with allocation_limit(available) if available else contextlib.nullcontext():
+            memory = measure_training_memory(
+                model,
+                model.input_shape,
+                batch_size,
+                lambda parameters: make_optimizer(optimizer, parameters, 0.1, momentum, lookahead=args.lookahead),
+            )
+    except MemoryError:
+        # measured by running the step, so a batch too large for this machine is refused, not estimated
+        room = f"the {available / 2**30:,.1f} GiB available" if available else "the memory available"
+        raise MemoryError(
+            f"--batch-size {batch_size}: one training step of {args.architecture} does not fit in {room}, "
+            "so it cannot be measured; try a smaller batch"
+        ) from None
+    return memory, setting

@@ -14,7 +14,9 @@ from .arguments import (
     add_epoch_arguments,
     add_optimizer_arguments,
     add_option_argument,
+    add_output_arguments,
     add_schedule_arguments,
+    add_watch_argument,
     augment_conflict,
     augmentation_from,
     option_said,
@@ -39,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_augment_arguments(parser)
     add_conv_algorithm_argument(parser)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
+    add_output_arguments(parser)
     add_checkpoint_arguments(parser)
+    add_watch_argument(parser)
     add_data_arguments(parser)
     parser.set_defaults(nesterov=None)
 
@@ -178,6 +182,7 @@ class TrainRun(TrainingRun):
             callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
+            watcher=self.start_watching(),
         )
 
     def describe(self, dataset) -> str:

@@ -101,6 +101,14 @@ def plot_confusion_matrix(
     return _save(figure, path)
 
 
+def show_image(axis: Any, image: Any) -> None:
+    """Draw one image (C, H, W) on ``axis``, scaled to its own range: grey for one channel, colour for three."""
+    picture = np.asarray(image).transpose(1, 2, 0).astype(np.float64)
+    low, high = picture.min(), picture.max()
+    picture = (picture - low) / (high - low) if high > low else np.zeros_like(picture)
+    axis.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+
+
 def plot_image_grid(images: Any, titles: Sequence[str], path: str | Path, title: str = "") -> Path:
     """A grid of images (N, C, H, W) (uint8, or floats scaled per image) with a caption under each."""
     plt = _pyplot()
@@ -113,10 +121,7 @@ def plot_image_grid(images: Any, titles: Sequence[str], path: str | Path, title:
         axis.axis("off")
         if index >= count:
             continue
-        picture = images[index].transpose(1, 2, 0).astype(np.float64)
-        low, high = picture.min(), picture.max()
-        picture = (picture - low) / (high - low) if high > low else np.zeros_like(picture)
-        axis.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+        show_image(axis, images[index])
         axis.set_title(titles[index], fontsize=7)
     if title:
         figure.suptitle(title)

@@ -27,6 +27,7 @@ import numpy as np
 from ..common.augment import Augmentation
 from ..vectorized.schedules import MultiStepLR, multistep_milestones
 from ..vectorized.trainer import Callback, Trainer
+from ..vectorized.watch import Watcher
 
 LR_DROP = 0.1
 
@@ -52,8 +53,9 @@ class ConvTrainer(Trainer):
         callbacks: Sequence[Callback] = (),
         quiet: bool = False,
         seed: int = 0,
+        watcher: Watcher | None = None,
     ) -> None:
-        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed)
+        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
         self.augmentation = Augmentation() if augmentation is None else augmentation
         self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
 

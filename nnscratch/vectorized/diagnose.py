@@ -4,8 +4,8 @@ When training diverges, the trainer knows the epoch and the batch, but not which
 produced the first NaN or infinity: checking every module's output on every batch would cost
 a host round-trip per module per batch. So nothing is checked while training goes well;
 after a failure, ``locate_non_finite`` runs the failing batch forward and backward once more
-with every module's ``forward`` and ``backward`` temporarily wrapped by checks, and reports
-the first problem in the order the computation ran:
+with checks on every module, as hooks (``hooks.py``) removed afterwards, and reports the first
+problem in the order the computation ran:
 
 - a module whose parameters are already non-finite (an earlier update, or whoever set them);
 - a module whose output is non-finite although its input was finite (forward order);
@@ -23,6 +23,7 @@ from typing import Any
 
 from ..common.backend import get_array_module
 from ..common.state import copy_state
+from .hooks import RemovableHandle
 from .module import Module
 
 
@@ -56,10 +57,8 @@ def locate_non_finite(model: Module, loss: Any, inputs: Any, targets: Any) -> st
         return "first non-finite: the input batch itself"
     findings: list[str] = []
     before = copy_state(model.state_dict())
-    modules = list(model.named_modules())
+    handles = [handle for name, module in model.named_modules() for handle in _add_checks(name, module, findings)]
     try:
-        for name, module in modules:
-            _wrap_with_checks(name, module, findings)
         model.zero_grad()
         logits = model.forward(inputs)
         if not findings:
@@ -71,39 +70,39 @@ def locate_non_finite(model: Module, loss: Any, inputs: Any, targets: Any) -> st
     except Exception as error:  # the diagnosis must not hide the divergence it was asked about
         findings.append(f"running the batch again to find the module failed ({type(error).__name__}: {error})")
     finally:
-        for _, module in modules:
-            vars(module).pop("forward", None)
-            vars(module).pop("backward", None)
+        for handle in handles:
+            handle.remove()
         model.load_state_dict(before)
     if not findings:
         return "running the batch again gave finite values everywhere: the failure did not repeat (randomness?)"
     return findings[0]
 
 
-def _wrap_with_checks(name: str, module: Module, findings: list[str]) -> None:
-    """Shadow ``module.forward`` / ``backward`` with versions that append the first problem to findings."""
-    forward, backward = module.forward, module.backward
+def _add_checks(name: str, module: Module, findings: list[str]) -> list[RemovableHandle]:
+    """Hooks on ``module`` that append the first problem to findings; returns their handles."""
     own = _own_parameters(module)
     where = _describe(name, module)
 
-    def checked_forward(x: Any) -> Any:
+    def check_parameters(_module: Module, _inputs: tuple) -> None:
         if not findings:
             broken = [parameter_name for parameter_name, p in own if not _finite(p.data)]
             if broken:
                 findings.append(f"first non-finite: the parameters {broken} of {where}, already before this batch")
-        y = forward(x)
-        if not findings and _finite(x) and not _finite(y):
-            findings.append(f"first non-finite: the output of {where}, from a finite input")
-        return y
 
-    def checked_backward(grad_out: Any) -> Any:
-        grad_in = backward(grad_out)
-        if not findings and _finite(grad_out):
+    def check_output(_module: Module, inputs: tuple, output: Any) -> None:
+        if not findings and _finite(inputs[0]) and not _finite(output):
+            findings.append(f"first non-finite: the output of {where}, from a finite input")
+
+    def check_gradients(_module: Module, grad_input: tuple, grad_output: tuple) -> None:
+        if not findings and _finite(grad_output[0]):
             broken = [parameter_name for parameter_name, p in own if not _finite(p.grad)]
-            if not _finite(grad_in):
+            if not _finite(grad_input[0]):
                 findings.append(f"first non-finite: the gradient d loss / d input of {where}, from a finite gradient")
             elif broken:
                 findings.append(f"first non-finite: the gradient of {broken} of {where}, from a finite gradient")
-        return grad_in
 
-    module.forward, module.backward = checked_forward, checked_backward
+    return [
+        module.register_forward_pre_hook(check_parameters),
+        module.register_forward_hook(check_output),
+        module.register_backward_hook(check_gradients),
+    ]

@@ -9,6 +9,8 @@ the ``forward`` and ``backward`` of every subclass with these):
   layer and both shapes (broadcasting it would silently give wrong parameter gradients).
 
 A layer's own ``forward`` and ``backward`` therefore hold only its math.
+
+The same wrappers run the module's hooks (``hooks.py``) around the call, when it has any.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ def real_input(module: Any, x: Any) -> Any:
 
 
 def checked_forward(forward: Callable) -> Callable:
-    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow."""
+    """``forward`` on real-valued input, remembering the output's shape for the backward that may follow.
+    A module with hooks runs them around it (the hooks call this again, to run the layer)."""
 
     @functools.wraps(forward)
     def checked(self: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
+        hooks = self._hooks  # None without hooks: all that hooks cost then is this test
+        if hooks is not None and "forward" not in hooks.running:
+            return hooks.call("forward", self, checked, x, args, kwargs)
         y = forward(self, real_input(self, x), *args, **kwargs)
         self._output_shape = tuple(y.shape) if grad_enabled() and hasattr(y, "shape") else None
         return y
@@ -46,10 +52,14 @@ def checked_forward(forward: Callable) -> Callable:
 
 
 def checked_backward(backward: Callable) -> Callable:
-    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up."""
+    """``backward`` of a gradient shaped as forward's output; afterwards, what forward kept is used up.
+    A module with hooks runs them around it, as ``checked_forward`` does."""
 
     @functools.wraps(backward)
     def checked(self: Any, grad_out: Any, *args: Any, **kwargs: Any) -> Any:
+        hooks = self._hooks
+        if hooks is not None and "backward" not in hooks.running:
+            return hooks.call("backward", self, checked, grad_out, args, kwargs)
         expected = self._output_shape
         if expected is not None and hasattr(grad_out, "shape") and tuple(grad_out.shape) != expected:
             raise ValueError(

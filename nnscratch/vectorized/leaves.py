@@ -8,6 +8,7 @@ block's input, not its main branch's).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,23 +35,19 @@ def trace_layers(model: Module, input_shape: tuple[int, ...]) -> list[LayerCall]
     running statistic changes). The model's mode is restored afterwards.
     """
     calls: list[LayerCall] = []
+
+    def note(module: Module, inputs: tuple, output: Any, name: str) -> None:
+        calls.append(LayerCall(name, module, tuple(inputs[0].shape[1:]), tuple(output.shape[1:])))
+
     layers = [(name, module) for name, module in model.named_modules() if not list(module.named_children())]
-    for name, module in layers:
-        original = module.forward
-
-        def traced(x: Any, name: str = name, module: Module = module, original: Any = original) -> Any:
-            y = original(x)
-            calls.append(LayerCall(name, module, tuple(x.shape[1:]), tuple(y.shape[1:])))
-            return y
-
-        module.forward = traced  # an instance attribute shadows the class's forward for this run only
+    handles = [module.register_forward_hook(functools.partial(note, name=name)) for name, module in layers]
     was_training = model.training
     model.eval()
     try:
         with no_grad():
             model.forward(to_device(np.zeros((1, *input_shape), dtype=np.float32)))
     finally:
-        for _, module in layers:
-            del module.forward
+        for handle in handles:
+            handle.remove()
         model.train(was_training)
     return calls

@@ -22,6 +22,10 @@ Rules every layer follows are written once, in ``layer_rules.py``: ``__init_subc
 the ``forward`` and ``backward`` of every subclass so that integer input is cast to float, a
 second backward without a new forward is an error, and so is a gradient of the wrong shape.
 
+Hooks (``hooks.py``) look inside without changing a layer: ``register_forward_pre_hook``,
+``register_forward_hook``, ``register_backward_pre_hook`` and ``register_backward_hook`` call a
+function around every forward or backward of the module, with PyTorch's arguments.
+
 ``state_dict()`` holds the parameters and buffers. A module's state that is neither, such as
 the position of Dropout's mask generator, is its ``extra_state()``; ``extra_state_dict()``
 collects it over the tree, so a checkpoint of any network carries every dropout stream.
@@ -29,12 +33,13 @@ collects it over the tree, so a checkpoint of any network carries every dropout 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..common.backend import get_array_module, to_device
 from ..common.state import state_problems
 from .grad_mode import grad_enabled, no_grad  # noqa: F401  (no_grad: imported from here by the tiers)
+from .hooks import ModuleHooks, RemovableHandle, add_hook
 from .layer_rules import checked_backward, checked_forward
 
 DEFAULT_FLOAT_DTYPE = "float32"  # what every layer builds its parameters in
@@ -73,6 +78,7 @@ class Module:
     # set by the wrappers of forward and backward (see ``__init_subclass__``)
     _output_shape: tuple[int, ...] | None = None
     _cache_used: bool = False
+    _hooks: ModuleHooks | None = None  # None until a hook is registered (see hooks.py)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Wrap each ``forward`` and ``backward`` a subclass defines with the rules of the module
@@ -115,6 +121,28 @@ class Module:
         None (the default): no equivalent. The library never imports torch for this.
         """
         return None
+
+    # ------------------------------------------------------------------ hooks (see hooks.py)
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before every forward; inputs: ``(x,)``. It may return a new x."""
+        return add_hook(self, "forward_pre", hook)
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after every forward; inputs: ``(x,)``, output: y.
+        It may return a new y (same shape: the layer's backward is unchanged)."""
+        return add_hook(self, "forward", hook)
+
+    def register_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` before every backward; grad_output: ``(dL/dy,)``. It may
+        return a new dL/dy. (PyTorch's ``register_full_backward_pre_hook``.)"""
+        return add_hook(self, "backward_pre", hook)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` after every backward: ``(dL/dx,)`` (dL/dx None
+        when the layer skipped it) and ``(dL/dy,)``. It may return a new dL/dx, which the layer
+        before receives. (PyTorch's ``register_full_backward_hook``.)"""
+        return add_hook(self, "backward", hook)
 
     # ------------------------------------------------------------------ the backward cache
 

@@ -13,6 +13,10 @@ The data is moved to the device once, before the first epoch. Nothing is read ba
 host per batch: the epoch's loss and accuracy are summed on the device and converted once,
 at the end of the epoch (on a GPU, every ``float(x)`` waits for the device to finish).
 
+Watching. ``Trainer(watcher=watch(model, optimizer))`` (``watch.py``) tells the watcher about
+every step (``start_batch`` before the forward, ``after_backward``, ``after_step``), so that it
+notes each layer's health every few batches; without a watcher, none of this runs.
+
 Subclasses change the loop through small hooks instead of copying it: ``_augment_batch``
 (identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
 step on one batch).
@@ -50,6 +54,7 @@ from .fit_checks import check_data, check_fit_arguments, check_labels
 from .module import Module, no_grad
 from .optim import clip_grad_norm
 from .trainer_state import TrainerState
+from .watch import Watcher
 
 EVAL_BATCH_SIZE = 1000  # evaluation keeps nothing for backward, so larger batches are cheap
 
@@ -66,6 +71,7 @@ class Trainer(TrainerState):
     callbacks: ``callback(trainer, entry)`` after every epoch, e.g. to print ``entry``.
     quiet: no progress bar (there is none anyway when the output is not a terminal).
     seed: the shuffling order (and the validation split of ``fit(val_split=...)``).
+    watcher: a ``watch.Watcher`` of the model, told about every training step (None: not watched).
     """
 
     def __init__(
@@ -78,6 +84,7 @@ class Trainer(TrainerState):
         callbacks: Sequence[Callback] = (),
         quiet: bool = False,
         seed: int = 0,
+        watcher: Watcher | None = None,
     ) -> None:
         loss = CrossEntropyLoss() if loss is None else loss
         if getattr(loss, "reduction", "mean") != "mean":
@@ -92,6 +99,7 @@ class Trainer(TrainerState):
         self.callbacks = list(callbacks)
         self.quiet = quiet
         self.seed = seed
+        self.watcher = watcher
         self.rng = new_generator(seed)
         self.epoch = 0  # epochs completed, over every call of fit
         self.history: list[dict[str, Any]] = []
@@ -220,13 +228,20 @@ class Trainer(TrainerState):
 
     def _train_batch(self, inputs: Any, targets: Any, batch: int, num_batches: int) -> tuple[Any, Any]:
         """forward -> loss -> backward -> clip -> step on one batch; returns (loss, logits) still on the device."""
+        watcher = self.watcher
+        if watcher is not None:
+            watcher.start_batch(self.epoch)
         logits = self.model.forward(inputs)
         loss = self._loss(logits, targets, batch, num_batches)
         self.optimizer.zero_grad()
         self.model.backward(self.loss.backward())
+        if watcher is not None:
+            watcher.after_backward()
         if self.grad_clip is not None:
             clip_grad_norm(self.optimizer.params, self.grad_clip)
         self.optimizer.step()
+        if watcher is not None:
+            watcher.after_step(loss)
         return loss, logits
 
     def _loss(self, logits: Any, targets: Any, batch: int, num_batches: int) -> Any:

@@ -8,8 +8,11 @@ the learning rates are the schedules' own, the augmented images come out of
 
 from __future__ import annotations
 
+import functools
 import io
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import matplotlib
 
@@ -21,12 +24,16 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from nnscratch.common import augment  # noqa: E402
 from nnscratch.common.datasets import load_dataset  # noqa: E402
+from nnscratch.common.health_plots import plot_filters, plot_saliency  # noqa: E402
 from nnscratch.common.softmax import softmax  # noqa: E402
+from nnscratch.convolutional.architectures import build  # noqa: E402
 from nnscratch.convolutional.trainer import ConvTrainer  # noqa: E402
 from nnscratch.scalar import Network  # noqa: E402
 from nnscratch.scalar.graph import draw_graph  # noqa: E402
 from nnscratch.scalar.trace import TOY_CLASSES, TOY_INPUTS, TOY_TARGET  # noqa: E402
 from nnscratch.vectorized.activations import GELU, LeakyReLU, ReLU, SiLU  # noqa: E402
+from nnscratch.vectorized.optim import SGD  # noqa: E402
+from nnscratch.vectorized.saliency import saliency, saliency_image  # noqa: E402
 from nnscratch.vectorized.schedules import make_schedule  # noqa: E402
 
 
@@ -206,7 +213,44 @@ def backprop_graph() -> bytes:
     return _png(draw_graph(network, TOY_INPUTS, TOY_TARGET))
 
 
+@functools.cache
+def _trained_lenet() -> tuple:
+    """LeNet-5 after one epoch on the bundled sample (seed 0, its recipe's SGD), and the sample."""
+    dataset = load_dataset("sample")
+    model = build("lenet", 1, dataset.num_classes, 28)
+    optimizer = SGD(model.parameters(), lr=0.02, momentum=0.9, nesterov=True)
+    trainer = ConvTrainer(model, optimizer, quiet=True, seed=0)
+    trainer.fit(dataset.normalize(dataset.x_train), dataset.y_train, 1, 32)
+    return model, dataset
+
+
+def _drawn(draw: Callable[[Path], object]) -> bytes:
+    """The PNG bytes of a picture the library draws to a file (``health_plots``)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "picture.png"
+        draw(path)
+        return path.read_bytes()
+
+
+def saliency_maps() -> bytes:
+    """The first eight test images of the sample and their saliency in LeNet-5 after one epoch."""
+    model, dataset = _trained_lenet()
+    gradient, predicted = saliency(model, dataset.normalize(dataset.x_test[:8]))
+    names = dataset.classes
+    titles = [f"{names[true]} -> {names[guess]}" for true, guess in zip(dataset.y_test[:8], predicted, strict=True)]
+    images = dataset.x_test[:8]
+    return _drawn(lambda path: plot_saliency(images, saliency_image(gradient), titles, path, "LeNet-5 after 1 epoch"))
+
+
+def first_filters() -> bytes:
+    """The six 5x5 filters of LeNet-5's first convolution after one epoch on the sample."""
+    model, _ = _trained_lenet()
+    return _drawn(lambda path: plot_filters(model.layers[0].weight.data, path))
+
+
 FIGURES: dict[str, Callable[[], bytes]] = {
+    "saliency.png": saliency_maps,
+    "first_filters.png": first_filters,
     "backprop_graph.png": backprop_graph,
     "activations.png": activations,
     "schedules.png": schedules,

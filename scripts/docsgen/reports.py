@@ -48,6 +48,17 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
        ...],                                                        layer's time on the reference, im2col)
      "memory": {"layer": "...", "peak_mib": {"nnscratch": 86.6, "pytorch": 117.9}}}   (optional)
 
+``benchmarks/reports/watch_overhead.json`` (``python -m benchmarks.watch_overhead``)::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "lenet", "batch_size": 32, "batches": 20, "rounds": 7, "every": 20,
+        "step_ms": {"plain": {"median": ..., "min": ..., "max": ...},      (ms per training step)
+                    "idle_hooks": {...}, "watched": {...}},
+        "overhead": {"idle_hooks": {"median": 0.004, "min": ..., "max": ...},   (time / plain time - 1,
+                     "watched": {...}}},                                          per round)
+       ...]}
+
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
 "pytorch" entry may be missing (the scalar tier has no twin). A report that exists but does
 not have this form stops the docs build with a ``ReportError`` saying what is wrong, rather
@@ -69,6 +80,8 @@ THROUGHPUT_FILE = "throughput.json"
 ACCURACY_FILE = "accuracy.json"
 LAYER_TIMES_FILE = "layer_times.json"
 CONV_MODULES_FILE = "conv_modules.json"
+WATCH_OVERHEAD_FILE = "watch_overhead.json"
+WATCH_VARIANTS = {"plain": "plain", "idle_hooks": "idle hooks", "watched": "watched"}
 NOT_MEASURED = "not measured yet"
 LIBRARIES = ("nnscratch", "pytorch")
 
@@ -188,11 +201,25 @@ def _check_conv_memory(report: dict, path: Path) -> None:
     _require("pytorch" in memory["peak_mib"], path, "memory.peak_mib needs a 'pytorch' entry")
 
 
+def _check_watch_overhead(result: dict, path: Path, where: str) -> None:
+    for key in ("batch_size", "every"):
+        _number(result.get(key), path, f"{where}.{key}")
+    step_ms, overhead = result.get("step_ms"), result.get("overhead")
+    variants = set(WATCH_VARIANTS)
+    _require(isinstance(step_ms, dict) and set(step_ms) == variants, path, f"{where}.step_ms needs {sorted(variants)}")
+    variants.discard("plain")
+    needs = f"{where}.overhead needs {sorted(variants)}"
+    _require(isinstance(overhead, dict) and set(overhead) == variants, path, needs)
+    for name, spread in [*step_ms.items(), *overhead.items()]:
+        _spread(spread, path, f"{where}: {name}")
+
+
 CHECKS = {
     THROUGHPUT_FILE: _check_throughput,
     ACCURACY_FILE: _check_accuracy,
     LAYER_TIMES_FILE: _check_layer_times,
     CONV_MODULES_FILE: _check_conv_module,
+    WATCH_OVERHEAD_FILE: _check_watch_overhead,
 }
 
 
@@ -468,6 +495,35 @@ def performance_section(reports_dir: Path = REPORTS_DIR) -> str:
     else:
         parts += [provenance(accuracy) + ".", "", accuracy_table(accuracy)]
     return "\n".join(parts)
+
+
+def watch_overhead_table(report: dict[str, Any]) -> str:
+    """Per model: ms per training step plain, with idle hooks and watched, and the overheads (median, range)."""
+
+    def percent(spread: dict[str, float]) -> str:
+        return f"{spread['median']:+.1%} ({spread['min']:+.1%} to {spread['max']:+.1%})"
+
+    rows = [
+        (
+            result["model"],
+            result["batch_size"],
+            result["every"],
+            *(f"{result['step_ms'][variant]['median']:.1f}" for variant in WATCH_VARIANTS),
+            percent(result["overhead"]["idle_hooks"]),
+            percent(result["overhead"]["watched"]),
+        )
+        for result in report["results"]
+    ]
+    headers = ["model", "batch", "every", *(f"{name} ms" for name in WATCH_VARIANTS.values())]
+    return table([*headers, "idle hooks overhead", "watched overhead"], rows, "lrrrrrrr")
+
+
+def watch_overhead_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """What hooks and ``--watch`` cost per training step, or "not measured yet"."""
+    report = load_report(WATCH_OVERHEAD_FILE, reports_dir)
+    if report is None:
+        return missing(WATCH_OVERHEAD_FILE)
+    return "\n".join([provenance(report) + ".", "", watch_overhead_table(report)])
 
 
 def model_measurements(model: str, reports_dir: Path = REPORTS_DIR) -> str:

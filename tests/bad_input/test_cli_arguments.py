@@ -53,6 +53,10 @@ CASES = [
     ("scalar-val-split-no-validation-sample", SCALAR, ["--val-split", "0.01"], ["--val-split", "no sample"]),
     ("train-early-stopping-without-validation", TRAIN, ["--early-stopping", "3", "--val-split", "0"], ["--val-split"]),
     ("mlp-early-stopping-zero", MLP, ["--early-stopping", "0"], ["--early-stopping"]),
+    # watching
+    ("train-watch-negative", TRAIN, ["--watch", "-2"], ["--watch", "-2"]),
+    ("mlp-watch-text", MLP, ["--watch", "often"], ["--watch", "often"]),
+    ("mlp-watch-fraction", MLP, ["--watch", "2.5"], ["--watch", "2.5"]),
     # schedules and optimizers
     ("train-warmup-negative", TRAIN, ["--schedule", "cosine", "--warmup-epochs", "-1"], ["--warmup-epochs"]),
     ("train-warmup-too-long", TRAIN, ["--schedule", "cosine", "--warmup-epochs", "5"], ["--warmup-epochs"]),
@@ -129,6 +133,13 @@ CASES = [
     ("unknown-command", ("fit",), [], ["fit"]),
     ("unknown-flag", MLP, ["--foo"], ["unrecognized", "--foo"]),
     ("summary-unknown-architecture", ("summary", "resnet50"), [], ["resnet50"]),
+    (
+        "summary-batch-too-large-for-memory",
+        ("summary", "lenet"),
+        ["--batch-size", "100000000"],
+        ["--batch-size", "GiB"],
+    ),
+    ("summary-batch-size-zero", ("summary", "lenet"), ["--batch-size", "0"], ["--batch-size"]),
     ("summary-bad-option", ("summary", "lenet"), ["--option", "pool=median"], ["pool"]),
     ("summary-zero-width", ("summary", "baseline"), ["--option", "width=0"], ["width"]),
     ("evaluate-missing-checkpoint", ("evaluate", "missing.npz"), [], ["missing.npz"]),

@@ -1,4 +1,4 @@
-"""Output paths (--save, --plots) that cannot be written are refused before any training starts.
+"""Output paths (--save, --plots, --report, --tensorboard) that cannot be written are refused before training.
 
 Tests run as root, where permission bits do not stop a writer: the unwritable places used here
 are read-only file systems (/proc, /sys), missing folders, files where folders belong, and the
@@ -48,6 +48,11 @@ CASES = [
     ("mlp-plots-in-sys", MLP, "--plots", "/sys/plots", ["/sys/plots"]),
     ("train-plots-under-a-file", TRAIN, "--plots", "notes.txt/plots", ["notes.txt/plots"]),
     ("train-plots-empty", TRAIN, "--plots", "", ["empty"]),
+    ("train-report-is-a-file", TRAIN, "--report", "notes.txt", ["notes.txt", "is a file"]),
+    ("scalar-report-in-proc", SCALAR, "--report", "/proc/report", ["/proc/report"]),
+    ("mlp-report-empty", MLP, "--report", "", ["empty"]),
+    ("mlp-tensorboard-in-sys", MLP, "--tensorboard", "/sys/tb", ["/sys/tb"]),
+    ("train-tensorboard-under-a-file", TRAIN, "--tensorboard", "notes.txt/tb", ["notes.txt/tb"]),
 ]
 
 

@@ -7,8 +7,10 @@ import pytest
 from nnscratch.cli import main
 from nnscratch.convolutional.architectures import ARCHITECTURES, build
 from nnscratch.convolutional.modules import Conv2D, Sequential
+from nnscratch.convolutional.recipes import RECIPES
 from nnscratch.convolutional.summary import summarize
 from nnscratch.vectorized.module import Module
+from nnscratch.vectorized.training_memory import measure_training_memory
 
 
 def convolution_rows(output):
@@ -17,22 +19,23 @@ def convolution_rows(output):
 
 
 def test_summary_shows_the_route_each_convolution_of_the_baseline_takes(capsys):
-    assert main(["summary", "baseline"]) == 0
+    assert main(["summary", "baseline", "--batch-size", "2"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[1].split()[-1] == "algorithm"
     assert convolution_rows(out) == [("0", "wide"), ("3", "winograd"), ("7", "winograd"), ("10", "winograd")]
     relu_rows = [line.split() for line in out.splitlines() if " ReLU " in line]
-    assert relu_rows and all(len(row) == 5 for row in relu_rows)  # layer, type, shape, parameters, FLOPs: no route
+    # layer, type, shape, parameters, FLOPs, kept MiB, workspace MiB: no route
+    assert relu_rows and all(len(row) == 7 for row in relu_rows)
 
 
 def test_summary_with_a_forced_algorithm_shows_it_on_every_convolution(capsys):
-    assert main(["summary", "resnet18", "--conv-algorithm", "im2col"]) == 0
+    assert main(["summary", "resnet18", "--conv-algorithm", "im2col", "--batch-size", "2"]) == 0
     routes = [route for _, route in convolution_rows(capsys.readouterr().out)]
     assert routes == ["im2col"] * 20
 
 
 def test_summary_with_a_route_that_does_not_apply_is_refused_in_one_line(capsys):
-    assert main(["summary", "resnet18", "--conv-algorithm", "winograd"]) == 2
+    assert main(["summary", "resnet18", "--conv-algorithm", "winograd", "--batch-size", "2"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert error.startswith("nnscratch summary: error: Conv2D(in_channels=64): algorithm 'winograd' needs a 3x3")
@@ -59,3 +62,56 @@ def test_summary_refuses_a_layer_that_does_not_count_its_flops_and_names_it():
     model = Sequential(Conv2D(1, 2, 3), Halving())
     with pytest.raises(NotImplementedError, match=r"^summary: layer '1': Halving does not define flops"):
         summarize(model, (1, 5, 5))
+
+
+def memory_lines(output):
+    """{label: MiB} of the memory section of a printed summary."""
+    section = output[output.index("memory of one training step") :].splitlines()[1:]
+    return {line.rsplit(None, 2)[0].strip(): float(line.rsplit(None, 2)[1]) for line in section}
+
+
+def test_summary_ends_with_the_memory_of_a_training_step_at_the_recipes_batch(capsys):
+    assert main(["summary", "lenet"]) == 0
+    out = capsys.readouterr().out
+    assert f"memory of one training step, batch of {RECIPES['lenet'].batch_size}, float32:" in out
+    memory = memory_lines(out)
+    assert list(memory)[:5] == [
+        "kept for backward (activations)",
+        "parameters",
+        "gradients",
+        "optimizer state",
+        "workspace of the largest layer (0)",
+    ]
+    parts = sum(memory[label] for label in list(memory)[:5])
+    assert memory["estimated peak of a training step"] == pytest.approx(parts, abs=0.03)  # each part rounded
+    assert memory["optimizer state"] == memory["parameters"]  # the recipe's SGD: one momentum buffer
+
+
+def test_summary_counts_the_optimizer_and_dtype_it_is_given(capsys):
+    assert main(["summary", "lenet", "--batch-size", "4", "--optimizer", "adam", "--dtype", "float64"]) == 0
+    out = capsys.readouterr().out
+    assert "memory of one training step, batch of 4, float64:" in out
+    model = build("lenet")
+    parameters_mib = sum(p.data.size for p in model.parameters()) * 8 / 2**20
+    memory = memory_lines(out)
+    assert memory["parameters"] == memory["gradients"] == pytest.approx(parameters_mib, abs=0.005)
+    assert memory["optimizer state"] == pytest.approx(2 * parameters_mib, abs=0.005)  # Adam's two moments
+    assert main(["summary", "lenet", "--optimizer", "sgd", "--momentum", "0"]) == 0
+    assert memory_lines(capsys.readouterr().out)["optimizer state"] == 0
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_every_architectures_rows_carry_each_layers_memory_and_the_kept_bytes_add_up(name):
+    model = build(name, 1, 10, 28)
+    memory = measure_training_memory(model, model.input_shape, 2)
+    rows = summarize(model, model.input_shape, memory)
+    assert [row.name for row in rows] == list(memory.layers)
+    assert sum(row.kept_bytes for row in rows) + memory.kept_by_blocks == memory.kept > 0
+    assert all(row.workspace_bytes >= 0 for row in rows)
+    assert all(row.kept_bytes is None for row in summarize(model, model.input_shape))  # not measured: blank
+
+
+def test_blocks_that_keep_arrays_outside_their_layers_are_counted():
+    model = build("efficientnet_lite0", 1, 10, 28, width=0.25, use_se=True)  # squeeze-excite keeps its input and gate
+    memory = measure_training_memory(model, model.input_shape, 2)
+    assert memory.kept_by_blocks > 0

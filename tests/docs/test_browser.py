@@ -10,7 +10,6 @@ page use the DevTools pipe of ``browser.py`` instead.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
 from nnscratch.scalar.graph import NODE_FILL
-from tests.docs.browser import chromium_path, needs_chromium
+from tests.browser import needs_chromium, run_headless
 
 pytestmark = needs_chromium
 WIDTH, HEIGHT = 1280, 2000  # the graph sits in the first screenful and a half of the page
@@ -30,19 +29,13 @@ def screenshot(site: Path, tmp_path_factory) -> np.ndarray:
     """The backprop page as Chromium draws it: (HEIGHT, WIDTH, 3) floats in [0, 1]."""
     folder = tmp_path_factory.mktemp("browser")
     shot = folder / "backprop.png"
-    command = [
-        chromium_path(),
-        "--headless",
-        "--no-sandbox",  # Chromium's sandbox refuses to run as root; the page is our own file
-        "--disable-gpu",
-        "--hide-scrollbars",
-        f"--user-data-dir={folder / 'profile'}",  # a fresh profile: nothing shared with another run
+    result = run_headless(
+        (site / "concepts" / "backprop.html").as_uri(),
+        folder / "profile",
         f"--window-size={WIDTH},{HEIGHT}",
         "--virtual-time-budget=5000",  # wait for the images, scripts and KaTeX before the shot
         f"--screenshot={shot}",
-        (site / "concepts" / "backprop.html").as_uri(),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    )
     assert result.returncode == 0 and shot.is_file(), f"chromium failed:\n{result.stderr[-2000:]}"
     return imread(shot)[:, :, :3]
 

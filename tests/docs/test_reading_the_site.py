@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.browser import Browser, needs_chromium
+from tests.browser import Browser, needs_chromium
 
 SHIM = "assets/javascripts/iframe-worker.js"
 

@@ -1,4 +1,4 @@
-"""A headless Chromium the docs tests can ask questions of, through the DevTools protocol.
+"""A headless Chromium the tests can ask questions of (the docs site, the --report page), through the DevTools protocol.
 
 Chromium started with ``--remote-debugging-pipe`` reads protocol commands on its file
 descriptor 3 and writes replies on 4, each a JSON message ended by a NUL byte: no websocket
@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,22 @@ def chromium_path() -> str:
     if CHROMIUM is None:
         raise RuntimeError("chromium is missing although we run as root: `bash scripts/setup.sh test,docs` installs it")
     return CHROMIUM
+
+
+def run_headless(url: str, profile: Path, *flags: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """One headless Chromium on ``url`` with ``flags`` (``--screenshot=PATH``, ``--dump-dom``...) and a fresh
+    profile in the folder ``profile``; its result, stdout as text (the DOM, for ``--dump-dom``)."""
+    command = [
+        chromium_path(),
+        "--headless",
+        "--no-sandbox",  # Chromium's sandbox refuses to run as root; the page is our own file
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",  # a fresh profile: nothing shared with another run
+        *flags,
+        url,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 class Browser:

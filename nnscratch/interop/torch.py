@@ -6,7 +6,7 @@
 Each layer declares its PyTorch equivalent as data (``Module.torch_equivalent``: a class name
 and its arguments), so this file holds no list of layers. ``to_torch`` builds that class from
 ``torch.nn``, or from the twins below where torch.nn has none (a channels-first LayerNorm, a
-global average pool, squeeze-excite and the blocks); then converts the layer's sub-modules and
+global average pool, squeeze-excite, the blocks and U-Net's skip); then converts the layer's sub-modules and
 attaches them under the same names, so that ``twin.load_state_dict(model.state_dict())`` copies
 every weight and running statistic across (``copy_weights``). Each twin's forward is written
 with torch operations straight from the nnscratch class's docstring: a parity test compares
@@ -101,7 +101,13 @@ def twins() -> dict[str, type]:
             h = self.pwconv2(self.act(self.pwconv1(self.norm(self.dwconv(x)))))
             return x + (h if self.gamma is None else self.gamma[None, :, None, None] * h)
 
-    written = (LayerNorm2d, GlobalAvgPool2d, SqueezeExcite, ResidualBlock, MBConvBlock, ConvNeXtBlock)
+    class ConcatSkip(nn.Module):
+        """U-Net's skip: torch.cat([x, inner(x)], dim=1), the input beside what the inner network made of it."""
+
+        def forward(self, x: Any) -> Any:
+            return torch.cat([x, self.inner(x)], dim=1)
+
+    written = (LayerNorm2d, GlobalAvgPool2d, SqueezeExcite, ResidualBlock, MBConvBlock, ConvNeXtBlock, ConcatSkip)
     return {twin.__name__: twin for twin in written}
 
 

@@ -6,6 +6,7 @@ finish fails in its first second, with a message naming the argument, not an hou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..common.checks import check_int, check_number
@@ -19,15 +20,21 @@ def check_fit_arguments(
     val_split: float,
     validation: tuple[Any, Any] | None,
     early_stopping: int | None,
+    data_check: Callable[[str, str, str, Any, Any], None] | None = None,
 ) -> None:
-    """The arguments of ``Trainer.fit`` (see there); a ValueError naming the first bad one."""
+    """The arguments of ``Trainer.fit`` (see there); a ValueError naming the first bad one.
+
+    data_check(owner, x_name, y_name, x, y): the check of x and its targets (default: ``check_data``,
+    one class index per sample).
+    """
+    data_check = check_data if data_check is None else data_check
     check_int("Trainer.fit", "epochs", epochs)
     check_int("Trainer.fit", "batch_size", batch_size)
-    check_data("Trainer.fit", "x", "y", x, y)
+    data_check("Trainer.fit", "x", "y", x, y)
     if validation is not None:
         if val_split:
             raise ValueError("Trainer.fit: give val_split or validation=(x_val, y_val), not both")
-        check_data("Trainer.fit", "x_val", "y_val", *validation)
+        data_check("Trainer.fit", "x_val", "y_val", *validation)
     check_number("Trainer.fit", "val_split", val_split, 0.0, 1.0, high_open=True)
     if early_stopping is not None:
         check_int("Trainer.fit", "early_stopping (a patience in epochs)", early_stopping)

@@ -19,7 +19,10 @@ notes each layer's health every few batches; without a watcher, none of this run
 
 Subclasses change the loop through small hooks instead of copying it: ``_augment_batch``
 (identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
-step on one batch).
+step on one batch). What a target is, is three more: ``_check_data`` (a class index per
+sample here), ``_split`` (the validation split: stratified by class here) and ``_num_correct``
+(what the epoch's accuracy counts: samples whose largest logit is their class here);
+``convolutional/reconstruction_trainer.py`` overrides them for targets that are images.
 
 Resuming a run from a checkpoint (``state_dict``, ``save_checkpoint``, ``load_checkpoint``) is
 written in ``trainer_state.py``, which ``Trainer`` inherits.
@@ -135,10 +138,10 @@ class Trainer(TrainerState):
         training batches). Training first calls ``common.memory.keep_freed_memory()``, so that
         each step reuses the memory the last one freed.
         """
-        check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping, self._check_data)
         keep_freed_memory()
         if val_split:
-            x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
+            x, y, x_val, y_val = self._split(x, y, val_split)
             validation = (x_val, y_val)
         x, y = to_device(x), to_device(y)
         if validation is not None:
@@ -208,9 +211,23 @@ class Trainer(TrainerState):
             # device-side sums: no host round-trip per batch
             batch_losses.append(loss)
             loss_sum = loss_sum + loss * len(labels)
-            correct = correct + (logits.argmax(axis=1) == labels).sum()
+            correct = correct + self._num_correct(logits, labels)
         self._check_finite(batch_losses, num_batches, lambda batch: (x[batch_indices(batch)], y[batch_indices(batch)]))
-        return float(loss_sum) / len(x), int(correct) / len(x)
+        return float(loss_sum) / len(x), float(correct) / len(x)
+
+    # ------------------------------------------------------------------ what a target is
+
+    def _check_data(self, owner: str, x_name: str, y_name: str, x: Any, y: Any) -> None:
+        """x (N, ...) must hold samples and y (N,) one class index for each (``fit_checks.check_data``)."""
+        check_data(owner, x_name, y_name, x, y)
+
+    def _split(self, x: Any, y: Any, val_split: float) -> tuple[Any, Any, Any, Any]:
+        """(x_train, y_train, x_val, y_val): a seeded split that keeps every class's share (``train_val_split``)."""
+        return train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
+
+    def _num_correct(self, logits: Any, labels: Any) -> Any:
+        """How many samples of a batch the model gets right, on the device: logits (N, C), labels (N,)."""
+        return (logits.argmax(axis=1) == labels).sum()
 
     def _num_batches(self, num_samples: int, batch_size: int) -> int:
         """Batches per epoch: ceil(num_samples / batch_size), except that a last batch of a single
@@ -295,14 +312,14 @@ class Trainer(TrainerState):
 
     def evaluate(self, x: Any, y: Any, batch_size: int = EVAL_BATCH_SIZE) -> tuple[float, float]:
         """(mean loss, accuracy) of the model on x, y, in eval mode and without caching for backward."""
-        check_data("Trainer.evaluate", "x", "y", x, y)
+        self._check_data("Trainer.evaluate", "x", "y", x, y)
         x, y = to_device(x), to_device(y)
         loss_sum, correct = 0.0, 0
         for start, logits in self._logits_in_batches(x, batch_size):
             labels = y[start : start + len(logits)]
             loss_sum = loss_sum + self.loss.forward(logits, labels) * len(labels)
-            correct = correct + (logits.argmax(axis=1) == labels).sum()
-        return float(loss_sum) / len(x), int(correct) / len(x)
+            correct = correct + self._num_correct(logits, labels)
+        return float(loss_sum) / len(x), float(correct) / len(x)
 
     def predict_logits(self, x: Any, batch_size: int = EVAL_BATCH_SIZE) -> Any:
         """The model's outputs (N, num_classes) for x, on the active device, in eval mode."""

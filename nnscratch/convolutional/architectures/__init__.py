@@ -15,6 +15,16 @@
 
 Each file's docstring says how the model was adapted to 28x28 and 32x32 images. Every
 model works for 1x28x28 (MNIST, Fashion-MNIST) and 3x32x32 (CIFAR-10) input.
+
+Two models turn images into images rather than classes, so they have a registry of their
+own, ``IMAGE_TO_IMAGE``, built by ``build_image_to_image`` (no ``num_classes``) and trained by
+``ReconstructionTrainer``; what loops over ``ARCHITECTURES`` (training, evaluation, the
+benchmarks) can rely on every model there being a classifier:
+
+| name               | paper                                   | file                    |
+| ------------------ | --------------------------------------- | ----------------------- |
+| autoencoder        | Masci et al. 2011 (convolutional AE)    | autoencoder.py          |
+| tiny_unet          | Ronneberger et al. 2015 (U-Net)         | tiny_unet.py            |
 """
 
 from __future__ import annotations
@@ -25,8 +35,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ...common.checks import check_int
-from . import alexnet, baseline, convnext_tiny, efficientnet_lite0, lenet, resnet18, vgg16
-from .classifier import ImageClassifier
+from . import alexnet, autoencoder, baseline, convnext_tiny, efficientnet_lite0, lenet, resnet18, tiny_unet, vgg16
+from .classifier import ImageClassifier, ImageToImage
 
 ARCHITECTURES: dict[str, Callable[..., ImageClassifier]] = {
     "baseline": baseline.build,
@@ -38,17 +48,26 @@ ARCHITECTURES: dict[str, Callable[..., ImageClassifier]] = {
     "convnext_tiny": convnext_tiny.build,
 }
 
+IMAGE_TO_IMAGE: dict[str, Callable[..., ImageToImage]] = {
+    "autoencoder": autoencoder.build,
+    "tiny_unet": tiny_unet.build,
+}
+
+SIZES = ("in_channels", "num_classes", "image_size")  # arguments every builder of its registry takes
+
 
 def options_of(name: str) -> dict[str, Any]:
-    """The build options of architecture ``name`` and their defaults."""
-    check_name(name)
-    parameters = list(inspect.signature(ARCHITECTURES[name]).parameters.values())[3:]
-    return {p.name: p.default for p in parameters}
+    """The build options of architecture ``name`` (of either registry) and their defaults."""
+    if name not in IMAGE_TO_IMAGE:
+        check_name(name)
+    builder = IMAGE_TO_IMAGE.get(name) or ARCHITECTURES[name]
+    parameters = inspect.signature(builder).parameters.values()
+    return {p.name: p.default for p in parameters if p.name not in SIZES}
 
 
-def check_name(name: str) -> None:
-    if name not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {name!r}; choose one of: {', '.join(ARCHITECTURES)}")
+def check_name(name: str, registry: dict[str, Callable] = ARCHITECTURES) -> None:
+    if name not in registry:
+        raise ValueError(f"unknown architecture {name!r}; choose one of: {', '.join(registry)}")
 
 
 def _kind_problem(value: Any, default: Any) -> str | None:
@@ -83,25 +102,47 @@ def build(
     from a checkpoint.
     """
     check_name(name)
-    for argument, value in (("in_channels", in_channels), ("num_classes", num_classes), ("image_size", image_size)):
-        check_int(f"build({name!r})", argument, value)
-    known = options_of(name)
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"build({name!r}): unknown option(s) {unknown}; {name} accepts {sorted(known)}")
-    for option, value in options.items():  # a wrong kind would fail deep inside the builder, obscurely
-        expected = _kind_problem(value, known[option])
-        if expected:
-            raise ValueError(f"build({name!r}): option {option} must be {expected}, got {value!r}")
+    sizes = {"in_channels": in_channels, "num_classes": num_classes, "image_size": image_size}
+    known = _check_arguments(f"build({name!r})", name, sizes, options)
     model = ARCHITECTURES[name](in_channels, num_classes, image_size, **options)
-    model.architecture = {
-        "name": name,
-        "in_channels": in_channels,
-        "num_classes": num_classes,
-        "image_size": image_size,
-        "options": {**known, **options},
-    }
+    model.architecture = {"name": name, **sizes, "options": {**known, **options}}
     return model
 
 
-__all__ = ["ARCHITECTURES", "ImageClassifier", "build", "check_name", "options_of"]
+def build_image_to_image(name: str, in_channels: int = 1, image_size: int = 28, **options: Any) -> ImageToImage:
+    """Build the image-to-image model ``name`` (``IMAGE_TO_IMAGE``) for (in_channels, image_size,
+    image_size) images; options and ``architecture`` as for ``build``."""
+    check_name(name, IMAGE_TO_IMAGE)
+    sizes = {"in_channels": in_channels, "image_size": image_size}
+    known = _check_arguments(f"build_image_to_image({name!r})", name, sizes, options)
+    model = IMAGE_TO_IMAGE[name](in_channels, image_size, **options)
+    model.architecture = {"name": name, **sizes, "options": {**known, **options}}
+    return model
+
+
+def _check_arguments(owner: str, name: str, sizes: dict[str, int], options: dict[str, Any]) -> dict[str, Any]:
+    """Check the sizes (positive integers) and the options (known, of the right kind) of ``name``;
+    return its options' defaults."""
+    for argument, value in sizes.items():
+        check_int(owner, argument, value)
+    known = options_of(name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(f"{owner}: unknown option(s) {unknown}; {name} accepts {sorted(known)}")
+    for option, value in options.items():  # a wrong kind would fail deep inside the builder, obscurely
+        expected = _kind_problem(value, known[option])
+        if expected:
+            raise ValueError(f"{owner}: option {option} must be {expected}, got {value!r}")
+    return known
+
+
+__all__ = [
+    "ARCHITECTURES",
+    "IMAGE_TO_IMAGE",
+    "ImageClassifier",
+    "ImageToImage",
+    "build",
+    "build_image_to_image",
+    "check_name",
+    "options_of",
+]

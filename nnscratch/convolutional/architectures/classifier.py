@@ -1,9 +1,10 @@
-"""``ImageClassifier``: the Sequential every architecture in the gallery returns.
+"""The Sequentials the gallery's architectures return: ``ImageClassifier`` and ``ImageToImage``.
 
-It is a plain ``Sequential`` that also knows the image shape it was built for, and checks
-it, so feeding 3x32x32 images to a model built for 1x28x28 fails at once with a message
-that says so (instead of deep inside, at the first layer whose shapes stop fitting).
-``architecture`` records how to rebuild the model: checkpoints store it.
+Both are a plain ``Sequential`` (``ImageNetwork``) that also knows the image shape it was
+built for, and checks it, so feeding 3x32x32 images to a model built for 1x28x28 fails at
+once with a message that says so (instead of deep inside, at the first layer whose shapes
+stop fitting). ``architecture`` records how to rebuild the model: checkpoints store it. They
+differ only in what comes out: class logits, or an image of the input's height and width.
 
 The first layer sees the images, which nothing differentiates, so it is built with
 ``needs_input_grad = False``: backward skips dL/dx there (for a 5x5 convolution of a
@@ -18,8 +19,8 @@ from typing import Any
 from ..modules import Module, Sequential
 
 
-class ImageClassifier(Sequential):
-    """Layers applied in order to images (N, C, H, W) -> logits (N, num_classes)."""
+class ImageNetwork(Sequential):
+    """Layers applied in order to images (N, C, H, W), refusing images of another shape."""
 
     def __init__(self, name: str, input_shape: tuple[int, int, int], *layers: Module) -> None:
         super().__init__(*layers)
@@ -42,4 +43,14 @@ class ImageClassifier(Sequential):
         return super().forward(x)
 
     def __repr__(self) -> str:
-        return super().__repr__().replace("ImageClassifier(", f"ImageClassifier[{self.name}](", 1)
+        kind = type(self).__name__
+        return super().__repr__().replace(f"{kind}(", f"{kind}[{self.name}](", 1)
+
+
+class ImageClassifier(ImageNetwork):
+    """Images (N, C, H, W) -> logits (N, num_classes): the classifiers of the gallery."""
+
+
+class ImageToImage(ImageNetwork):
+    """Images (N, C, H, W) -> images (N, C_out, H, W): an autoencoder's reconstruction, a
+    segmentation net's mask logits; one output pixel for every input pixel."""

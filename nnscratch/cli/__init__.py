@@ -5,6 +5,7 @@
     nnscratch scalar                   train the scalar network, or --trace one sample  (scalar.py)
     nnscratch mlp                      train the vectorized MLP                         (mlp.py)
     nnscratch train ARCH               train a CNN of the gallery                       (train.py)
+    nnscratch reconstruct ARCH         train an image-to-image model (autoencoder ...)  (reconstruct.py)
     nnscratch summary ARCH             layers, shapes, parameters, FLOPs                (summary.py)
     nnscratch evaluate PATH            test a saved model                               (evaluate.py)
     nnscratch lr-find ARCH             sweep the rate, plot the loss, suggest a rate    (lr_find.py)
@@ -29,7 +30,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..common.memory import keep_freed_memory
-from . import datasets, download, evaluate, exercises, gradcheck, lr_find, mlp, scalar, summary, train
+from . import datasets, download, evaluate, exercises, gradcheck, lr_find, mlp, reconstruct, scalar, summary, train
 from .arguments import augmentation_from, training_problems
 from .checkpoints import resume_command
 from .errors import BAD_INPUT, REPORTED_ERRORS, RUN_FAILED, OneLineParser, add_debug_argument, debugging, fail, one_line
@@ -37,6 +38,7 @@ from .train import apply_recipe
 
 SUBCOMMANDS = {
     "train": (train, "train a CNN architecture and report its test accuracy"),
+    "reconstruct": (reconstruct, "train an autoencoder or a U-Net of the gallery and score its output images"),
     "summary": (summary, "every layer of an architecture: shapes, parameters, FLOPs, memory of a training step"),
     "datasets": (datasets, "list datasets, where they are, checksum status"),
     "download": (download, "download a dataset (the only networked command)"),

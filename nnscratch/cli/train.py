@@ -53,14 +53,19 @@ def apply_recipe(args: argparse.Namespace) -> None:
     from ..convolutional.recipes import RECIPES
 
     recipe = RECIPES[args.architecture]
+    fill_training_flags(args, recipe)
+    if args.augment_shift is None:
+        args.augment_shift = recipe.augment_shift  # None still: the dataset's default
+
+
+def fill_training_flags(args: argparse.Namespace, recipe) -> None:
+    """Fill the optimizer, schedule, epoch and batch flags the user left unset (None) from ``recipe``."""
     nesterov_from_recipe = args.nesterov is None
     for name in ("epochs", "batch_size", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "schedule"):
         if getattr(args, name) is None:
             setattr(args, name, getattr(recipe, name))
     if args.warmup_epochs is None:
         args.warmup_epochs = recipe.warmup_epochs if args.schedule == recipe.schedule else 0
-    if args.augment_shift is None:
-        args.augment_shift = recipe.augment_shift  # None still: the dataset's default
     if nesterov_from_recipe and (args.optimizer != "sgd" or args.momentum == 0):
         args.nesterov = False  # the recipe's Nesterov belongs to its own SGD; asked for, it is checked instead
 

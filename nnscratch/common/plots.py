@@ -128,6 +128,27 @@ def plot_image_grid(images: Any, titles: Sequence[str], path: str | Path, title:
     return _save(figure, path)
 
 
+def plot_image_rows(rows: Mapping[str, Any], path: str | Path, title: str = "", limit: int = 10) -> Path:
+    """One row per entry of ``rows`` (label -> images (N, C, H, W) with values in [0, 1]), the first
+    ``limit`` images of each side by side: inputs above their reconstructions, say. All are drawn on
+    the same 0..1 scale (unlike ``plot_image_grid``), so a faint reconstruction looks faint."""
+    plt = _pyplot()
+    arrays = {label: np.asarray(to_cpu(images))[:limit] for label, images in rows.items()}
+    cols = max(len(images) for images in arrays.values())
+    figure, axes = plt.subplots(len(arrays), cols, figsize=(1.3 * cols, 1.45 * len(arrays)), squeeze=False)
+    for axes_row, (label, images) in zip(axes, arrays.items(), strict=True):
+        for index, axis in enumerate(axes_row):
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if index < len(images):
+                picture = images[index].transpose(1, 2, 0)
+                axis.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+        axes_row[0].set_ylabel(label, fontsize=9)
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
 def plot_misclassified(
     images: Any, true: Any, predicted: Any, classes: Sequence[str], path: str | Path, limit: int = 32
 ) -> Path:

@@ -6,6 +6,7 @@
     <!-- generate: gallery-model lenet -->     one architecture's numbers and layer table
     <!-- generate: performance -->             the benchmark tables, or "not measured yet"
     <!-- generate: layer-times -->             where a training step's time goes, per kind of layer
+    <!-- generate: reconstruction -->          the autoencoder and the U-Net against PyTorch, same recipe
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
@@ -33,7 +34,13 @@ from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
 from .notebook_pages import notebook_list
-from .reports import conv_modules_section, layer_times_section, performance_section, watch_overhead_section
+from .reports import (
+    conv_modules_section,
+    layer_times_section,
+    performance_section,
+    reconstruction_section,
+    watch_overhead_section,
+)
 
 DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
 
@@ -56,6 +63,7 @@ class Generator:
             "gallery-model": (1, lambda name: model_section(name, self.reports_dir)),
             "performance": (0, lambda: performance_section(self.reports_dir)),
             "layer-times": (0, lambda: layer_times_section(self.reports_dir)),
+            "reconstruction": (0, lambda: reconstruction_section(self.reports_dir)),
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),

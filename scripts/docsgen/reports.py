@@ -24,6 +24,15 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
         "seconds": {"nnscratch": 600.0, "pytorch": 420.0}},                 (optional)
        ...]}
 
+``benchmarks/reports/reconstruction.json`` (``python -m benchmarks.reconstruction``)::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "autoencoder", "dataset": "fashion-mnist", "epochs": 10,
+        "scores": {"mse": {"nnscratch": 0.0098, "pytorch": 0.0097}},        (one or more scores, by name:
+        "seconds": {"nnscratch": 300.0, "pytorch": 200.0}},                  mse, pixel_accuracy, iou)
+       ...]}
+
 ``benchmarks/reports/layer_times.json`` (``python -m benchmarks.layer_times``)::
 
     {"machine": {...}, "date": "...", "command": "...",
@@ -78,6 +87,8 @@ from .markdown import table, thousands
 
 THROUGHPUT_FILE = "throughput.json"
 ACCURACY_FILE = "accuracy.json"
+RECONSTRUCTION_FILE = "reconstruction.json"
+RECONSTRUCTION_SCORES = {"mse": "test MSE", "pixel_accuracy": "test pixel accuracy", "iou": "test IoU"}
 LAYER_TIMES_FILE = "layer_times.json"
 CONV_MODULES_FILE = "conv_modules.json"
 WATCH_OVERHEAD_FILE = "watch_overhead.json"
@@ -169,6 +180,16 @@ def _check_accuracy(result: dict, path: Path, where: str) -> None:
         _check_per_library(result["seconds"], path, f"{where}.seconds", _number)
 
 
+def _check_reconstruction(result: dict, path: Path, where: str) -> None:
+    scores = result.get("scores")
+    _require(isinstance(scores, dict) and scores, path, f"{where}.scores must name at least one score")
+    for name, per_library in scores.items():
+        _require(name in RECONSTRUCTION_SCORES, path, f"{where}.scores: unknown score {name!r}")
+        _check_per_library(per_library, path, f"{where}.scores.{name}", _number)
+    if "seconds" in result:
+        _check_per_library(result["seconds"], path, f"{where}.seconds", _number)
+
+
 def _check_layer_times(result: dict, path: Path, where: str) -> None:
     layers = result.get("layers")
     _require(isinstance(layers, list) and layers, path, f"{where}.layers must be a non-empty list")
@@ -217,6 +238,7 @@ def _check_watch_overhead(result: dict, path: Path, where: str) -> None:
 CHECKS = {
     THROUGHPUT_FILE: _check_throughput,
     ACCURACY_FILE: _check_accuracy,
+    RECONSTRUCTION_FILE: _check_reconstruction,
     LAYER_TIMES_FILE: _check_layer_times,
     CONV_MODULES_FILE: _check_conv_module,
     WATCH_OVERHEAD_FILE: _check_watch_overhead,
@@ -330,6 +352,39 @@ def accuracy_table(report: dict[str, Any], models: list[str] | None = None) -> s
 
 
 REST = "rest of the step"
+
+
+def reconstruction_table(report: dict[str, Any]) -> str:
+    """One row per model and score: both libraries' values and their ratio, nnscratch / PyTorch."""
+    rows = []
+    for result in report["results"]:
+        seconds = result.get("seconds", {})
+        for name, values in result["scores"].items():
+            theirs, ours = values.get("pytorch"), values["nnscratch"]
+            shown = (lambda value: f"{value:.2%}") if name == "pixel_accuracy" else (lambda value: f"{value:.4f}")
+            rows.append(
+                (
+                    result["model"],
+                    result.get("dataset", "—"),
+                    result.get("epochs", "—"),
+                    RECONSTRUCTION_SCORES[name],
+                    shown(ours),
+                    shown(theirs) if theirs is not None else "—",
+                    f"{ours / theirs:.3f}" if theirs else "—",
+                    thousands(seconds["nnscratch"]) if "nnscratch" in seconds else "—",
+                    thousands(seconds["pytorch"]) if "pytorch" in seconds else "—",
+                )
+            )
+    headers = ["model", "dataset", "epochs", "score", "nnscratch", "PyTorch", "ratio", "seconds, nnscratch"]
+    return table([*headers, "seconds, PyTorch"], rows, "llrlrrrrr")
+
+
+def reconstruction_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """Where and how the image-to-image models were measured, and the table; or "not measured yet"."""
+    report = load_report(RECONSTRUCTION_FILE, reports_dir)
+    if report is None:
+        return missing(RECONSTRUCTION_FILE)
+    return "\n\n".join([provenance(report) + ".", reconstruction_table(report)])
 
 
 def layer_kinds(result: dict[str, Any]) -> dict[str, dict[str, float]]:

@@ -32,6 +32,7 @@ from nnscratch.convolutional.modules import (
     SqueezeExcite,
     Tanh,
 )
+from nnscratch.convolutional.skip import ConcatSkip
 from nnscratch.interop import torch as interop_torch
 from nnscratch.vectorized.batchnorm import BatchNorm1D
 from nnscratch.vectorized.module import Module
@@ -56,6 +57,7 @@ LAYERS = [
     (MBConvBlock(4, 6, 3, stride=2, expand_ratio=1), IMAGES),
     (ConvNeXtBlock(4, kernel_size=3), IMAGES),
     (ConvNeXtBlock(4, kernel_size=3, layer_scale_init=None), IMAGES),
+    (ConcatSkip(4, Sequential(Conv2D(4, 2, 3, padding=1, seed=0), ReLU())), IMAGES),
     (Sequential(Flatten(), Dropout(0.3), Identity(), Linear(144, 2, seed=1)), IMAGES),
     (Sequential(ReLU(), ReLU6(), LeakyReLU(0.2), Tanh(), Sigmoid(), SiLU(), GELU("tanh"), Softmax(axis=1)), IMAGES),
 ]

@@ -1,0 +1,55 @@
+"""`nnscratch reconstruct ARCH`: the image-to-image models trained from the command line, on the bundled sample."""
+
+import pytest
+
+from nnscratch.cli import main
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_autoencoder_trains_prints_its_test_mse_and_draws_its_reconstructions(tmp_path, capsys):
+    flags = [
+        "--dataset",
+        "sample",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--plots",
+        str(tmp_path),
+        "--save",
+        str(tmp_path / "ae.npz"),
+    ]
+    assert main(["reconstruct", "autoencoder", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "autoencoder: 2,633 parameters, learns the image itself (mse loss" in out
+    assert "adam lr 0.002" in out and "cosine schedule, batch 64, 2 epochs" in out
+    assert "epoch 2/2" in out and "test reconstruction MSE 0.0" in out
+    for name in ("curves.png", "reconstructions.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC
+    assert (tmp_path / "ae.npz").is_file()
+
+
+def test_the_unet_reports_the_pixel_accuracy_and_iou_of_its_masks(capsys):
+    assert main(["reconstruct", "tiny_unet", "--dataset", "sample", "--epochs", "1", "--quiet", "--lr", "0.005"]) == 0
+    out = capsys.readouterr().out
+    assert "learns its foreground mask (bce-with-logits loss" in out and "adam lr 0.005" in out
+    assert "test masks: pixel accuracy" in out and ", IoU 0." in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["tiny_unet", "--option", "width=0"],
+            "--option width=0: Conv2D: in_channels must be a positive integer, got 0",
+        ),
+        (["autoencoder", "--option", "depth=3"], "unknown option(s) ['depth']"),
+        (["autoencoder", "--warmup-epochs", "2", "--schedule", "step"], "--warmup-epochs needs --schedule cosine"),
+    ],
+)
+def test_impossible_settings_are_refused_before_any_data_is_read(argv, message, capsys, monkeypatch):
+    from nnscratch import cli
+
+    monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
+    assert main(["reconstruct", *argv]) == 2
+    assert message in capsys.readouterr().err

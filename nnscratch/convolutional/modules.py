@@ -47,9 +47,11 @@ Backward reverses it: dW = dY @ cols^T and dcols = W^T @ dY are two more matrix 
 and ``col2im`` adds each column of dcols back onto the pixels its patch came from.
 
 Faster routes compute the same numbers another way (Winograd's minimal filtering, row bands,
-a wider im2col layout). ``Conv2D`` picks one from ``algorithms.ROUTES``: the first that applies
-to the layer and pays off, or the one ``algorithm=`` or ``use_algorithm`` names; ``last_algorithm``
-says which ran, and ``nnscratch summary`` shows it for every layer.
+a wider im2col layout, a depthwise loop without the product); those written for plain taps
+step aside for a dilated or grouped layer, which the reference computes. ``Conv2D`` picks
+one from ``algorithms.ROUTES``: the first that applies to the layer and pays off, or the one
+``algorithm=`` or ``use_algorithm`` names; ``last_algorithm`` says which ran, and
+``nnscratch summary`` shows it for every layer.
 """
 
 from __future__ import annotations

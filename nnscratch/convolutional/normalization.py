@@ -24,11 +24,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..common.backend import xp
 from ..common.checks import check_int, check_number
 from ..vectorized.batchnorm import BatchNorm
-from ..vectorized.layernorm import standardize, standardize_backward
-from ..vectorized.module import Module, Parameter
+from ..vectorized.layernorm import affine_parameters, standardize, standardize_backward
+from ..vectorized.module import Module
 from ..vectorized.per_channel import per_channel
 from .windows import check_images
 
@@ -66,8 +65,7 @@ class LayerNorm2D(Module):
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
         self.num_channels = check_int("LayerNorm2D", "num_channels", num_channels)
         self.eps = float(eps)
-        self.weight = Parameter(xp.ones(num_channels, dtype=xp.float32))
-        self.bias = Parameter(xp.zeros(num_channels, dtype=xp.float32))
+        self.weight, self.bias = affine_parameters(num_channels)
 
     def extra_repr(self) -> str:
         return f"{self.num_channels}, eps={self.eps}"
@@ -121,8 +119,7 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels}")
         self.eps = check_number("GroupNorm", "eps", eps, 0.0)
-        self.weight = Parameter(xp.ones(num_channels, dtype=xp.float32))
-        self.bias = Parameter(xp.zeros(num_channels, dtype=xp.float32))
+        self.weight, self.bias = affine_parameters(num_channels)
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"

@@ -27,6 +27,11 @@ from ..common.checks import check_int, check_number
 from .module import Module, Parameter
 
 
+def affine_parameters(size: int) -> tuple[Parameter, Parameter]:
+    """(weight, bias) of a normalisation's affine map, float32 (size,): 1s and 0s, so it starts as the identity."""
+    return Parameter(xp.ones(size, dtype=xp.float32)), Parameter(xp.zeros(size, dtype=xp.float32))
+
+
 def standardize(x: Any, axes: int | tuple[int, ...], eps: float) -> tuple[Any, Any]:
     """(x_hat, 1 / sqrt(var + eps)): x standardised over ``axes``, and the scale backward needs.
 
@@ -62,8 +67,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int, eps: float = 1e-5) -> None:
         self.normalized_shape = check_int("LayerNorm", "normalized_shape", normalized_shape)
         self.eps = check_number("LayerNorm", "eps", eps, 0.0)
-        self.weight = Parameter(xp.ones(normalized_shape, dtype=xp.float32))
-        self.bias = Parameter(xp.zeros(normalized_shape, dtype=xp.float32))
+        self.weight, self.bias = affine_parameters(normalized_shape)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"

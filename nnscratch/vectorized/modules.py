@@ -2,9 +2,8 @@
 
 The protocol (``Parameter``, ``Module``, ``Sequential``, ``no_grad``) lives in ``module.py``,
 the activations in ``activations.py``, batch normalisation in ``batchnorm.py`` and layer
-normalisation in ``layernorm.py``; all are
-re-exported here, so ``from nnscratch.vectorized.modules import Linear, ReLU, Sequential``
-finds everything.
+normalisation in ``layernorm.py``; all are re-exported here, so
+``from nnscratch.vectorized.modules import Linear, ReLU, Sequential`` finds everything.
 """
 
 from __future__ import annotations

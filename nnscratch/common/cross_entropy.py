@@ -40,6 +40,16 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
     return result if keepdims else result.squeeze(axis=axis)
 
 
+def reduce_losses(losses: Any, reduction: str) -> Any:
+    """Losses of any shape reduced as PyTorch reduces them: "mean" and "sum" give a 0-d array,
+    "none" the losses themselves. Every loss of the library ends its forward here."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
 class CrossEntropyLoss:
     """Cross-entropy between logits (N, C) and targets; ``forward`` gives the loss, ``backward`` its gradient.
 
@@ -90,12 +100,7 @@ class CrossEntropyLoss:
                 target_probs = (1.0 - eps) * target_probs + eps / num_classes
             expected_logit = (target_probs * logits).sum(axis=1)
         self._cache = (logits, class_index, target_probs)
-        per_sample = lse - expected_logit
-        if self.reduction == "mean":
-            return per_sample.mean()
-        if self.reduction == "sum":
-            return per_sample.sum()
-        return per_sample
+        return reduce_losses(lse - expected_logit, self.reduction)
 
     __call__ = forward
 

@@ -184,10 +184,8 @@ class GELU(Elementwise):
         return grad_out * (cdf + x * pdf)
 
 
-class Softmax(Elementwise):
-    """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
-    ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
-    """
+class AlongAxis(Elementwise):
+    """A layer that normalises along one ``axis`` (Softmax, LogSoftmax): the axis is its one setting."""
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -196,7 +194,13 @@ class Softmax(Elementwise):
         return f"axis={self.axis}"
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
-        return "Softmax", {"dim": self.axis}
+        return type(self).__name__, {"dim": self.axis}
+
+
+class Softmax(AlongAxis):
+    """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
+    ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
+    """
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)
@@ -209,7 +213,7 @@ class Softmax(Elementwise):
         return y * (grad_out - (grad_out * y).sum(axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Elementwise):
+class LogSoftmax(AlongAxis):
     """log softmax along ``axis`` as a layer: log-probabilities, the input ``NLLLoss`` expects.
 
     x: any shape, e.g. logits (N, C) with ``axis=1``; y has the shape and dtype of x. Computed
@@ -218,15 +222,6 @@ class LogSoftmax(Elementwise):
     grad_x = grad_y - exp(y) * sum_i grad_y_i. ``CrossEntropyLoss`` fuses this layer with the
     NLL loss, and is cheaper for training; this layer teaches the two parts.
     """
-
-    def __init__(self, axis: int = -1) -> None:
-        self.axis = axis
-
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
-    def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
-        return "LogSoftmax", {"dim": self.axis}
 
     def forward(self, x: Any) -> Any:
         y = log_softmax(x, self.axis)

@@ -83,6 +83,14 @@ def _parameter_list(owner: str, params: Iterable[Parameter]) -> list[Parameter]:
     return params
 
 
+def _l2_gradient(parameter: Parameter, weight_decay: float) -> Any:
+    """g + wd * p: weight decay as the gradient of an L2 penalty (wd/2) |p|^2. A new array when
+    wd > 0, so that ``.grad`` itself stays dL/dp; ``.grad`` as it is when wd = 0."""
+    if not weight_decay:
+        return parameter.grad
+    return parameter.grad + weight_decay * parameter.data
+
+
 class Optimizer:
     """The shared machinery: a parameter list, the learning rate, per-parameter state.
 
@@ -181,9 +189,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
-        grad = parameter.grad
-        if self.weight_decay:
-            grad = grad + self.weight_decay * parameter.data  # a new array: .grad itself stays dL/dp
+        grad = _l2_gradient(parameter, self.weight_decay)
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
@@ -225,11 +231,10 @@ class Adam(Optimizer):
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
         beta1, beta2 = self.betas
         grad, weights = parameter.grad, parameter.data
-        if self.weight_decay:
-            if self.decoupled_weight_decay:
-                weights *= 1.0 - self.lr * self.weight_decay
-            else:
-                grad = grad + self.weight_decay * weights
+        if not self.decoupled_weight_decay:
+            grad = _l2_gradient(parameter, self.weight_decay)
+        elif self.weight_decay:
+            weights *= 1.0 - self.lr * self.weight_decay
         xp = get_array_module(weights)
         if not state:
             state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(weights), xp.zeros_like(weights)
@@ -295,9 +300,7 @@ class RMSprop(Optimizer):
         self.state_keys = ("square_avg",) + ("momentum_buffer",) * (self.momentum > 0) + ("grad_avg",) * self.centered
 
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
-        grad, weights = parameter.grad, parameter.data
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weights
+        grad, weights = _l2_gradient(parameter, self.weight_decay), parameter.data
         xp = get_array_module(weights)
         if not state:
             state.update({key: xp.zeros_like(weights) for key in self.state_keys})
@@ -349,9 +352,7 @@ class Adagrad(Optimizer):
         self.eps = check_number("Adagrad", "eps", eps, 0.0)
 
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
-        grad, weights = parameter.grad, parameter.data
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weights
+        grad, weights = _l2_gradient(parameter, self.weight_decay), parameter.data
         xp = get_array_module(weights)
         if not state:
             state["sum"] = xp.full_like(weights, self.initial_accumulator_value)

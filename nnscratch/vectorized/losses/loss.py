@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...common.backend import get_array_module
-from ...common.cross_entropy import REDUCTIONS
+from ...common.cross_entropy import REDUCTIONS, reduce_losses
 
 
 class Loss:
@@ -40,13 +40,8 @@ class Loss:
 
     def forward(self, input: Any, target: Any) -> Any:
         """L: a 0-d array for "mean"/"sum", the losses l_i for "none"; in the dtype of ``input``."""
-        losses = self._forward(input, target)
-        self._losses = losses
-        if self.reduction == "mean":
-            return losses.mean()
-        if self.reduction == "sum":
-            return losses.sum()
-        return losses
+        self._losses = self._forward(input, target)
+        return reduce_losses(self._losses, self.reduction)
 
     __call__ = forward
 

@@ -58,7 +58,7 @@ class MultiMarginLoss(Loss):
         slope = (hinge > 0).astype(hinge.dtype) if self.p == 1 else 2.0 * hinge
         grad = slope * scale * grad_losses[:, None]
         # each h_i holds -x_y: the target's score collects minus every other column's gradient
-        grad[rows, class_index] = -grad.sum(axis=1)
+        grad[rows, class_index] -= grad.sum(axis=1)  # (that entry is 0 so far: h_y is not a term)
         return grad
 
     def _class_weights(self, num_classes: int, dtype: Any) -> Any:

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # mkdocs loads hooks by path: make the repository importable
     sys.path.insert(0, str(ROOT))
 
-from scripts.docsgen.commands import demo_run  # noqa: E402
+from scripts.docsgen.commands import demo_run, page_runs  # noqa: E402
 from scripts.docsgen.directives import Generator  # noqa: E402
 from scripts.docsgen.exercises import STUBS_DIR, stub_files  # noqa: E402
 from scripts.docsgen.figures import FIGURES  # noqa: E402
@@ -38,6 +38,10 @@ def on_files(files: Files, config) -> Files:
     for name, content in demo.files.items():
         files.append(File.generated(config, f"{GENERATED}/demo/{name}", content=content))
     _generator.demo = demo
+    for run_name, run in page_runs().items():  # each run's plots under its name: generated/autoencoder/...
+        for name, content in run.files.items():
+            files.append(File.generated(config, f"{GENERATED}/{run_name}/{name}", content=content))
+        _generator.runs[run_name] = run
     for name, content in stub_files().items():  # the learner's files, linked from the Exercises pages
         files.append(File.generated(config, f"{GENERATED}/{STUBS_DIR}/{name}", content=content))
     for name, content in site_files().items():

@@ -20,6 +20,14 @@ from . import ROOT
 # What "Getting started" shows: LeNet-5 on the bundled sample, long enough to train well (the
 # learning-rate drops show in its curves) and short enough for every build (seconds).
 DEMO_ARGS = ("train", "lenet", "--epochs", "10", "--dataset", "sample", "--quiet", "--plots", "out/lenet")
+# Runs other pages show, by name: (the arguments, the folder whose files the site gets). The
+# autoencoder's whole recipe on the bundled sample takes seconds, and its plots are the page's figures.
+PAGE_RUNS = {
+    "autoencoder": (
+        ("reconstruct", "autoencoder", "--dataset", "sample", "--quiet", "--plots", "out/autoencoder"),
+        "out/autoencoder",
+    ),
+}
 
 
 @dataclass
@@ -58,3 +66,8 @@ def run_nnscratch(args: tuple[str, ...] | list[str], keep: str | None = None) ->
 def demo_run() -> Run:
     """The LeNet run of "Getting started", with its plots (curves.png, confusion_matrix.png ...)."""
     return run_nnscratch(DEMO_ARGS, keep="out/lenet")
+
+
+def page_runs() -> dict[str, Run]:
+    """Every run of ``PAGE_RUNS``, with the files it wrote into its folder."""
+    return {name: run_nnscratch(args, keep=folder) for name, (args, folder) in PAGE_RUNS.items()}

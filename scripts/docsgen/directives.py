@@ -10,6 +10,7 @@
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
+    <!-- generate: run autoencoder -->         a run the build made (``commands.PAGE_RUNS``) as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
     <!-- generate: exercises -->               the table of the exercises a learner writes (exercises.py)
     <!-- generate: exercise linear -->         one exercise: task, stub, check command, folded solution
@@ -50,11 +51,13 @@ class DirectiveError(ValueError):
 
 
 class Generator:
-    """Expands the directives of a page. ``demo``: the run of ``commands.demo_run()`` (made once per build)."""
+    """Expands the directives of a page. ``demo``: the run of ``commands.demo_run()``; ``runs``: the runs
+    of ``commands.PAGE_RUNS`` by name (both made once per build, by the hook)."""
 
     def __init__(self, reports_dir: Path = REPORTS_DIR, demo: Run | None = None) -> None:
         self.reports_dir = reports_dir
         self.demo = demo
+        self.runs: dict[str, Run] = {}
         self.handlers: dict[str, tuple[int | None, Callable[..., str]]] = {
             # name: (number of arguments, None for any; the function making the Markdown)
             "cli-reference": (0, cli_reference),
@@ -67,6 +70,7 @@ class Generator:
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
+            "run": (1, self._page_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
             "exercises": (0, exercises_overview),
             "exercise": (1, exercise_section),
@@ -77,6 +81,11 @@ class Generator:
         if self.demo is None:
             raise DirectiveError("demo-run: this build made no demo run")
         return fenced(self.demo.console(), "console")
+
+    def _page_run(self, name: str) -> str:
+        if name not in self.runs:
+            raise DirectiveError(f"run: this build made no run named {name!r} (made: {', '.join(self.runs) or 'none'})")
+        return fenced(self.runs[name].console(), "console")
 
     def expand(self, markdown: str, page: str = "<page>") -> str:
         """``markdown`` with every directive line replaced by what it generates."""

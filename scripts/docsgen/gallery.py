@@ -12,13 +12,13 @@ from functools import cache
 from pathlib import Path
 
 from nnscratch.common.seed import manual_seed
-from nnscratch.convolutional.architectures import ARCHITECTURES, build, options_of
-from nnscratch.convolutional.recipes import RECIPES
+from nnscratch.convolutional.architectures import ARCHITECTURES, IMAGE_TO_IMAGE, build, build_image_to_image, options_of
+from nnscratch.convolutional.recipes import IMAGE_RECIPES, RECIPES
 from nnscratch.convolutional.summary import LayerRow, summarize
 
 from . import REPORTS_DIR
 from .markdown import collapsible, table
-from .reports import model_measurements, overview_numbers
+from .reports import model_measurements, overview_numbers, reconstruction_section
 
 # layer tables up to this length are shown opened, longer ones folded
 OPEN_LAYER_TABLES = 25
@@ -30,7 +30,8 @@ INPUTS = {"1x28x28 (Fashion-MNIST, MNIST)": (1, 28), "3x32x32 (CIFAR-10)": (3, 3
 def model_summary(name: str, in_channels: int = 1, image_size: int = 28) -> tuple[int, list[LayerRow]]:
     """(number of parameters, summary rows) of architecture ``name`` with its default options."""
     manual_seed(0)  # the weights do not change any number here; the seed only keeps the build quiet and repeatable
-    model = build(name, in_channels=in_channels, image_size=image_size)
+    builder = build_image_to_image if name in IMAGE_TO_IMAGE else build
+    model = builder(name, in_channels=in_channels, image_size=image_size)
     parameters = sum(int(parameter.data.size) for parameter in model.parameters())
     return parameters, summarize(model, model.input_shape)
 
@@ -42,7 +43,7 @@ def totals(name: str, in_channels: int = 1, image_size: int = 28) -> tuple[int, 
 
 
 def recipe_row(name: str) -> tuple:
-    recipe = RECIPES[name]
+    recipe = RECIPES[name] if name in RECIPES else IMAGE_RECIPES[name]
     optimizer = recipe.optimizer + (" (Nesterov)" if recipe.nesterov else "")
     schedule = recipe.schedule + (f", {recipe.warmup_epochs} warmup epochs" if recipe.warmup_epochs else "")
     momentum = f"{recipe.momentum:g}" if recipe.optimizer == "sgd" else "—"
@@ -73,8 +74,12 @@ def recipes_table() -> str:
 
 
 def recipe_table(name: str) -> str:
-    """One architecture's recipe, one setting per row."""
+    """One architecture's recipe, one setting per row (an image-to-image model's also names its loss
+    and target, and has no augmentation)."""
     settings = list(zip(RECIPE_HEADERS, recipe_row(name), strict=True))[1:]
+    if name in IMAGE_RECIPES:
+        recipe = IMAGE_RECIPES[name]
+        settings = [*settings[:-1], ("loss", f"`{recipe.loss}`"), ("target", recipe.target)]
     return table(["setting", "default"], settings, "ll")
 
 
@@ -107,18 +112,25 @@ def model_section(name: str, reports_dir: Path = REPORTS_DIR) -> str:
         size_rows.append((label, f"{parameters:,}", f"{flops / 1e6:,.1f}"))
     _, rows = model_summary(name)
     options = [(f"`{option}`", f"`{default}`") for option, default in options_of(name).items()]
+    image_to_image = name in IMAGE_TO_IMAGE
+    command = f"nnscratch {'reconstruct' if image_to_image else 'train'} {name}"
+    measured = reconstruction_section(reports_dir, [name]) if image_to_image else model_measurements(name, reports_dir)
+    # `nnscratch summary` measures a classifier's training step; the image-to-image models are summarized in Python
+    layers_from = f"The table `nnscratch summary {name}` prints"
+    if image_to_image:
+        layers_from = "What `summarize(model, model.input_shape)` gives"
     return "\n\n".join(
         [
             "### Size and cost",
             table(["input", "parameters", "MFLOPs per image (forward)"], size_rows, "lrr"),
             "### Build options (`--option KEY=VALUE`)",
             table(["option", "default"], options),
-            "### Default recipe (`nnscratch train " + name + "` without flags)",
+            f"### Default recipe (`{command}` without flags)",
             recipe_table(name),
             "### Measured",
-            model_measurements(name, reports_dir),
+            measured,
             "### Every layer",
-            f"The table `nnscratch summary {name}` prints, for one 1x28x28 image (FLOPs count a multiply-add as 2).",
+            f"{layers_from}, for one 1x28x28 image (FLOPs count a multiply-add as 2).",
             collapsible(f"All {len(rows)} layers of {name}", layer_table(rows), opened=len(rows) <= OPEN_LAYER_TABLES),
         ]
     )

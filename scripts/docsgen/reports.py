@@ -354,10 +354,13 @@ def accuracy_table(report: dict[str, Any], models: list[str] | None = None) -> s
 REST = "rest of the step"
 
 
-def reconstruction_table(report: dict[str, Any]) -> str:
-    """One row per model and score: both libraries' values and their ratio, nnscratch / PyTorch."""
+def reconstruction_table(report: dict[str, Any], models: list[str] | None = None) -> str:
+    """One row per model (of ``models``, default all) and score: both libraries' values and their
+    ratio, nnscratch / PyTorch."""
     rows = []
     for result in report["results"]:
+        if models is not None and result["model"] not in models:
+            continue
         seconds = result.get("seconds", {})
         for name, values in result["scores"].items():
             theirs, ours = values.get("pytorch"), values["nnscratch"]
@@ -379,12 +382,13 @@ def reconstruction_table(report: dict[str, Any]) -> str:
     return table([*headers, "seconds, PyTorch"], rows, "llrlrrrrr")
 
 
-def reconstruction_section(reports_dir: Path = REPORTS_DIR) -> str:
-    """Where and how the image-to-image models were measured, and the table; or "not measured yet"."""
+def reconstruction_section(reports_dir: Path = REPORTS_DIR, models: list[str] | None = None) -> str:
+    """Where and how the image-to-image models (``models``, default all) were measured, and the table;
+    or "not measured yet"."""
     report = load_report(RECONSTRUCTION_FILE, reports_dir)
-    if report is None:
+    if report is None or (models is not None and not any(results_for(report, model) for model in models)):
         return missing(RECONSTRUCTION_FILE)
-    return "\n\n".join([provenance(report) + ".", reconstruction_table(report)])
+    return "\n\n".join([provenance(report) + ".", reconstruction_table(report, models)])
 
 
 def layer_kinds(result: dict[str, Any]) -> dict[str, dict[str, float]]:

@@ -364,7 +364,7 @@ def reconstruction_table(report: dict[str, Any], models: list[str] | None = None
         seconds = result.get("seconds", {})
         for name, values in result["scores"].items():
             theirs, ours = values.get("pytorch"), values["nnscratch"]
-            shown = (lambda value: f"{value:.2%}") if name == "pixel_accuracy" else (lambda value: f"{value:.4f}")
+            shown = (lambda value: f"{value:.2%}") if name == "pixel_accuracy" else (lambda value: f"{value:.4g}")
             rows.append(
                 (
                     result["model"],

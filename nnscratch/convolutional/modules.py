@@ -14,6 +14,7 @@ Where each concept lives:
 - ``normalization.py``: ``BatchNorm2D``, ``LayerNorm2D`` (ConvNeXt's channel LayerNorm) and
   ``GroupNorm`` (statistics over groups of channels);
 - ``blocks.py``: the residual, MBConv and ConvNeXt blocks built from these;
+- ``skip.py``: ``ConcatSkip``, U-Net's skip connection (concatenation along the channels);
 - the vectorized tier: the module protocol (``Module``, ``Parameter``, ``Sequential``,
   ``no_grad``), the activations (ReLU, LeakyReLU, ReLU6, Tanh, Sigmoid, SiLU, GELU, Softmax,
   LogSoftmax), ``Dropout``, ``Flatten`` and ``Identity``. They are re-exported here, one implementation

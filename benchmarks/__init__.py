@@ -2,6 +2,7 @@
 
     python -m benchmarks              training/inference samples/s and peak memory, 5 models  (throughput.py)
     python -m benchmarks.accuracy     the same recipe in both libraries: test accuracy        (accuracy.py)
+    python -m benchmarks.reconstruction  the autoencoder and the U-Net, same recipe: test MSE, IoU
     python -m benchmarks.conv_modules Conv2D alone against torch.nn.Conv2d, per layer shape
     python -m benchmarks.layer_times  one model's training step, layer by layer, in both libraries
     python -m benchmarks.overfit      can every full-size architecture overfit one batch?
@@ -9,7 +10,8 @@
 Shared pieces: ``timing`` (thread limits, interleaved timing, pauses, medians), ``machine``
 (CPU, BLAS and threads), ``workloads`` (the models as the ``nnscratch`` commands build them),
 ``torch_side`` (their PyTorch twins, optimizers, schedules and loop), ``peak_rss`` (memory,
-one child process per library) and ``report`` (the JSON the docs read, and Markdown).
+one child process per library), ``report`` (the JSON the docs read, and Markdown) and
+``same_recipe`` (the command line and the run both same-recipe comparisons share).
 """
 
 from nnscratch.common.memory import keep_freed_memory

@@ -31,14 +31,10 @@ from typing import Any
 
 import torch
 
-from benchmarks.machine import machine_info
-from benchmarks.options import add_shared_arguments
-from benchmarks.report import markdown_report, new_report, reports_dir, write_report
-from benchmarks.timing import limit_threads
+from benchmarks import same_recipe
 from benchmarks.torch_side import torch_setup
 from benchmarks.workloads import build_setup, cli_settings, model_inputs
-from nnscratch.cli.arguments import load_data, positive_int
-from nnscratch.common.datasets import DATASET_NAMES, Dataset, train_val_split
+from nnscratch.common.datasets import Dataset, train_val_split
 from scripts.docsgen.reports import ACCURACY_FILE, accuracy_table
 
 MODELS = ("mlp", "lenet", "baseline")
@@ -119,35 +115,17 @@ NOTES = [
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.accuracy",
-        description="Test accuracy of the same recipe in nnscratch and PyTorch. Writes accuracy.json and accuracy.md.",
-    )
-    add_shared_arguments(parser, MODELS, quick_help="a smoke run: the bundled sample, 1 epoch")
-    parser.add_argument("--epochs", type=positive_int, help="override every recipe's epochs (quick: 1)")
-    parser.add_argument("--dataset", choices=DATASET_NAMES, help="default: fashion-mnist (quick: sample)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.dataset = args.dataset or "sample"
-        args.epochs = args.epochs or 1
-    args.dataset = args.dataset or "fashion-mnist"
-    return args
+    description = "Test accuracy of the same recipe in nnscratch and PyTorch. Writes accuracy.json and accuracy.md."
+    return same_recipe.parse_arguments("python -m benchmarks.accuracy", description, MODELS, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_arguments(argv)
-    dataset = load_data(args)
-    with limit_threads(args.threads):
-        machine = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
-        results = [train_both(model, dataset, args.epochs, args.pause) for model in args.models]
-    report = new_report(machine, " ".join(["python -m benchmarks.accuracy", *argv]), results, notes=NOTES)
-    markdown = markdown_report("Same recipe, same accuracy: nnscratch and PyTorch", report, accuracy_table, NOTES)
-    folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
-    json_path, markdown_path = write_report(report, ACCURACY_FILE, markdown, folder)
-    print(f"\n{accuracy_table(report)}\nwrote {json_path} and {markdown_path}")
-    return 0
+    command = " ".join(["python -m benchmarks.accuracy", *argv])
+    title = "Same recipe, same accuracy: nnscratch and PyTorch"
+    return same_recipe.run_and_report(
+        parse_arguments(argv), command, train_both, ACCURACY_FILE, title, accuracy_table, NOTES
+    )
 
 
 if __name__ == "__main__":

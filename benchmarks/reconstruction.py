@@ -32,15 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.machine import machine_info
-from benchmarks.options import add_shared_arguments
-from benchmarks.report import markdown_report, new_report, reports_dir, write_report
-from benchmarks.timing import limit_threads
+from benchmarks import same_recipe
 from benchmarks.torch_side import EVAL_BATCH_SIZE, torch_optimizer, torch_schedule
 from nnscratch.cli import build_parser
-from nnscratch.cli.arguments import load_data, positive_int
 from nnscratch.cli.reconstruct import ReconstructRun
-from nnscratch.common.datasets import DATASET_NAMES, Dataset
+from nnscratch.common.datasets import Dataset
 from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional.architectures import IMAGE_TO_IMAGE
 from nnscratch.convolutional.segmentation import mask_scores
@@ -171,36 +167,17 @@ NOTES = [
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.reconstruction",
-        description="The image-to-image models' test scores in nnscratch and PyTorch, same recipe.",
-    )
-    add_shared_arguments(parser, list(IMAGE_TO_IMAGE), quick_help="a smoke run: the bundled sample, 1 epoch")
-    parser.add_argument("--epochs", type=positive_int, help="override every recipe's epochs (quick: 1)")
-    parser.add_argument("--dataset", choices=DATASET_NAMES, help="default: fashion-mnist (quick: sample)")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.dataset = args.dataset or "sample"
-        args.epochs = args.epochs or 1
-    args.dataset = args.dataset or "fashion-mnist"
-    return args
+    description = "The image-to-image models' test scores in nnscratch and PyTorch, same recipe."
+    return same_recipe.parse_arguments("python -m benchmarks.reconstruction", description, list(IMAGE_TO_IMAGE), argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_arguments(argv)
-    dataset = load_data(args)
-    with limit_threads(args.threads):
-        machine = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
-        results = [train_both(model, dataset, args.epochs, args.pause) for model in args.models]
-    report = new_report(machine, " ".join(["python -m benchmarks.reconstruction", *argv]), results, notes=NOTES)
+    command = " ".join(["python -m benchmarks.reconstruction", *argv])
     title = "Same recipe, same reconstructions: nnscratch and PyTorch"
-    markdown = markdown_report(title, report, reconstruction_table, NOTES)
-    folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
-    json_path, markdown_path = write_report(report, RECONSTRUCTION_FILE, markdown, folder)
-    print(f"\n{reconstruction_table(report)}\nwrote {json_path} and {markdown_path}")
-    return 0
+    return same_recipe.run_and_report(
+        parse_arguments(argv), command, train_both, RECONSTRUCTION_FILE, title, reconstruction_table, NOTES
+    )
 
 
 if __name__ == "__main__":

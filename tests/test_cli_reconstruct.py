@@ -53,3 +53,14 @@ def test_impossible_settings_are_refused_before_any_data_is_read(argv, message, 
     monkeypatch.setattr(cli.arguments, "load_data", lambda args: pytest.fail("the data was loaded"))
     assert main(["reconstruct", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_run_cut_after_one_epoch_and_resumed_ends_as_the_run_in_one_go(tmp_path, capsys):
+    flags = ["reconstruct", "autoencoder", "--dataset", "sample", "--quiet"]
+    assert main([*flags, "--epochs", "2"]) == 0
+    in_one_go = capsys.readouterr().out.splitlines()[-1]
+    assert main([*flags, "--epochs", "1", "--save", str(tmp_path / "ae.npz")]) == 0
+    assert main([*flags, "--epochs", "2", "--resume", str(tmp_path / "ae.npz")]) == 0
+    resumed = capsys.readouterr().out.splitlines()
+    assert "resuming" in "\n".join(resumed) and resumed[-1] == in_one_go
+    assert in_one_go.startswith("test reconstruction MSE")

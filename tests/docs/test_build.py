@@ -52,6 +52,7 @@ def test_math_is_marked_for_the_vendored_katex(site):
 def test_the_generated_figures_and_the_demo_plots_are_real_png_files(site):
     names = ["activations", "schedules", "augmentations", "normalization", "backprop_graph"]
     names += ["demo/curves", "demo/confusion_matrix", "demo/misclassified"]
+    names += ["autoencoder/curves", "autoencoder/reconstructions"]
     for name in names:
         path = site / "assets" / "generated" / f"{name}.png"
         assert path.read_bytes()[:8] == PNG_MAGIC, f"{path} is not a PNG"

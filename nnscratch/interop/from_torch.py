@@ -1,0 +1,231 @@
+"""PyTorch modules -> nnscratch modules holding the same weights, so a learner can step through the backward.
+
+``nnscratch.interop.torch.from_torch(module)`` calls ``convert`` here. It walks the PyTorch tree
+and looks up each module's class name in ``CONVERTERS``:
+
+- layers nnscratch has (``Conv2d``, ``Linear``, ``BatchNorm2d``, the activations ...): built with
+  the same settings, then given a copy of the module's ``state_dict()`` (weights and running
+  statistics, in the module's dtype);
+- containers (``Sequential``) and blocks: built from their converted children. The blocks are
+  the twins ``to_torch`` writes (so ``from_torch(to_torch(model))`` is ``model`` again) and
+  torchvision's ``BasicBlock`` (conv1, bn1, relu, conv2, bn2, downsample), which is nnscratch's
+  ``ResidualBlock`` under other names: ``downsample`` becomes ``shortcut``, and its one ``relu``,
+  used twice in its forward, becomes two ReLU modules (each keeps what its own backward needs).
+
+A setting nnscratch does not implement (a dilated convolution, ``ceil_mode``, a BatchNorm without
+running statistics) makes its layer unsupported, like a class nnscratch lacks: every such module
+is listed, by path, in one TypeError, before anything is returned. Children of a ``Sequential``
+are named by position in nnscratch (``"0.weight"``), as they are in PyTorch unless the
+Sequential was given names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..common.backend import to_device
+from ..convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
+from ..convolutional.depthwise import DepthwiseConv2D
+from ..convolutional.modules import Conv2D, SqueezeExcite
+from ..convolutional.normalization import BatchNorm2D, LayerNorm2D
+from ..convolutional.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from ..vectorized.activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh
+from ..vectorized.batchnorm import BatchNorm1D
+from ..vectorized.module import Module, Parameter, Sequential
+from ..vectorized.modules import Dropout, Flatten, Identity, Linear
+
+
+class Unsupported(Exception):
+    """A PyTorch module that has no nnscratch equivalent; the message says which setting, if one."""
+
+
+class _Walk:
+    """One conversion: the problems found so far, and the conversion of a module's children by name."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def module(self, torch_module: Any, path: str) -> Module:
+        """``torch_module`` converted; on a problem, the problem noted and an Identity standing in, so that
+        the walk goes on and every unsupported module is reported at once."""
+        name = type(torch_module).__name__
+        converter = CONVERTERS.get(name)
+        try:
+            if converter is None:
+                raise Unsupported("no nnscratch equivalent")
+            return converter(torch_module, lambda child: self.module(getattr(torch_module, child), f"{path}.{child}"))
+        except Unsupported as reason:
+            self.problems.append(f"{path.removeprefix('.') or 'the model'} ({name}: {reason})")
+            return Identity()
+
+
+def convert(torch_module: Any) -> Module:
+    """The nnscratch module computing what ``torch_module`` computes, with a copy of its weights and
+    buffers, in its training mode; a TypeError listing every module that cannot be converted."""
+    walk = _Walk()
+    model = walk.module(torch_module, "")
+    if walk.problems:
+        raise TypeError(
+            f"from_torch: cannot convert {'; '.join(walk.problems)}. Supported: {', '.join(sorted(CONVERTERS))}"
+        )
+    return model.train(torch_module.training)
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def _with_weights(layer: Module, torch_module: Any) -> Module:
+    """``layer`` in the dtype of ``torch_module``'s floating tensors, holding a copy of its state_dict()."""
+    state = {name: tensor.detach().cpu().numpy() for name, tensor in torch_module.state_dict().items()}
+    floating = [array.dtype for array in state.values() if array.dtype.kind == "f"]
+    if floating:
+        layer.to(floating[0])
+    layer.load_state_dict(state)
+    return layer
+
+
+def _require(torch_module: Any, **expected: Any) -> None:
+    """Unsupported, naming the first setting of ``torch_module`` that differs from ``expected``
+    (a pair of equal numbers counts as that number: torch keeps ``dilation=1`` as given, 1 or (1, 1))."""
+    for setting, value in expected.items():
+        actual = getattr(torch_module, setting)
+        if actual != value and actual != (value, value):
+            raise Unsupported(f"{setting}={actual!r}, nnscratch has only {setting}={value!r}")
+
+
+def _conv(conv: Any, child: Callable) -> Module:
+    """Conv2d: a Conv2D, or a DepthwiseConv2D when there is one group per channel."""
+    _require(conv, dilation=1, padding_mode="zeros")
+    if isinstance(conv.padding, str):
+        raise Unsupported(f"padding={conv.padding!r}: give the padding in pixels")
+    geometry = {"stride": conv.stride, "padding": conv.padding, "bias": conv.bias is not None}
+    if conv.groups == 1:
+        return _with_weights(Conv2D(conv.in_channels, conv.out_channels, conv.kernel_size, **geometry), conv)
+    if conv.groups == conv.in_channels == conv.out_channels:
+        return _with_weights(DepthwiseConv2D(conv.in_channels, conv.kernel_size, **geometry), conv)
+    raise Unsupported(f"groups={conv.groups}: nnscratch has groups=1 and one group per channel")
+
+
+def _batch_norm(layer: type[Module]) -> Callable:
+    def build(norm: Any, child: Callable) -> Module:
+        _require(norm, affine=True, track_running_stats=True)
+        if norm.momentum is None:
+            raise Unsupported("momentum=None (a cumulative average): nnscratch keeps an exponential one")
+        return _with_weights(layer(norm.num_features, eps=norm.eps, momentum=norm.momentum), norm)
+
+    return build
+
+
+def _pool(layer: type[Module], **expected: Any) -> Callable:
+    def build(pool: Any, child: Callable) -> Module:
+        _require(pool, ceil_mode=False, **expected)
+        return layer(pool.kernel_size, stride=pool.stride, padding=pool.padding)
+
+    return build
+
+
+def _flatten(flatten: Any, child: Callable) -> Module:
+    _require(flatten, start_dim=1, end_dim=-1)
+    return Flatten()
+
+
+def _softmax(softmax: Any, child: Callable) -> Module:
+    if softmax.dim is None:
+        raise Unsupported("dim=None: give the axis")
+    return Softmax(axis=softmax.dim)
+
+
+def _plain(layer: type[Module]) -> Callable:
+    """A module without settings or weights (ReLU, Identity ...)."""
+    return lambda torch_module, child: layer()
+
+
+# ----------------------------------------------------------------------------- containers and blocks
+
+
+def _assembled(block: Module, children: dict[str, Module]) -> Module:
+    """``block`` with its sub-modules replaced by ``children`` (converted, weights included). The block's
+    constructor only set its own attributes; the layers it built are thrown away."""
+    for name, child in children.items():
+        setattr(block, name, child)  # an attribute that exists keeps its place: parameter order is unchanged
+    return block
+
+
+def _sequential(sequential: Any, child: Callable) -> Module:
+    return Sequential(*(child(name) for name, _ in sequential.named_children()))
+
+
+def _residual_block(block: Any, child: Callable) -> Module:
+    """nnscratch's own twin (conv1 bn1 relu1 conv2 bn2 shortcut relu_out)."""
+    names = ("conv1", "bn1", "relu1", "conv2", "bn2", "shortcut", "relu_out")
+    built = ResidualBlock(block.conv1.in_channels, block.conv1.out_channels, stride=block.conv1.stride[0])
+    return _assembled(built, {name: child(name) for name in names})
+
+
+def _basic_block(block: Any, child: Callable) -> Module:
+    """torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + downsample(x)), downsample None
+    for the identity. The same computation as ResidualBlock's, under other names."""
+    built = ResidualBlock(block.conv1.in_channels, block.conv1.out_channels, stride=block.conv1.stride[0])
+    shortcut = Identity() if block.downsample is None else child("downsample")
+    children = {"conv1": child("conv1"), "bn1": child("bn1"), "relu1": child("relu")}
+    children |= {"conv2": child("conv2"), "bn2": child("bn2"), "shortcut": shortcut, "relu_out": child("relu")}
+    return _assembled(built, children)
+
+
+def _mbconv_block(block: Any, child: Callable) -> Module:
+    first = block.depthwise[0] if block.expand is None else block.expand[0]
+    stride = block.depthwise[0].stride[0]
+    built = MBConvBlock(first.in_channels, block.project[0].out_channels, 1, stride, expand_ratio=1, use_se=False)
+    children = {name: child(name) for name in ("depthwise", "project")}
+    children |= {name: None if getattr(block, name) is None else child(name) for name in ("expand", "se")}
+    built = _assembled(built, children)
+    built.use_residual = block.use_residual
+    return built
+
+
+def _convnext_block(block: Any, child: Callable) -> Module:
+    channels = block.dwconv.in_channels
+    built = ConvNeXtBlock(channels, kernel_size=1, expansion=1, layer_scale_init=None)
+    built = _assembled(built, {name: child(name) for name in ("dwconv", "norm", "pwconv1", "act", "pwconv2")})
+    if block.gamma is not None:
+        built.gamma = Parameter(to_device(block.gamma.detach().cpu().numpy()))
+    return built
+
+
+def _squeeze_excite(block: Any, child: Callable) -> Module:
+    built = SqueezeExcite(block.reduce.in_channels, block.reduce.out_channels)
+    return _assembled(built, {name: child(name) for name in ("pool", "reduce", "activation", "expand", "gate")})
+
+
+# torch class name -> build(torch module, child) where child(name) converts the sub-module ``name``
+CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
+    "Sequential": _sequential,
+    "Conv2d": _conv,
+    "Linear": lambda linear, child: _with_weights(
+        Linear(linear.in_features, linear.out_features, bias=linear.bias is not None), linear
+    ),
+    "BatchNorm1d": _batch_norm(BatchNorm1D),
+    "BatchNorm2d": _batch_norm(BatchNorm2D),
+    "MaxPool2d": _pool(MaxPool2D, dilation=1, return_indices=False),
+    "AvgPool2d": _pool(AvgPool2D, count_include_pad=True, divisor_override=None),
+    "Flatten": _flatten,
+    "Dropout": lambda dropout, child: Dropout(dropout.p),
+    "Identity": _plain(Identity),
+    "ReLU": _plain(ReLU),
+    "ReLU6": _plain(ReLU6),
+    "LeakyReLU": lambda relu, child: LeakyReLU(relu.negative_slope),
+    "Tanh": _plain(Tanh),
+    "Sigmoid": _plain(Sigmoid),
+    "SiLU": _plain(SiLU),
+    "GELU": lambda gelu, child: GELU(gelu.approximate),
+    "Softmax": _softmax,
+    "BasicBlock": _basic_block,
+    # the twins of nnscratch.interop.torch
+    "LayerNorm2d": lambda norm, child: _with_weights(LayerNorm2D(norm.weight.shape[0], eps=norm.eps), norm),
+    "GlobalAvgPool2d": _plain(GlobalAvgPool2D),
+    "SqueezeExcite": _squeeze_excite,
+    "ResidualBlock": _residual_block,
+    "MBConvBlock": _mbconv_block,
+    "ConvNeXtBlock": _convnext_block,
+}

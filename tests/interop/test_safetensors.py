@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import safetensors.torch
 import torch
 
 from nnscratch.convolutional.architectures import ARCHITECTURES, build
-from nnscratch.interop import safetensors as interop_safetensors
 from nnscratch.interop.safetensors import WeightsError, load_weights, read_metadata, save_weights
 from nnscratch.interop.torch import to_torch
 from tests.interop.gallery import INPUTS, images, small_model
@@ -102,15 +98,3 @@ def test_a_refused_file_changes_no_weight(tmp_path):
         load_weights(target, tmp_path / "nan.safetensors")
     for key, value in target.state_dict().items():
         np.testing.assert_array_equal(value, before[key], err_msg=key)
-
-
-def test_without_safetensors_installed_the_error_says_how_to_install_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "safetensors", None)  # what an absent package looks like to import
-    with pytest.raises(ImportError, match=r"needs the safetensors package, .*: pip install 'nnscratch\[interop\]'$"):
-        interop_safetensors._safetensors()
-
-
-def test_importing_the_weights_module_imports_neither_safetensors_nor_torch():
-    code = "import sys, nnscratch.interop.safetensors; print('safetensors' in sys.modules, 'torch' in sys.modules)"
-    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert printed.split() == ["False", "False"]

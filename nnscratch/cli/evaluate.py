@@ -134,7 +134,10 @@ def _evaluate_weights(args: argparse.Namespace) -> int:
 
     args.architecture, args.dataset = args.arch, args.dataset or "fashion-mnist"
     model = build_model(args)
-    load_weights(model, args.checkpoint)  # checked against the model before anything is read
+    try:
+        load_weights(model, args.checkpoint)  # checked against the model before anything is read
+    except ImportError as error:  # the safetensors package is an optional extra
+        return fail("evaluate", f"{args.checkpoint}: {error}")
     dataset = arguments.load_data(args)
     predicted = to_cpu(Trainer(model, None, quiet=True).predict(dataset.normalize(dataset.x_test)))
     options = f" ({options_said(args)})" if args.option else ""

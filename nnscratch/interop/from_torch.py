@@ -12,9 +12,10 @@ and looks up each module's class name in ``CONVERTERS``:
   ``ResidualBlock`` under other names: ``downsample`` becomes ``shortcut``, and its one ``relu``,
   used twice in its forward, becomes two ReLU modules (each keeps what its own backward needs).
 
-A setting nnscratch does not implement (a dilated convolution, ``ceil_mode``, a BatchNorm without
-running statistics) makes its layer unsupported, like a class nnscratch lacks: every such module
-is listed, by path, in one TypeError, before anything is returned. Children of a ``Sequential``
+Classes are recognised by name; a twin must be the very class ``to_torch`` writes. A setting
+nnscratch does not implement (a dilated convolution, ``ceil_mode``, a BatchNorm without running
+statistics, bfloat16 weights) makes its layer unsupported, like a class nnscratch lacks: every
+such module is listed, by path, in one TypeError, before anything is returned. Children of a ``Sequential``
 are named by position in nnscratch (``"0.weight"``), as they are in PyTorch unless the
 Sequential was given names.
 """
@@ -55,7 +56,8 @@ class _Walk:
             if converter is None:
                 raise Unsupported("no nnscratch equivalent")
             return converter(torch_module, lambda child: self.module(getattr(torch_module, child), f"{path}.{child}"))
-        except Unsupported as reason:
+        except (Unsupported, AttributeError) as reason:
+            # AttributeError: a class of a known name (BasicBlock ...) without the sub-modules that name promises
             self.problems.append(f"{path.removeprefix('.') or 'the model'} ({name}: {reason})")
             return Identity()
 
@@ -77,12 +79,19 @@ def convert(torch_module: Any) -> Module:
 
 def _with_weights(layer: Module, torch_module: Any) -> Module:
     """``layer`` in the dtype of ``torch_module``'s floating tensors, holding a copy of its state_dict()."""
-    state = {name: tensor.detach().cpu().numpy() for name, tensor in torch_module.state_dict().items()}
+    state = {name: _as_numpy(name, tensor) for name, tensor in torch_module.state_dict().items()}
     floating = [array.dtype for array in state.values() if array.dtype.kind == "f"]
     if floating:
         layer.to(floating[0])
     layer.load_state_dict(state)
     return layer
+
+
+def _as_numpy(name: str, tensor: Any) -> Any:
+    try:
+        return tensor.detach().cpu().numpy()
+    except TypeError:  # bfloat16 and the other dtypes NumPy has none of
+        raise Unsupported(f"{name} is {tensor.dtype}, which NumPy cannot hold: convert with .float() first") from None
 
 
 def _require(torch_module: Any, **expected: Any) -> None:
@@ -142,6 +151,19 @@ def _plain(layer: type[Module]) -> Callable:
 
 
 # ----------------------------------------------------------------------------- containers and blocks
+
+
+def _twin(build: Callable) -> Callable:
+    """``build`` for a twin of ``interop.torch``, refusing another class that happens to have its name."""
+
+    def checked(block: Any, child: Callable) -> Module:
+        from .torch import twins  # torch.py imports this file: the twins are looked up when one is met
+
+        if type(block) is not twins()[type(block).__name__]:
+            raise Unsupported("a class of that name, but not the twin nnscratch.interop.torch writes")
+        return build(block, child)
+
+    return checked
 
 
 def _assembled(block: Module, children: dict[str, Module]) -> Module:
@@ -222,10 +244,10 @@ CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
     "Softmax": _softmax,
     "BasicBlock": _basic_block,
     # the twins of nnscratch.interop.torch
-    "LayerNorm2d": lambda norm, child: _with_weights(LayerNorm2D(norm.weight.shape[0], eps=norm.eps), norm),
-    "GlobalAvgPool2d": _plain(GlobalAvgPool2D),
-    "SqueezeExcite": _squeeze_excite,
-    "ResidualBlock": _residual_block,
-    "MBConvBlock": _mbconv_block,
-    "ConvNeXtBlock": _convnext_block,
+    "LayerNorm2d": _twin(lambda norm, child: _with_weights(LayerNorm2D(norm.weight.shape[0], eps=norm.eps), norm)),
+    "GlobalAvgPool2d": _twin(_plain(GlobalAvgPool2D)),
+    "SqueezeExcite": _twin(_squeeze_excite),
+    "ResidualBlock": _twin(_residual_block),
+    "MBConvBlock": _twin(_mbconv_block),
+    "ConvNeXtBlock": _twin(_convnext_block),
 }

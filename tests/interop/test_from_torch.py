@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
+from nnscratch.convolutional import blocks
 from nnscratch.convolutional.architectures import ARCHITECTURES
-from nnscratch.convolutional.blocks import ResidualBlock
 from nnscratch.convolutional.modules import Dropout
 from nnscratch.interop.torch import from_torch, to_torch
 from tests.interop.gallery import INPUTS, images, small_model
@@ -88,7 +88,7 @@ def pytorch_model() -> nn.Sequential:
 def test_a_pytorch_model_with_resnet_basic_blocks_converts_with_its_weights_and_gradients(training):
     reference = pytorch_model().train(training)
     model = from_torch(reference)
-    assert model.training is training and isinstance(model[4], ResidualBlock)
+    assert model.training is training and isinstance(model[4], blocks.ResidualBlock)
     assert model[0].weight.data.dtype == np.float64
 
     rng = np.random.default_rng(0)
@@ -106,6 +106,13 @@ def test_a_pytorch_model_with_resnet_basic_blocks_converts_with_its_weights_and_
         assert_close(model.state_dict()[name.replace("downsample", "shortcut")], buffer, RTOL_MODULE, name=name)
 
 
+class ResidualBlock(nn.Module):
+    """A user's own block that happens to share the name of a twin of nnscratch.interop.torch."""
+
+    def forward(self, x):
+        return x
+
+
 def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     model = nn.Sequential(
         nn.Conv2d(1, 2, 3, dilation=2),
@@ -113,6 +120,9 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
         nn.LSTM(2, 2),
         nn.Sequential(nn.Conv3d(1, 1, 3), nn.MaxPool2d(2, ceil_mode=True)),
         nn.Conv2d(4, 4, 3, groups=2),
+        ResidualBlock(),
+        nn.Linear(2, 2).to(torch.bfloat16),
+        nn.Sequential(nn.Module()),
     )
     with pytest.raises(TypeError) as refused:
         from_torch(model)
@@ -123,6 +133,9 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
         "; 3.0 (Conv3d: no nnscratch equivalent)",
         "; 3.1 (MaxPool2d: ceil_mode=True, nnscratch has only ceil_mode=False)",
         "; 4 (Conv2d: groups=2: nnscratch has groups=1 and one group per channel)",
+        "; 5 (ResidualBlock: a class of that name, but not the twin nnscratch.interop.torch writes)",
+        "; 6 (Linear: weight is torch.bfloat16, which NumPy cannot hold: convert with .float() first)",
+        "; 7.0 (Module: no nnscratch equivalent)",
         ". Supported: AvgPool2d, BasicBlock, BatchNorm1d",
     ):
         assert expected in message

@@ -133,7 +133,7 @@ def _check_size(model: Module, path: Path) -> None:
     limit, size = 8 * numbers + HEADER_ALLOWANCE, path.stat().st_size
     if size > limit:
         raise WeightsError(
-            f"{path}: {size:,} bytes, more than the {limit:,} that {type(model).__name__}'s {numbers:,} weights "
+            f"{path}: {size:,} bytes, more than the {limit:,} that the model's {numbers:,} weights "
             "could take (8 bytes each, plus the header): not weights of this model; refused unread"
         )
 

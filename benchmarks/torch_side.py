@@ -47,7 +47,12 @@ def torch_optimizer(settings: argparse.Namespace, parameters: Iterable[nn.Parame
             nesterov=settings.nesterov,
             weight_decay=settings.weight_decay,
         )
-    optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+    optimizers = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+    }
     if settings.optimizer not in optimizers:
         raise ValueError(f"torch_optimizer: unknown optimizer {settings.optimizer!r}")
     return optimizers[settings.optimizer](parameters, lr=settings.lr, weight_decay=settings.weight_decay)

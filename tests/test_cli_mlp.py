@@ -30,6 +30,23 @@ def test_mlp_takes_every_option(capsys):
     assert "MLP 784-16-8-10 (tanh,gelu)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "loss, optimizer", [("nll", "rmsprop"), ("multi-margin", "adagrad")], ids=["nll-rmsprop", "hinge-adagrad"]
+)
+def test_mlp_trains_with_each_classification_loss_and_the_adaptive_optimizers(loss, optimizer, capsys, tmp_path):
+    save = tmp_path / "run.npz"
+    run = f"mlp --dataset sample --quiet --seed 1 --optimizer {optimizer} --lr 0.01 --hidden-sizes 16"
+    code = main(f"{run} --epochs 2 --loss {loss} --save {save}".split())
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"{optimizer} lr 0.01" in out
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", out).group(1))
+    assert accuracy > 50  # chance is 10%: the loss and the optimizer both move the model the right way
+    # the checkpoint records the loss: resuming under another one is refused, naming it
+    assert main(f"{run} --epochs 3 --loss cross-entropy --resume {save}".split()) == 2
+    assert f"training.loss is '{loss}' in the checkpoint, 'cross-entropy' now" in capsys.readouterr().err
+
+
 def test_device_auto_without_a_gpu_says_so_and_trains_on_the_cpu(capsys, monkeypatch):
     monkeypatch.setattr(backend, "gpu_available", lambda: False)
     assert (
@@ -52,7 +69,8 @@ def test_device_gpu_without_cupy_is_the_backends_message_without_a_traceback(cap
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        ("--optimizer rmsprop", "argument --optimizer: invalid choice: 'rmsprop'"),
+        ("--optimizer lion", "argument --optimizer: invalid choice: 'lion'"),
+        ("--loss hinge", "argument --loss: invalid choice: 'hinge'"),
         ("--schedule linear", "argument --schedule: invalid choice: 'linear'"),
         ("--hidden-sizes 256,x", "must be comma-separated integers like 256,128, got '256,x'"),
         ("--hidden-sizes 256,0", "sizes must be positive"),
@@ -81,6 +99,12 @@ def test_bad_flags_are_refused_by_argparse(arguments, message, capsys):
         ("--nesterov", "--nesterov needs --optimizer sgd and a --momentum > 0"),
         ("--optimizer sgd --momentum 0 --nesterov", "--nesterov needs --optimizer sgd and a --momentum > 0"),
         ("--early-stopping 3 --val-split 0", "--early-stopping needs validation data: --val-split > 0"),
+        (
+            "--loss mse",
+            "--loss mse compares outputs with targets of the same shape (regression, reconstructions), not with "
+            "class labels: for a classifier choose one of cross-entropy, nll, multi-margin",
+        ),
+        ("--loss bce-with-logits", "--loss bce-with-logits compares outputs with targets of the same shape"),
     ],
 )
 def test_bad_flag_combinations_are_refused_before_the_data_is_loaded(arguments, message, capsys, monkeypatch):

@@ -33,6 +33,11 @@ def test_unknown_architecture_is_refused_with_the_valid_names(capsys):
         (["--optimizer", "adam", "--nesterov"], "--nesterov needs --optimizer sgd and a --momentum > 0"),
         (["--warmup-epochs", "2"], "--warmup-epochs needs --schedule cosine"),
         (["--save-every", "2"], "--save-every needs --save PATH"),
+        (["--loss", "smooth-l1"], "--loss smooth-l1 compares outputs with targets of the same shape"),
+        (
+            ["--loss", "multi-margin", "--augment-cutmix", "1"],
+            "only --loss cross-entropy takes, not --loss multi-margin",
+        ),
     ],
 )
 def test_impossible_settings_are_refused_before_any_work(flags, message, capsys, no_data):

@@ -157,6 +157,21 @@ def add_optimizer_arguments(
     )
 
 
+def add_loss_argument(parser: argparse.ArgumentParser) -> None:
+    """--loss: what a classifier is trained to lower (``vectorized/losses``); ``training_problems``
+    refuses the losses that need targets shaped like the outputs rather than class labels."""
+    from ..vectorized.losses import LOSSES
+
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="cross-entropy",
+        help="cross-entropy (from the logits), nll (LogSoftmax then the negative log-likelihood) or multi-margin "
+        "(the multiclass hinge of an SVM); mse, l1, smooth-l1 and bce-with-logits need targets shaped like the "
+        "outputs, not class labels (default: %(default)s)",
+    )
+
+
 def add_layer_arguments(
     parser: argparse.ArgumentParser,
     activations: Sequence[str],
@@ -250,7 +265,24 @@ def training_problems(args: argparse.Namespace) -> list[str]:
         problems.append("--nesterov needs --optimizer sgd and a --momentum > 0")
     if getattr(args, "early_stopping", None) and not args.val_split:
         problems.append("--early-stopping needs validation data: --val-split > 0")
-    return problems
+    return problems + loss_problems(args)
+
+
+def loss_problems(args: argparse.Namespace) -> list[str]:
+    """--loss against the class labels every training command trains on, and against CutMix."""
+    from ..vectorized.losses import classification_problem
+
+    loss = getattr(args, "loss", "cross-entropy")
+    problem = classification_problem(loss)
+    if problem:
+        return [problem]
+    if loss != "cross-entropy" and getattr(args, "augment_cutmix", 0):
+        # CutMix mixes two images and so their labels: the targets become probability rows
+        return [
+            f"--augment-cutmix turns the labels into probability rows, which only --loss cross-entropy takes, "
+            f"not --loss {loss}"
+        ]
+    return []
 
 
 def split_problem(args: argparse.Namespace, labels) -> str | None:

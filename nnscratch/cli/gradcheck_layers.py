@@ -30,6 +30,7 @@ LAYERS: dict[str, tuple[tuple[int, ...], Arguments]] = {
     "SiLU": (FEATURES, NONE),
     "GELU": (FEATURES, NONE),
     "Softmax": (FEATURES, NONE),
+    "LogSoftmax": (FEATURES, NONE),
     "Identity": (FEATURES, NONE),
     "Flatten": (IMAGES, NONE),
     "BatchNorm1D": (FEATURES, lambda shape: {"num_features": shape[1]}),

@@ -15,6 +15,7 @@ from pathlib import Path
 from .arguments import (
     add_augment_arguments,
     add_data_arguments,
+    add_loss_argument,
     add_optimizer_arguments,
     add_option_argument,
     augment_conflict,
@@ -43,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps", type=positive_int, default=lr_finder.STEPS, help="batches, one per rate, at least 2 (%(default)s)"
     )
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
+    add_loss_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, help="default: the architecture's recipe")
     add_augment_arguments(parser)
     parser.add_argument(
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from ..common.lr_plot import plot_lr_range
     from ..common.seed import manual_seed
     from ..convolutional.trainer import ConvTrainer
+    from ..vectorized.losses import make_loss
     from ..vectorized.lr_finder import lr_range_test
     from ..vectorized.optim import make_optimizer
 
@@ -92,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     optimizer = make_optimizer(
         args.optimizer, model.parameters(), args.lr, args.momentum, args.nesterov, args.weight_decay, False
     )
-    trainer = ConvTrainer(model, optimizer, augmentation=augmentation, quiet=args.quiet, seed=args.seed)
+    trainer = ConvTrainer(
+        model, optimizer, make_loss(args.loss), augmentation=augmentation, quiet=args.quiet, seed=args.seed
+    )
     print(
         f"{args.architecture}: {args.optimizer}, batch {args.batch_size}, rates {args.start_lr:g} to {args.end_lr:g} "
         f"over {args.steps} batches of {dataset.name}"

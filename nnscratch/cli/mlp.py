@@ -10,6 +10,7 @@ from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
     add_layer_arguments,
+    add_loss_argument,
     add_optimizer_arguments,
     add_output_arguments,
     add_schedule_arguments,
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_layer_arguments(parser, ACTIVATIONS, hidden_sizes=[256, 128], dropout=0.1)
     parser.add_argument("--batchnorm", action="store_true", help="BatchNorm1D after each hidden Linear")
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer="adam", lr=1e-3)
+    add_loss_argument(parser)
     add_schedule_arguments(parser, "cosine", "learning-rate schedule (default: %(default)s)")
     add_epoch_arguments(parser, epochs=15, batch_size=64)
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (curves, confusion matrix, mistakes) here")
@@ -69,7 +71,7 @@ class MLPRun(TrainingRun):
     def record(self) -> dict:
         """``build_mlp``'s arguments (less the data's sizes, added by ``build``) and every training option."""
         args = self.args
-        training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
+        training = ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
         training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
         return {
             "architecture": {
@@ -83,6 +85,7 @@ class MLPRun(TrainingRun):
         }
 
     def build(self, dataset, record: dict) -> None:
+        from ..vectorized.losses import make_loss
         from ..vectorized.mlp import build_mlp
         from ..vectorized.trainer import Trainer
 
@@ -98,6 +101,7 @@ class MLPRun(TrainingRun):
         self.trainer = Trainer(
             self.model,
             self.optimizer,
+            loss=make_loss(args.loss),
             schedule=self.schedule,
             grad_clip=args.grad_clip,
             callbacks=[self.print_epoch],

@@ -12,6 +12,7 @@ from .arguments import (
     add_conv_algorithm_argument,
     add_data_arguments,
     add_epoch_arguments,
+    add_loss_argument,
     add_optimizer_arguments,
     add_option_argument,
     add_output_arguments,
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "an architecture build option, e.g. width=16 or depths=1,1,1,1 (see `nnscratch summary ARCH`); repeatable",
     )
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
+    add_loss_argument(parser)
     add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)
     add_epoch_arguments(parser, epochs=None, batch_size=None)
     add_augment_arguments(parser)
@@ -156,7 +158,7 @@ class TrainRun(TrainingRun):
     def record(self) -> dict:
         """How to rebuild the model, and every flag that shapes the run (as JSON sees them: tuples become lists)."""
         args = self.args
-        training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
+        training = ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
         training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
         augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
         record = {
@@ -167,6 +169,7 @@ class TrainRun(TrainingRun):
 
     def build(self, dataset, record: dict) -> None:
         from ..convolutional.trainer import ConvTrainer
+        from ..vectorized.losses import make_loss
 
         args = self.args
         self.model.to()
@@ -176,6 +179,7 @@ class TrainRun(TrainingRun):
         self.trainer = ConvTrainer(
             self.model,
             self.optimizer,
+            loss=make_loss(args.loss),
             schedule=self.schedule,
             grad_clip=args.grad_clip,
             augmentation=self.augmentation,

@@ -40,6 +40,16 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
     return result if keepdims else result.squeeze(axis=axis)
 
 
+def reduce_losses(losses: Any, reduction: str) -> Any:
+    """Losses of any shape reduced as PyTorch reduces them: "mean" and "sum" give a 0-d array,
+    "none" the losses themselves. Every loss of the library ends its forward here."""
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
 class CrossEntropyLoss:
     """Cross-entropy between logits (N, C) and targets; ``forward`` gives the loss, ``backward`` its gradient.
 
@@ -72,13 +82,13 @@ class CrossEntropyLoss:
         """The loss: a 0-d array for "mean"/"sum", shape (N,) for "none"; dtype of ``logits``."""
         xp = get_array_module(logits)
         check = on_cpu(logits) if self.check_values is None else self.check_values
-        _check_logits(logits, check)
+        check_logits(logits, check)
         num_samples, num_classes = logits.shape
         eps = self.label_smoothing
         targets = xp.asarray(targets)
         lse = logsumexp(logits, axis=1)
         if targets.ndim == 1:
-            class_index = _class_indices(targets, num_samples, num_classes, check)
+            class_index = class_indices(targets, num_samples, num_classes, check)
             # sum_j t_j z_j with t = (1 - eps) * onehot(y) + eps / C, without building t
             target_logit = logits[xp.arange(num_samples), class_index]
             expected_logit = (1.0 - eps) * target_logit + eps * logits.mean(axis=1)
@@ -90,12 +100,7 @@ class CrossEntropyLoss:
                 target_probs = (1.0 - eps) * target_probs + eps / num_classes
             expected_logit = (target_probs * logits).sum(axis=1)
         self._cache = (logits, class_index, target_probs)
-        per_sample = lse - expected_logit
-        if self.reduction == "mean":
-            return per_sample.mean()
-        if self.reduction == "sum":
-            return per_sample.sum()
-        return per_sample
+        return reduce_losses(lse - expected_logit, self.reduction)
 
     __call__ = forward
 
@@ -130,15 +135,18 @@ def cross_entropy(logits: Any, targets: Any, reduction: str = "mean", label_smoo
     return CrossEntropyLoss(reduction, label_smoothing).forward(logits, targets)
 
 
-def _check_logits(logits: Any, check_values: bool = True) -> None:
-    """Logits must be a floating-point (N, C) array with N, C >= 1, and finite (checked when ``check_values``)."""
+def check_logits(logits: Any, check_values: bool = True, owner: str = "cross_entropy") -> None:
+    """Logits must be a floating-point (N, C) array with N, C >= 1, and finite (checked when ``check_values``).
+
+    owner: the loss named in the messages (every loss that takes scores per class shares this check).
+    """
     xp = get_array_module(logits)
     if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got shape {tuple(logits.shape)}")
+        raise ValueError(f"{owner}: logits must have shape (N, C), got shape {tuple(logits.shape)}")
     if logits.shape[0] == 0 or logits.shape[1] == 0:
-        raise ValueError(f"cross_entropy: logits must be non-empty, got shape {tuple(logits.shape)}")
+        raise ValueError(f"{owner}: logits must be non-empty, got shape {tuple(logits.shape)}")
     if not xp.issubdtype(logits.dtype, xp.floating):
-        raise ValueError(f"cross_entropy: logits must be floating point, got dtype {logits.dtype}")
+        raise ValueError(f"{owner}: logits must be floating point, got dtype {logits.dtype}")
     if not check_values:
         return
     finite = xp.isfinite(logits)
@@ -146,29 +154,30 @@ def _check_logits(logits: Any, check_values: bool = True) -> None:
         first = tuple(int(i) for i in xp.argwhere(~finite)[0])
         count = int((~finite).sum())
         raise ValueError(
-            f"cross_entropy: logits contain {count} non-finite value(s) (NaN or inf), "
-            f"first at index {first}: {logits[first]}"
+            f"{owner}: logits contain {count} non-finite value(s) (NaN or inf), first at index {first}: {logits[first]}"
         )
 
 
-def _class_indices(targets: Any, num_samples: int, num_classes: int, check_values: bool = True) -> Any:
-    """Validate class-index targets (N,) and return them as int64 (their values only when ``check_values``)."""
+def class_indices(
+    targets: Any, num_samples: int, num_classes: int, check_values: bool = True, owner: str = "cross_entropy"
+) -> Any:
+    """Validate class-index targets (N,) and return them as int64 (their values only when ``check_values``).
+
+    owner: the loss named in the messages.
+    """
     xp = get_array_module(targets)
     if targets.shape[0] != num_samples:
-        raise ValueError(
-            f"cross_entropy: got {targets.shape[0]} targets for {num_samples} samples (logits N={num_samples})"
-        )
+        raise ValueError(f"{owner}: got {targets.shape[0]} targets for {num_samples} samples (logits N={num_samples})")
     if xp.issubdtype(targets.dtype, xp.floating):
         if check_values:
             fractional = targets != xp.round(targets)
             if bool(fractional.any()):
                 position = int(xp.argmax(fractional))
                 raise ValueError(
-                    f"cross_entropy: class-index targets must be integers, got {targets[position]} "
-                    f"at position {position}"
+                    f"{owner}: class-index targets must be integers, got {targets[position]} at position {position}"
                 )
     elif not xp.issubdtype(targets.dtype, xp.integer):
-        raise ValueError(f"cross_entropy: class-index targets must be integers, got dtype {targets.dtype}")
+        raise ValueError(f"{owner}: class-index targets must be integers, got dtype {targets.dtype}")
     class_index = targets.astype(xp.int64)
     if not check_values:
         return class_index
@@ -176,7 +185,7 @@ def _class_indices(targets: Any, num_samples: int, num_classes: int, check_value
     if bool(out_of_range.any()):
         position = int(xp.argmax(out_of_range))
         raise ValueError(
-            f"cross_entropy: target index {int(class_index[position])} at position {position} "
+            f"{owner}: target index {int(class_index[position])} at position {position} "
             f"is out of range for C={num_classes} classes (valid: 0..{num_classes - 1})"
         )
     return class_index

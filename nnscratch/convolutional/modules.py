@@ -12,8 +12,8 @@ Where each concept lives:
 - ``normalization.py``: ``BatchNorm2D`` and ``LayerNorm2D`` (ConvNeXt's channel LayerNorm);
 - ``blocks.py``: the residual, MBConv and ConvNeXt blocks built from these;
 - the vectorized tier: the module protocol (``Module``, ``Parameter``, ``Sequential``,
-  ``no_grad``), the activations (ReLU, LeakyReLU, ReLU6, Tanh, Sigmoid, SiLU, GELU, Softmax),
-  ``Dropout``, ``Flatten`` and ``Identity``. They are re-exported here, one implementation
+  ``no_grad``), the activations (ReLU, LeakyReLU, ReLU6, Tanh, Sigmoid, SiLU, GELU, Softmax,
+  LogSoftmax), ``Dropout``, ``Flatten`` and ``Identity``. They are re-exported here, one implementation
   each, so ``from nnscratch.convolutional.modules import Conv2D, ReLU, Sequential`` finds all.
 
 Images are NCHW: x (N, C, H, W), batch first, then channels, then rows and columns; weights
@@ -56,6 +56,7 @@ from ..vectorized.modules import (
     Flatten,
     Identity,
     LeakyReLU,
+    LogSoftmax,
     Module,
     Parameter,
     ReLU,
@@ -355,6 +356,7 @@ __all__ = [
     "Identity",
     "LayerNorm2D",
     "LeakyReLU",
+    "LogSoftmax",
     "MaxPool2D",
     "Module",
     "Parameter",

@@ -14,6 +14,7 @@ otherwise. The convolutional tier re-exports these; there is one implementation 
 | SiLU      | x * sigmoid(x)                         | s (1 + x (1 - s)),  s = sigmoid(x)        |
 | GELU      | x * Phi(x),  Phi = normal CDF          | Phi(x) + x * phi(x),  phi = normal PDF    |
 | Softmax   | exp(x_i) / sum_j exp(x_j)              | grad_x = y * (grad_y - sum(grad_y * y))   |
+| LogSoftmax| x_i - log sum_j exp(x_j)               | grad_x = grad_y - exp(y) * sum(grad_y)    |
 
 The derivative at a kink (x = 0 for ReLU) is taken as PyTorch takes it, so gradients agree.
 """
@@ -24,7 +25,7 @@ import math
 from typing import Any
 
 from ..common.backend import get_array_module
-from ..common.softmax import softmax
+from ..common.softmax import log_softmax, softmax
 from ..common.special import erf
 from .module import Module, grad_enabled
 
@@ -183,10 +184,8 @@ class GELU(Elementwise):
         return grad_out * (cdf + x * pdf)
 
 
-class Softmax(Elementwise):
-    """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
-    ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
-    """
+class AlongAxis(Elementwise):
+    """A layer that normalises along one ``axis`` (Softmax, LogSoftmax): the axis is its one setting."""
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -195,7 +194,13 @@ class Softmax(Elementwise):
         return f"axis={self.axis}"
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
-        return "Softmax", {"dim": self.axis}
+        return type(self).__name__, {"dim": self.axis}
+
+
+class Softmax(AlongAxis):
+    """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
+    ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
+    """
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)
@@ -206,6 +211,27 @@ class Softmax(Elementwise):
         (y,) = self._saved()
         # Jacobian-vector product of softmax: dy_i/dx_j = y_i (delta_ij - y_j)
         return y * (grad_out - (grad_out * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(AlongAxis):
+    """log softmax along ``axis`` as a layer: log-probabilities, the input ``NLLLoss`` expects.
+
+    x: any shape, e.g. logits (N, C) with ``axis=1``; y has the shape and dtype of x. Computed
+    stably (``common/softmax.py``): never log(softmax(x)), which is -inf once a probability
+    underflows. Backward: dy_i/dx_j = delta_ij - softmax(x)_j, and softmax(x) = exp(y), so
+    grad_x = grad_y - exp(y) * sum_i grad_y_i. ``CrossEntropyLoss`` fuses this layer with the
+    NLL loss, and is cheaper for training; this layer teaches the two parts.
+    """
+
+    def forward(self, x: Any) -> Any:
+        y = log_softmax(x, self.axis)
+        self._save_for_backward(y)
+        return y
+
+    def backward(self, grad_out: Any) -> Any:
+        (y,) = self._saved()
+        xp = get_array_module(y)
+        return grad_out - xp.exp(y) * grad_out.sum(axis=self.axis, keepdims=True)
 
 
 ACTIVATIONS = {

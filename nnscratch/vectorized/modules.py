@@ -15,7 +15,19 @@ import numpy as np
 from ..common.backend import current_device, get_array_module
 from ..common.checks import check_int, check_number
 from ..common.seed import next_seed
-from .activations import GELU, Elementwise, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh, make_activation
+from .activations import (
+    GELU,
+    Elementwise,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+    make_activation,
+)
 from .batchnorm import BatchNorm1D
 from .initialization import default_parameters
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
@@ -193,6 +205,7 @@ __all__ = [
     "Identity",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "Module",
     "Parameter",
     "ReLU",

@@ -1,4 +1,4 @@
-"""Optimizers: how a gradient becomes a change of the weights.
+"""Optimizers: how a gradient becomes a change of the weights (SGD, Adam, AdamW, RMSprop, Adagrad).
 
 Every optimizer here follows torch.optim's update rules and defaults exactly, so the same
 parameters and gradients give the same numbers. With g = dL/dp (the 1/N of the batch mean
@@ -22,6 +22,31 @@ The divisions by 1 - beta^t undo the bias of m and v towards their zero start.
 
 AdamW (Loshchilov & Hutter 2019) decays the weights directly, ``p = p * (1 - lr * wd)``,
 then takes the Adam step without the L2 term, so the decay is not rescaled by sqrt(v).
+
+RMSprop (Tieleman & Hinton 2012, lecture 6.5; torch.optim's form) divides each gradient by a
+running root mean square of its recent values, so every weight takes steps of a similar size::
+
+    g   = g + wd * p
+    v   = alpha * v + (1 - alpha) * g^2                 (square_avg: a running mean square)
+    d   = sqrt(v) + eps,   or   sqrt(v - gbar^2) + eps  (centered: gbar = alpha * gbar + (1 - alpha) * g,
+                                                         so d estimates the standard deviation)
+    buf = mu * buf + g / d;  p = p - lr * buf           (momentum mu > 0; buf starts at 0)
+    p   = p - lr * g / d                                (mu = 0)
+
+It is Adam without the first moment (beta1 = 0) and without the bias correction: alpha is
+Adam's beta2, and in the first steps v is still close to its zero start, so the steps are
+larger than later. Like torch, eps is added outside the square root.
+
+Adagrad (Duchi et al. 2011) divides by the root of the *sum* of every squared gradient so far,
+so the steps shrink for good along directions that have moved a lot::
+
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    g    = g + wd * p
+    s    = s + g^2                                      (sum, starting at initial_accumulator_value)
+    p    = p - lr_t * g / (sqrt(s) + eps)
+
+RMSprop replaces Adagrad's sum by a running mean, so that old gradients are forgotten and the
+steps do not shrink towards zero.
 
 Lookahead (Zhang et al. 2019) wraps any of them: every k steps the slow weights move a
 fraction alpha towards the fast ones, and the fast ones restart from there.
@@ -56,6 +81,14 @@ def _parameter_list(owner: str, params: Iterable[Parameter]) -> list[Parameter]:
         if not isinstance(parameter, Parameter):
             raise TypeError(f"{owner}: item {index} of params is a {type(parameter).__name__}, not a Parameter")
     return params
+
+
+def _l2_gradient(parameter: Parameter, weight_decay: float) -> Any:
+    """g + wd * p: weight decay as the gradient of an L2 penalty (wd/2) |p|^2. A new array when
+    wd > 0, so that ``.grad`` itself stays dL/dp; ``.grad`` as it is when wd = 0."""
+    if not weight_decay:
+        return parameter.grad
+    return parameter.grad + weight_decay * parameter.data
 
 
 class Optimizer:
@@ -156,9 +189,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
-        grad = parameter.grad
-        if self.weight_decay:
-            grad = grad + self.weight_decay * parameter.data  # a new array: .grad itself stays dL/dp
+        grad = _l2_gradient(parameter, self.weight_decay)
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
@@ -200,11 +231,10 @@ class Adam(Optimizer):
     def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
         beta1, beta2 = self.betas
         grad, weights = parameter.grad, parameter.data
-        if self.weight_decay:
-            if self.decoupled_weight_decay:
-                weights *= 1.0 - self.lr * self.weight_decay
-            else:
-                grad = grad + self.weight_decay * weights
+        if not self.decoupled_weight_decay:
+            grad = _l2_gradient(parameter, self.weight_decay)
+        elif self.weight_decay:
+            weights *= 1.0 - self.lr * self.weight_decay
         xp = get_array_module(weights)
         if not state:
             state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(weights), xp.zeros_like(weights)
@@ -241,6 +271,95 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+
+
+class RMSprop(Optimizer):
+    """RMSprop with optional momentum, centering and L2 weight decay; see the module docstring.
+
+    Defaults as torch.optim.RMSprop: lr=1e-2, alpha=0.99, eps=1e-8. The state holds
+    ``square_avg``, plus ``momentum_buffer`` when momentum > 0 and ``grad_avg`` when centered.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = check_number("RMSprop", "alpha", alpha, 0.0, 1.0)
+        self.eps = check_number("RMSprop", "eps", eps, 0.0)
+        self.weight_decay = check_number("RMSprop", "weight_decay", weight_decay, 0.0)
+        self.momentum = check_number("RMSprop", "momentum", momentum, 0.0)
+        self.centered = bool(centered)
+        # the arrays kept depend on the options, as in torch.optim.RMSprop
+        self.state_keys = ("square_avg",) + ("momentum_buffer",) * (self.momentum > 0) + ("grad_avg",) * self.centered
+
+    def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
+        grad, weights = _l2_gradient(parameter, self.weight_decay), parameter.data
+        xp = get_array_module(weights)
+        if not state:
+            state.update({key: xp.zeros_like(weights) for key in self.state_keys})
+        square_avg = state["square_avg"]
+        square_avg *= self.alpha
+        square_avg += (1.0 - self.alpha) * grad * grad
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            grad_avg *= self.alpha
+            grad_avg += (1.0 - self.alpha) * grad
+            # E[g^2] - E[g]^2: the variance of the recent gradients rather than their mean square
+            denominator = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            denominator = xp.sqrt(square_avg)
+        denominator += self.eps
+        if self.momentum:
+            buffer = state["momentum_buffer"]
+            buffer *= self.momentum
+            buffer += grad / denominator
+            weights -= self.lr * buffer
+        else:
+            weights -= self.lr * grad / denominator
+
+
+class Adagrad(Optimizer):
+    """Adagrad with learning-rate decay and L2 weight decay; see the module docstring.
+
+    Defaults as torch.optim.Adagrad: lr=1e-2, lr_decay=0, initial_accumulator_value=0, eps=1e-10.
+    The state holds ``sum``, the running sum of squared gradients.
+    """
+
+    state_keys = ("sum",)
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, lr)
+        self.lr_decay = check_number("Adagrad", "lr_decay", lr_decay, 0.0)
+        self.weight_decay = check_number("Adagrad", "weight_decay", weight_decay, 0.0)
+        self.initial_accumulator_value = check_number(
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value, 0.0
+        )
+        self.eps = check_number("Adagrad", "eps", eps, 0.0)
+
+    def _update(self, parameter: Parameter, state: dict[str, Any]) -> None:
+        grad, weights = _l2_gradient(parameter, self.weight_decay), parameter.data
+        xp = get_array_module(weights)
+        if not state:
+            state["sum"] = xp.full_like(weights, self.initial_accumulator_value)
+        squares = state["sum"]
+        squares += grad * grad
+        step_size = self.lr / (1.0 + (self.step_count - 1) * self.lr_decay)
+        weights -= step_size * grad / (xp.sqrt(squares) + self.eps)
 
 
 class Lookahead:
@@ -327,7 +446,7 @@ def clip_grad_norm(params: Iterable[Parameter], max_norm: float) -> Any:
     return total_norm
 
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 
 def make_optimizer(
@@ -339,9 +458,10 @@ def make_optimizer(
     weight_decay: float = 0.0,
     lookahead: bool = False,
 ) -> Optimizer | Lookahead:
-    """An optimizer by name ("sgd", "adam" or "adamw"), optionally wrapped in Lookahead(k=5, alpha=0.5).
+    """An optimizer by name (one of ``OPTIMIZERS``), optionally wrapped in Lookahead(k=5, alpha=0.5).
 
-    momentum and nesterov apply to SGD only (asking for Nesterov with Adam is an error).
+    momentum and nesterov apply to SGD only (asking for Nesterov elsewhere is an error); the
+    others take torch's defaults for everything but lr and weight_decay.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
@@ -349,8 +469,8 @@ def make_optimizer(
         raise ValueError(f"nesterov momentum applies to SGD only, not to {name!r}")
     if name == "sgd":
         optimizer = SGD(params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    elif name == "adam":
-        optimizer = Adam(params, lr, weight_decay=weight_decay)
     else:
-        optimizer = AdamW(params, lr, weight_decay=weight_decay)
+        optimizer = {"adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}[name](
+            params, lr, weight_decay=weight_decay
+        )
     return Lookahead(optimizer) if lookahead else optimizer

@@ -65,7 +65,8 @@ class Trainer(TrainerState):
     """Trains a classifier ``model`` with ``optimizer`` (see the module docstring for the loop).
 
     loss: an object with ``forward(logits, targets)`` -> the batch *mean* and ``backward()``
-    -> d loss / d logits (default: a new ``CrossEntropyLoss()``). schedule: stepped once per
+    -> d loss / d logits (default: a new ``CrossEntropyLoss()``; ``vectorized/losses`` has the
+    others, e.g. ``MultiMarginLoss()`` or ``make_loss("nll")``). schedule: stepped once per
     epoch (ReduceLROnPlateau gets the validation loss, or the training loss without
     validation). grad_clip: max L2 norm of all gradients together (``clip_grad_norm``).
     callbacks: ``callback(trainer, entry)`` after every epoch, e.g. to print ``entry``.

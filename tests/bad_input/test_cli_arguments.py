@@ -63,7 +63,11 @@ CASES = [
     ("mlp-warmup-without-cosine", MLP, ["--schedule", "step", "--warmup-epochs", "1", "--epochs", "3"], ["--warmup"]),
     ("train-nesterov-with-adam", TRAIN, ["--optimizer", "adam", "--nesterov"], ["--nesterov"]),
     ("scalar-nesterov-without-momentum", SCALAR, ["--nesterov", "--momentum", "0"], ["--nesterov"]),
-    ("train-unknown-optimizer", TRAIN, ["--optimizer", "rmsprop"], ["--optimizer"]),
+    ("train-unknown-optimizer", TRAIN, ["--optimizer", "lion"], ["--optimizer"]),
+    # losses
+    ("train-unknown-loss", TRAIN, ["--loss", "hinge"], ["--loss"]),
+    ("mlp-regression-loss", MLP, ["--loss", "mse"], ["--loss mse", "class labels"]),
+    ("train-nll-with-cutmix", TRAIN, ["--loss", "nll", "--augment-cutmix", "1"], ["--augment-cutmix", "--loss nll"]),
     ("train-unknown-schedule", TRAIN, ["--schedule", "linear"], ["--schedule"]),
     ("train-unknown-device", TRAIN, ["--device", "tpu"], ["--device"]),
     ("train-unknown-dataset", TRAIN, ["--dataset", "imagenet"], ["--dataset"]),

@@ -99,8 +99,8 @@ def test_torch_optimizer_refuses_lookahead():
 
 def test_torch_optimizer_refuses_an_unknown_optimizer():
     settings = cli_settings("lenet")
-    settings.optimizer = "rmsprop"
-    with pytest.raises(ValueError, match="torch_optimizer: unknown optimizer 'rmsprop'"):
+    settings.optimizer = "lion"
+    with pytest.raises(ValueError, match="torch_optimizer: unknown optimizer 'lion'"):
         torch_optimizer(settings, [torch.zeros(1, requires_grad=True)])
 
 

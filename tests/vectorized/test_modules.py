@@ -18,6 +18,7 @@ from nnscratch.vectorized.modules import (
     Identity,
     LeakyReLU,
     Linear,
+    LogSoftmax,
     ReLU,
     ReLU6,
     Sigmoid,
@@ -40,6 +41,8 @@ ACTIVATIONS = {
     "gelu_tanh": (lambda: GELU("tanh"), lambda: torch.nn.GELU(approximate="tanh")),
     "softmax_last": (lambda: Softmax(-1), lambda: torch.nn.Softmax(dim=-1)),
     "softmax_first": (lambda: Softmax(0), lambda: torch.nn.Softmax(dim=0)),
+    "log_softmax_last": (lambda: LogSoftmax(-1), lambda: torch.nn.LogSoftmax(dim=-1)),
+    "log_softmax_first": (lambda: LogSoftmax(0), lambda: torch.nn.LogSoftmax(dim=0)),
     "identity": (Identity, torch.nn.Identity),
     "flatten": (Flatten, torch.nn.Flatten),
 }
@@ -206,6 +209,15 @@ def test_elementwise_layers_keep_float32(name):
     y = layer.forward(x)
     assert y.dtype == np.float32
     assert layer.backward(np.ones_like(y)).dtype == np.float32
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_log_softmax_stays_finite_and_matches_torch_for_logits_of_magnitude_1e4(mode):
+    # log(softmax(x)) would be log(0) = -inf for every class but the largest
+    x = np.array([[1e4, -1e4, 0.0], [-5e3, 5e3, 4.99e3]])
+    ours = LogSoftmax(axis=1)
+    assert_matches_torch(ours, torch.nn.LogSoftmax(dim=1), x, mode)
+    assert np.isfinite(ours.forward(x)).all()
 
 
 def test_make_activation_builds_by_name_and_lists_the_choices_for_an_unknown_name():

@@ -1,4 +1,8 @@
-"""Optimizers against torch.optim (float64, 20 steps, every option), Lookahead against the paper's rule."""
+"""Optimizers against torch.optim (float64, 20 steps, every option), Lookahead against the paper's rule,
+RMSprop also against the values CS231n publishes.
+
+Parity tables: ``RMSPROP_TABLE`` and ``ADAGRAD_TABLE`` name each option on its own and together;
+a hypothesis test draws further combinations."""
 
 import numpy as np
 import pytest
@@ -9,10 +13,12 @@ from hypothesis import strategies as st
 from nnscratch.vectorized.modules import Linear, Parameter
 from nnscratch.vectorized.optim import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     Lookahead,
     Optimizer,
+    RMSprop,
     clip_grad_norm,
     make_optimizer,
 )
@@ -103,6 +109,125 @@ def test_adamw_matches_torch_with_every_option(seed, options, weight_decay):
     assert_same_parameters(ours, theirs)
 
 
+# ----------------------------------------------------------------------------- RMSprop and Adagrad
+
+RMSPROP_TABLE = {
+    "defaults": {},
+    "lr": {"lr": 0.05},
+    "alpha": {"alpha": 0.9},
+    "eps": {"eps": 1e-3},
+    "weight_decay": {"weight_decay": 0.1},
+    "momentum": {"momentum": 0.9},
+    "centered": {"centered": True},
+    "centered+momentum": {"centered": True, "momentum": 0.5},
+    "all": {"lr": 0.02, "alpha": 0.8, "eps": 1e-4, "weight_decay": 1e-2, "momentum": 0.7, "centered": True},
+}
+ADAGRAD_TABLE = {
+    "defaults": {},
+    "lr": {"lr": 0.3},
+    "lr_decay": {"lr_decay": 0.1},
+    "weight_decay": {"weight_decay": 0.1},
+    "initial_accumulator_value": {"initial_accumulator_value": 0.5},
+    "eps": {"eps": 1e-2},
+    "all": {"lr": 0.2, "lr_decay": 0.05, "weight_decay": 1e-2, "initial_accumulator_value": 0.1, "eps": 1e-6},
+}
+
+
+@pytest.mark.parametrize("options", RMSPROP_TABLE.values(), ids=RMSPROP_TABLE)
+def test_rmsprop_matches_torch_for_each_option(options):
+    ours, _ = run_ours(lambda params: RMSprop(params, **options), 0)
+    assert_same_parameters(ours, run_torch(lambda params: torch.optim.RMSprop(params, **options), 0))
+
+
+@pytest.mark.parametrize("options", ADAGRAD_TABLE.values(), ids=ADAGRAD_TABLE)
+def test_adagrad_matches_torch_for_each_option(options):
+    ours, _ = run_ours(lambda params: Adagrad(params, **options), 0)
+    assert_same_parameters(ours, run_torch(lambda params: torch.optim.Adagrad(params, **options), 0))
+
+
+rmsprop_options = st.fixed_dictionaries(
+    {
+        "lr": learning_rates,
+        "alpha": st.sampled_from([0.99, 0.9, 0.5]),
+        "eps": st.sampled_from([1e-8, 1e-3]),
+        "weight_decay": decays,
+        "momentum": st.sampled_from([0.0, 0.5, 0.9]),
+        "centered": st.booleans(),
+    }
+)
+adagrad_options = st.fixed_dictionaries(
+    {
+        "lr": learning_rates,
+        "lr_decay": st.sampled_from([0.0, 0.01, 0.5]),
+        "weight_decay": decays,
+        "initial_accumulator_value": st.sampled_from([0.0, 0.1, 2.0]),
+        "eps": st.sampled_from([1e-10, 1e-3]),
+    }
+)
+
+
+@given(seeds(), rmsprop_options)
+def test_rmsprop_matches_torch_with_every_option(seed, options):
+    ours, _ = run_ours(lambda params: RMSprop(params, **options), seed)
+    assert_same_parameters(ours, run_torch(lambda params: torch.optim.RMSprop(params, **options), seed))
+
+
+@given(seeds(), adagrad_options)
+def test_adagrad_matches_torch_with_every_option(seed, options):
+    ours, _ = run_ours(lambda params: Adagrad(params, **options), seed)
+    assert_same_parameters(ours, run_torch(lambda params: torch.optim.Adagrad(params, **options), seed))
+
+
+def test_rmsprop_reproduces_the_values_cs231n_publishes():
+    """CS231n (Stanford) assignment 2, ``FullyConnectedNets.ipynb``, the cell "Test RMSProp implementation"
+    (the 2017 starter notebook, e.g. in the GitHub repository Burton2000/CS231n-2017 at
+    assignment2/FullyConnectedNets.ipynb): one step of its ``rmsprop(w, dw, config)`` from a given
+    ``cache``, printed to 8 decimals. CS231n's rule is torch's without momentum or centering, with
+    decay_rate 0.99 (torch's alpha) and epsilon 1e-8 added outside the square root; its ``cache`` is
+    torch's ``square_avg``, so it is loaded into the state before the step."""
+    n, d = 4, 5
+    weights = np.linspace(-0.4, 0.6, num=n * d).reshape(n, d)
+    grad = np.linspace(-0.6, 0.4, num=n * d).reshape(n, d)
+    cache = np.linspace(0.6, 0.9, num=n * d).reshape(n, d)
+    expected_next_w = np.asarray(
+        [
+            [-0.39223849, -0.34037513, -0.28849239, -0.23659121, -0.18467247],
+            [-0.132737, -0.08078555, -0.02881884, 0.02316247, 0.07515774],
+            [0.12716641, 0.17918792, 0.23122175, 0.28326742, 0.33532447],
+            [0.38739248, 0.43947102, 0.49155973, 0.54365823, 0.59576619],
+        ]
+    )
+    expected_cache = np.asarray(
+        [
+            [0.5976, 0.6126277, 0.6277108, 0.64284931, 0.65804321],
+            [0.67329252, 0.68859723, 0.70395734, 0.71937285, 0.73484377],
+            [0.75037008, 0.7659518, 0.78158892, 0.79728144, 0.81302936],
+            [0.82883269, 0.84469141, 0.86060554, 0.87657507, 0.8926],
+        ]
+    )
+    parameter = Parameter(weights.copy())
+    parameter.grad[...] = grad
+    optimizer = RMSprop([parameter], lr=1e-2, alpha=0.99, eps=1e-8)
+    optimizer.load_state_dict({"type": "RMSprop", "lr": 1e-2, "step": 0, "state": [{"square_avg": cache}]})
+    optimizer.step()
+    # to the published precision: 8 decimals, i.e. within half a unit of the last printed digit
+    np.testing.assert_allclose(parameter.data, expected_next_w, rtol=0, atol=5e-9)
+    np.testing.assert_allclose(optimizer.state[0]["square_avg"], expected_cache, rtol=0, atol=5e-9)
+
+
+def test_rmsprop_keeps_only_the_state_its_options_need():
+    for options, keys in [
+        ({}, {"square_avg"}),
+        ({"momentum": 0.9}, {"square_avg", "momentum_buffer"}),
+        ({"centered": True}, {"square_avg", "grad_avg"}),
+        ({"momentum": 0.9, "centered": True}, {"square_avg", "momentum_buffer", "grad_avg"}),
+    ]:
+        _, optimizer = run_ours(lambda params, options=options: RMSprop(params, **options), 0, steps=1)
+        assert all(set(state) == keys for state in optimizer.state)
+    _, adagrad = run_ours(lambda params: Adagrad(params), 0, steps=1)
+    assert all(set(state) == {"sum"} for state in adagrad.state)
+
+
 def test_defaults_are_torch_defaults():
     params = [Parameter(np.zeros(2))]
     adam, adamw = Adam(params), AdamW(params)
@@ -116,6 +241,14 @@ def test_defaults_are_torch_defaults():
     )
     sgd = SGD(params, lr=0.1)
     assert (sgd.momentum, sgd.dampening, sgd.nesterov, sgd.weight_decay) == (0.0, 0.0, False, 0.0)
+    rmsprop = torch.optim.RMSprop([torch.zeros(2, requires_grad=True)]).defaults
+    ours = RMSprop(params)
+    for name in ("lr", "alpha", "eps", "weight_decay", "momentum", "centered"):
+        assert getattr(ours, name) == rmsprop[name], name
+    adagrad = torch.optim.Adagrad([torch.zeros(2, requires_grad=True)]).defaults
+    ours = Adagrad(params)
+    for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        assert getattr(ours, name) == adagrad[name], name
 
 
 @pytest.mark.parametrize(
@@ -226,8 +359,10 @@ def plain(value):
         lambda p: Adam(p, 0.01),
         lambda p: AdamW(p, 0.01),
         lambda p: Lookahead(Adam(p, 0.01), k=3),
+        lambda p: RMSprop(p, 0.01, momentum=0.9, centered=True),
+        lambda p: Adagrad(p, 0.1, lr_decay=0.01, initial_accumulator_value=0.1),
     ],
-    ids=["sgd", "adam", "adamw", "lookahead"],
+    ids=["sgd", "adam", "adamw", "lookahead", "rmsprop", "adagrad"],
 )
 def test_state_dict_round_trip_continues_exactly_where_it_left_off(make):
     straight, _ = run_ours(make, 1, steps=STEPS)
@@ -281,6 +416,11 @@ def test_load_state_dict_refuses_another_optimizer_or_other_parameters():
         (lambda p: AdamW(p, eps=-1e-8), r"AdamW: eps must be"),
         (lambda p: AdamW(p, weight_decay=float("nan")), r"AdamW: weight_decay must be"),
         (lambda p: Adam(p, lr="fast"), r"Adam: lr must be a number"),
+        (lambda p: RMSprop(p, alpha=1.5), r"RMSprop: alpha must be a number in \[0.0, 1.0\], got 1.5"),
+        (lambda p: RMSprop(p, momentum=-0.1), r"RMSprop: momentum must be"),
+        (lambda p: RMSprop(p, eps=float("nan")), r"RMSprop: eps must be"),
+        (lambda p: Adagrad(p, lr_decay=-1), r"Adagrad: lr_decay must be a number in \[0.0, inf\], got -1"),
+        (lambda p: Adagrad(p, initial_accumulator_value=-0.1), r"Adagrad: initial_accumulator_value must be"),
         (lambda p: Lookahead(SGD(p, 0.1), k=0), r"Lookahead: k must be a positive integer, got 0"),
         (lambda p: Lookahead(SGD(p, 0.1), alpha=1.5), r"Lookahead: alpha must be a number in \[0.0, 1.0\]"),
     ],
@@ -315,7 +455,12 @@ def test_make_optimizer_builds_by_name_and_refuses_unknown_names_and_nesterov_ou
     assert isinstance(adamw, AdamW) and adamw.weight_decay == 0.05
     wrapped = make_optimizer("adam", params, 0.1, lookahead=True)
     assert isinstance(wrapped, Lookahead) and (wrapped.k, wrapped.alpha) == (5, 0.5)
-    with pytest.raises(ValueError, match=r"unknown optimizer 'rmsprop'; choose one of: sgd, adam, adamw"):
-        make_optimizer("rmsprop", params, 0.1)
+    rmsprop = make_optimizer("rmsprop", params, 0.1, weight_decay=0.05)
+    assert type(rmsprop) is RMSprop and rmsprop.weight_decay == 0.05 and rmsprop.momentum == 0
+    assert type(make_optimizer("adagrad", params, 0.1)) is Adagrad
+    with pytest.raises(
+        ValueError, match=r"unknown optimizer 'lion'; choose one of: sgd, adam, adamw, rmsprop, adagrad$"
+    ):
+        make_optimizer("lion", params, 0.1)
     with pytest.raises(ValueError, match=r"nesterov momentum applies to SGD only, not to 'adam'"):
         make_optimizer("adam", params, 0.1, nesterov=True)

@@ -8,6 +8,7 @@ import pytest
 from nnscratch.common.datasets import load_dataset
 from nnscratch.common.seed import manual_seed
 from nnscratch.vectorized import trainer as trainer_module
+from nnscratch.vectorized.losses import make_loss
 from nnscratch.vectorized.mlp import build_mlp
 from nnscratch.vectorized.optim import SGD, Adam
 from nnscratch.vectorized.schedules import ReduceLROnPlateau, StepLR
@@ -50,6 +51,16 @@ def test_training_lowers_the_loss_and_fills_the_history(sample):
     assert all(isinstance(entry[key], float) for entry in history for key in ("loss", "accuracy", "val_loss"))
     loss_after, accuracy_after = trainer.evaluate(x_test, y_test)
     assert loss_after < loss_before and accuracy_after > 0.6
+
+
+@pytest.mark.parametrize("name", ["nll", "multi-margin"])
+def test_the_loss_is_pluggable_and_every_classification_loss_trains_and_evaluates_with_itself(sample, name):
+    x, y, x_test, y_test = sample
+    trainer = small_trainer(loss=make_loss(name))
+    history = trainer.fit(x, y, epochs=2, batch_size=32)
+    assert history[-1]["loss"] < history[0]["loss"] and history[-1]["accuracy"] > 0.6
+    loss, _ = trainer.evaluate(x_test, y_test)
+    assert math.isclose(loss, float(make_loss(name).forward(trainer.predict_logits(x_test), y_test)), rel_tol=1e-5)
 
 
 def test_history_without_validation_has_no_val_values(sample):

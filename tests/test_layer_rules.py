@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nnscratch.common.seed import manual_seed
+from nnscratch.convolutional import ConvTranspose2D
 from nnscratch.convolutional.architectures import build
 from nnscratch.convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
 from nnscratch.convolutional.modules import (
@@ -22,6 +23,7 @@ from nnscratch.convolutional.modules import (
     Conv2D,
     DepthwiseConv2D,
     GlobalAvgPool2D,
+    GroupNorm,
     LayerNorm2D,
     MaxPool2D,
     SqueezeExcite,
@@ -32,6 +34,7 @@ from nnscratch.vectorized.modules import (
     Dropout,
     Flatten,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -67,12 +70,20 @@ LAYERS = {
     "Conv2D-im2col": (lambda: Conv2D(2, 3, 3, stride=2, padding=1, seed=0), IMAGES, "Conv2D"),
     "Conv2D-winograd": (lambda: Conv2D(32, 4, 3, padding=1, seed=0), (2, 32, 4, 4), "Conv2D"),
     "DepthwiseConv2D": (lambda: DepthwiseConv2D(2, 3, padding=1, seed=0), IMAGES, "DepthwiseConv2D"),
+    "Conv2D-dilated-grouped": (lambda: Conv2D(2, 4, 3, padding=2, dilation=2, groups=2, seed=0), IMAGES, "Conv2D"),
+    "ConvTranspose2D": (
+        lambda: ConvTranspose2D(2, 3, 3, stride=2, output_padding=1, seed=0),
+        IMAGES,
+        "ConvTranspose2D",
+    ),
     "MaxPool2D-tiled": (lambda: MaxPool2D(2), IMAGES, "MaxPool2D"),
     "MaxPool2D-overlapping": (lambda: MaxPool2D(3, stride=1, padding=1), IMAGES, "MaxPool2D"),
     "AvgPool2D": (lambda: AvgPool2D(3, stride=1, padding=1), IMAGES, "AvgPool2D"),
     "GlobalAvgPool2D": (GlobalAvgPool2D, IMAGES, "GlobalAvgPool2D"),
     "BatchNorm2D": (lambda: BatchNorm2D(2), IMAGES, "BatchNorm2D"),
     "LayerNorm2D": (lambda: LayerNorm2D(2), IMAGES, "LayerNorm2D"),
+    "GroupNorm": (lambda: GroupNorm(2, 2), IMAGES, "GroupNorm"),
+    "LayerNorm": (lambda: LayerNorm(3), (4, 3), "LayerNorm"),
     "SqueezeExcite": (lambda: SqueezeExcite(2, 1), IMAGES, "SqueezeExcite"),
     "ResidualBlock": (lambda: ResidualBlock(2, 2), IMAGES, "ReLU"),
     "MBConvBlock": (lambda: MBConvBlock(2, 2), IMAGES, "BatchNorm2D"),

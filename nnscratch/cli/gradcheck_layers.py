@@ -34,13 +34,16 @@ LAYERS: dict[str, tuple[tuple[int, ...], Arguments]] = {
     "Identity": (FEATURES, NONE),
     "Flatten": (IMAGES, NONE),
     "BatchNorm1D": (FEATURES, lambda shape: {"num_features": shape[1]}),
+    "LayerNorm": (FEATURES, lambda shape: {"normalized_shape": shape[-1]}),
     "Conv2D": (IMAGES, lambda shape: {"in_channels": shape[1], "out_channels": 2, "kernel_size": 3}),
     "DepthwiseConv2D": (IMAGES, lambda shape: {"channels": shape[1], "kernel_size": 3}),
+    "ConvTranspose2D": (IMAGES, lambda shape: {"in_channels": shape[1], "out_channels": 2, "kernel_size": 3}),
     "MaxPool2D": (IMAGES, lambda shape: {"kernel_size": 2}),
     "AvgPool2D": (IMAGES, lambda shape: {"kernel_size": 2}),
     "GlobalAvgPool2D": (IMAGES, NONE),
     "BatchNorm2D": (IMAGES, lambda shape: {"num_features": shape[1]}),
     "LayerNorm2D": (IMAGES, lambda shape: {"num_channels": shape[1]}),
+    "GroupNorm": (IMAGES, lambda shape: {"num_groups": 1, "num_channels": shape[1]}),
     "SqueezeExcite": (IMAGES, lambda shape: {"channels": shape[1], "reduced_channels": 2}),
     "ResidualBlock": (IMAGES, lambda shape: {"in_channels": shape[1], "out_channels": shape[1]}),
     "MBConvBlock": (IMAGES, lambda shape: {"in_channels": shape[1], "out_channels": shape[1], "expand_ratio": 2}),
@@ -56,7 +59,7 @@ NOT_CHECKABLE = {
 
 def layer_class(name: str) -> type:
     """The class of layer ``name``, or a ValueError listing the layers that can be checked."""
-    from ..convolutional import blocks
+    from ..convolutional import blocks, conv_transpose
     from ..convolutional import modules as convolutional
     from ..vectorized import modules as vectorized
 
@@ -64,7 +67,8 @@ def layer_class(name: str) -> type:
         raise ValueError(NOT_CHECKABLE[name])
     if name not in LAYERS:
         raise ValueError(f"unknown layer {name!r}; the layers it checks: {', '.join(LAYERS)}")
-    return next(getattr(module, name) for module in (vectorized, convolutional, blocks) if hasattr(module, name))
+    modules = (vectorized, convolutional, conv_transpose, blocks)
+    return next(getattr(module, name) for module in modules if hasattr(module, name))
 
 
 def default_shape(name: str) -> tuple[int, ...]:

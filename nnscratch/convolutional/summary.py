@@ -5,11 +5,12 @@ The layers are found by running one image through the model and noting each leaf
 table follows the order of the forward pass, blocks included. Each layer counts its own
 forward FLOPs for one image (``Module.flops``, a multiply-add counting 2):
 
-    Conv2D           2 * C * kh * kw * F * H' * W'   (+ F * H' * W' for the bias)
-    DepthwiseConv2D  2 * kh * kw * C * H' * W'       (+ C * H' * W')
+    Conv2D           2 * C/g * kh * kw * F * H' * W' (+ F * H' * W' for the bias; g the groups)
+    DepthwiseConv2D  2 * kh * kw * C * H' * W'       (+ C * H' * W'; Conv2D with g = C = F)
+    ConvTranspose2D  2 * F/g * kh * kw * C * H * W   (+ F * H_out * W_out: each input spreads a patch)
     Linear           2 * in * out                    (+ out)
     MaxPool/AvgPool  kh * kw per output value;  global pooling: one per input value
-    BatchNorm, LayerNorm: 2 per value (scale and shift, with the statistics folded in)
+    BatchNorm, LayerNorm, GroupNorm: 2 per value (scale and shift, with the statistics folded in)
     activations, dropout: 1 per value;  Flatten, Identity: 0
 
 A layer that does not count its FLOPs is an error, not a guess. Additions of residual

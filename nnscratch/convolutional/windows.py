@@ -8,6 +8,11 @@ W + 2pw), output pixel (h, w) sees the window whose top-left corner is (sh*h, sw
 
 windows fit (the last partial ones are dropped, as in PyTorch).
 
+A dilated kernel (dilation (dh, dw), convolutions only) spreads its taps dh rows and dw
+columns apart: kernel position (i, j) reads pixel (sh*h + dh*i, sw*w + dw*j). The window then
+spans dh*(kh - 1) + 1 rows (``kernel_extent``), which takes kh's place in the sizes above.
+Dilation (1, 1), the default everywhere, is the plain window.
+
 Two views of the same windows are used in tier 3:
 
 - ``sliding_windows``: all windows at once, shape (N, C, H', W', kh, kw), a view that copies
@@ -67,17 +72,29 @@ def check_images(owner: str, x: Any, channels: int | None = None) -> None:
         raise ValueError(f"{owner} got input with {x.shape[1]} channel(s): shape {tuple(x.shape)}")
 
 
+def kernel_extent(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """How many rows and columns a (dilated) kernel spans: d*(k - 1) + 1 each, k itself for dilation 1."""
+    return dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1
+
+
 def output_size(
-    owner: str, x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+    owner: str,
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
 ) -> tuple[int, int]:
-    """(H', W') for an (N, C, H, W) input; a ValueError when the kernel is larger than the padded input."""
+    """(H', W') for an (N, C, H, W) input; a ValueError when the kernel spans more than the padded input."""
     height, width = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
-    if kernel[0] > height or kernel[1] > width:
+    extent = kernel_extent(kernel, dilation)
+    if extent[0] > height or extent[1] > width:
+        spans = "" if dilation == (1, 1) else f" with dilation {dilation} (spanning {extent})"
         raise ValueError(
-            f"{owner} got input of spatial size {tuple(x_shape[2:])}: kernel_size {kernel} is larger than "
+            f"{owner} got input of spatial size {tuple(x_shape[2:])}: kernel_size {kernel}{spans} is larger than "
             f"the padded input ({height}, {width}) (padding {padding})"
         )
-    return (height - kernel[0]) // stride[0] + 1, (width - kernel[1]) // stride[1] + 1
+    return (height - extent[0]) // stride[0] + 1, (width - extent[1]) // stride[1] + 1
 
 
 def pad_images(x: Any, padding: tuple[int, int], value: float = 0.0) -> Any:
@@ -98,15 +115,18 @@ def unpad_images(padded: Any, padding: tuple[int, int]) -> Any:
     return padded[:, :, ph : padded.shape[2] - ph, pw : padded.shape[3] - pw]
 
 
-def sliding_windows(padded: Any, kernel: tuple[int, int], stride: tuple[int, int]) -> Any:
+def sliding_windows(
+    padded: Any, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int] = (1, 1)
+) -> Any:
     """Every kh x kw window of ``padded`` (N, C, Hp, Wp), as a read-only view (N, C, H', W', kh, kw).
 
-    ``windows[n, c, h, w]`` is the patch ``padded[n, c, sh*h : sh*h + kh, sw*w : sw*w + kw]``.
-    No data is copied: the view reuses the image's memory with extra strides.
+    ``windows[n, c, h, w, i, j]`` is ``padded[n, c, sh*h + dh*i, sw*w + dw*j]``: for dilation 1 the
+    patch ``padded[n, c, sh*h : sh*h + kh, sw*w : sw*w + kw]``. No data is copied: the view reuses
+    the image's memory with extra strides (a dilated window is the full span, every d-th tap kept).
     """
     xp = get_array_module(padded)
-    windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(2, 3))
-    return windows[:, :, :: stride[0], :: stride[1]]
+    windows = xp.lib.stride_tricks.sliding_window_view(padded, kernel_extent(kernel, dilation), axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
 
 
 def wide_length(out_size: tuple[int, int], pitch: int) -> int:
@@ -158,12 +178,19 @@ def kernel_positions(kernel: tuple[int, int]) -> list[tuple[int, int]]:
     return [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
 
 
-def kernel_offset(i: int, j: int, stride: tuple[int, int], out_size: tuple[int, int]) -> tuple[slice, ...]:
+def kernel_offset(
+    i: int, j: int, stride: tuple[int, int], out_size: tuple[int, int], dilation: tuple[int, int] = (1, 1)
+) -> tuple[slice, ...]:
     """Index of the pixels under kernel position (i, j) in every window: ``padded[kernel_offset(...)]``.
 
-    The result has shape (N, C, H', W'): element (n, c, h, w) is ``padded[n, c, sh*h + i, sw*w + j]``,
+    The result has shape (N, C, H', W'): element (n, c, h, w) is ``padded[n, c, sh*h + dh*i, sw*w + dw*j]``,
     the same number as ``sliding_windows(padded, ...)[n, c, h, w, i, j]``, but as a plain strided
     slice, which can also be written to (``grad[kernel_offset(...)] += ...``).
     """
-    (sh, sw), (out_h, out_w) = stride, out_size
-    return (slice(None), slice(None), slice(i, i + sh * (out_h - 1) + 1, sh), slice(j, j + sw * (out_w - 1) + 1, sw))
+    (sh, sw), (out_h, out_w), (top, left) = stride, out_size, (dilation[0] * i, dilation[1] * j)
+    return (
+        slice(None),
+        slice(None),
+        slice(top, top + sh * (out_h - 1) + 1, sh),
+        slice(left, left + sw * (out_w - 1) + 1, sw),
+    )

@@ -203,12 +203,13 @@ EXERCISES = (
         targets=("im2col",),
         task=_text("""
             Lay every kh x kw window of the padded batch out as a column:
-            cols[(c, i, j), (n, h, w)] = padded[n, c, sh*h + i, sw*w + j], rows ordered c, then i,
-            then j, columns n, then h, then w.
+            cols[(c, i, j), (n, h, w)] = padded[n, c, sh*h + dh*i, sw*w + dw*j], rows ordered c,
+            then i, then j, columns n, then h, then w. The dilation (dh, dw) spreads the kernel's
+            taps apart; it is (1, 1) unless given, and the checks use that.
         """),
-        shapes="padded: (N, C, Hp, Wp) -> cols: (C*kh*kw, N*H'*W'), H' = (Hp - kh) // sh + 1",
-        hint="sliding_windows(padded, kernel_size, stride) is every window as a view (N, C, H', W', kh, kw): "
-        "transpose its axes into the order of the rows and columns, then reshape.",
+        shapes="padded: (N, C, Hp, Wp) -> cols: (C*kh*kw, N*H'*W'), H' = (Hp - dh*(kh - 1) - 1) // sh + 1",
+        hint="sliding_windows(padded, kernel_size, stride, dilation) is every window as a view "
+        "(N, C, H', W', kh, kw): transpose its axes into the order of the rows and columns, then reshape.",
         check=check_im2col,
     ),
     Exercise(
@@ -220,12 +221,13 @@ EXERCISES = (
         targets=("col2im",),
         task=_text("""
             The adjoint of im2col: add each column back onto the pixels its window came from,
-            out[n, c, sh*h + i, sw*w + j] += cols[(c, i, j), (n, h, w)]. Windows overlap when the
-            stride is smaller than the kernel: those pixels collect several terms.
+            out[n, c, sh*h + dh*i, sw*w + dw*j] += cols[(c, i, j), (n, h, w)]. Windows overlap when
+            the stride is smaller than the kernel: those pixels collect several terms.
         """),
         shapes="cols: (C*kh*kw, N*H'*W') -> (N, C, Hp, Wp) = padded_shape",
         hint="Loop over the kh*kw kernel positions (kernel_positions), not over pixels: "
-        "out[kernel_offset(i, j, stride, (H', W'))] is every pixel under position (i, j), (N, C, H', W').",
+        "out[kernel_offset(i, j, stride, (H', W'), dilation)] is every pixel under position (i, j), "
+        "(N, C, H', W'); kernel_extent(kernel_size, dilation) is the rows and columns one window spans.",
         check=check_col2im,
     ),
     Exercise(
@@ -239,7 +241,8 @@ EXERCISES = (
             The backward of im2col_forward (given above it): with dY laid out like the product,
             (F, N*H'*W'), add dL/dW = dY @ cols^T into self.weight.grad, then return dL/dx =
             col2im(W^T @ dY) with the padding cropped off (None when self.needs_input_grad is False).
-            Conv2D.backward adds the bias gradient itself before calling this.
+            Conv2D.backward adds the bias gradient itself before calling this. With groups, each
+            product is one per group: by_group(matrix, self.groups) splits the rows into groups.
         """),
         shapes="saved = (cols (C*kh*kw, N*H'*W'), padded_shape); grad_out: (N, F, H', W'); returns (N, C, H, W)",
         hint="grad_out.transpose(1, 0, 2, 3) puts F first; unpad_images(a, self.padding) crops. Your col2im "

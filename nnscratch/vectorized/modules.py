@@ -1,9 +1,9 @@
 """The layers of tier 2, each a forward and its hand-written backward side by side.
 
 The protocol (``Parameter``, ``Module``, ``Sequential``, ``no_grad``) lives in ``module.py``,
-the activations in ``activations.py`` and batch normalisation in ``batchnorm.py``; all are
-re-exported here, so ``from nnscratch.vectorized.modules import Linear, ReLU, Sequential``
-finds everything.
+the activations in ``activations.py``, batch normalisation in ``batchnorm.py`` and layer
+normalisation in ``layernorm.py``; all are re-exported here, so
+``from nnscratch.vectorized.modules import Linear, ReLU, Sequential`` finds everything.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .activations import (
 )
 from .batchnorm import BatchNorm1D
 from .initialization import default_parameters
+from .layernorm import LayerNorm
 from .module import Module, Parameter, Sequential, grad_enabled, no_grad
 
 
@@ -203,6 +204,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",

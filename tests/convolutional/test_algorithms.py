@@ -40,19 +40,27 @@ def route_cases(draw, route_name):
     """(Conv2D forced onto ``route_name``, x, dL/dy) in float64, over the shapes the route applies to.
 
     Kernels 1 to 3 (3x3 for Winograd), strides 1 to 3 where the route allows them, paddings up
-    to 3 (above kernel - 1 too), 1 to 3 channels and filters, tiny images.
+    to 3 (above kernel - 1 too), 1 to 3 channels and filters, tiny images; dilations 1 to 3 and
+    groups where the route takes them (the reference: any; depthwise: groups = channels = filters).
     """
     kernel = (3, 3) if route_name == "winograd" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if route_name == "im2col" else (1, 1)
+    strided = route_name in ("im2col", "depthwise")
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if strided else (1, 1)
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3))) if strided else (1, 1)
     padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
-    size = [max(1, k - 2 * p) + draw(st.integers(0, 4)) for k, p in zip(kernel, padding, strict=True)]
-    n, channels, filters = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    size = [max(1, k - 2 * p) + draw(st.integers(0, 4)) for k, p in zip(span, padding, strict=True)]
+    groups = draw(st.sampled_from([1, 2, 3])) if route_name in ("im2col", "depthwise") else 1
+    n, channels, filters = draw(st.integers(1, 2)), groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
+    if route_name == "depthwise":
+        channels = filters = groups
     seed = draw(st.integers(0, 2**32 - 1))
-    conv = Conv2D(channels, filters, kernel, stride, padding, draw(st.booleans()), seed, route_name).to(np.float64)
+    options = {"dilation": dilation, "groups": groups}
+    conv = Conv2D(channels, filters, kernel, stride, padding, draw(st.booleans()), seed, route_name, **options)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, channels, *size))
-    out = [(s + 2 * p - k) // step + 1 for s, p, k, step in zip(size, padding, kernel, stride, strict=True)]
-    return conv, x, rng.standard_normal((n, filters, *out))
+    out = [(s + 2 * p - k) // step + 1 for s, p, k, step in zip(size, padding, span, stride, strict=True)]
+    return conv.to(np.float64), x, rng.standard_normal((n, filters, *out))
 
 
 def forward_backward(conv, x, grad_y):
@@ -79,11 +87,12 @@ def check_route(route_name, case):
 
     # the definition, on the CPU: the forward directly, the gradients by the adjoint identity
     weight, bias = to_cpu(conv.weight.data), None if conv.bias is None else to_cpu(conv.bias.data)
-    close(y, conv2d_naive(x, weight, bias, conv.stride, conv.padding), f"{route_name} y vs loops")
+    geometry = conv.stride, conv.padding, conv.dilation, conv.groups
+    close(y, conv2d_naive(x, weight, bias, *geometry), f"{route_name} y vs loops")
     rng = np.random.default_rng(0)
     v, big_v = rng.standard_normal(x.shape), rng.standard_normal(weight.shape)
-    along_x = np.vdot(conv2d_naive(v, weight, None, conv.stride, conv.padding), grad_y)
-    along_w = np.vdot(conv2d_naive(x, big_v, None, conv.stride, conv.padding), grad_y)
+    along_x = np.vdot(conv2d_naive(v, weight, None, *geometry), grad_y)
+    along_w = np.vdot(conv2d_naive(x, big_v, None, *geometry), grad_y)
     close(np.vdot(grad_x, v), along_x, f"{route_name} <dL/dx, v> vs loops")
     close(np.vdot(grad_w, big_v), along_w, f"{route_name} <dL/dW, V> vs loops")
     if grad_b is not None:
@@ -92,7 +101,7 @@ def check_route(route_name, case):
     # PyTorch
     tx, tw = to_torch(x, True), to_torch(weight, True)
     tb = None if bias is None else to_torch(bias, True)
-    ty = F.conv2d(tx, tw, tb, stride=conv.stride, padding=conv.padding)
+    ty = F.conv2d(tx, tw, tb, conv.stride, conv.padding, conv.dilation, conv.groups)
     ty.backward(to_torch(grad_y))
     close(y, ty, f"{route_name} y vs torch")
     close(grad_x, tx.grad, f"{route_name} dL/dx vs torch")
@@ -173,13 +182,18 @@ def test_backward_follows_the_route_its_forward_took():
 @pytest.mark.parametrize(
     ("layer", "message"),
     [
-        (Conv2D(3, 4, 5, algorithm="winograd"), r"^Conv2D\(in_channels=3\): algorithm 'winograd' needs a 3x3 kernel "
-         r"and stride 1, and this layer has kernel_size \(5, 5\) and stride \(1, 1\); use 'auto' or the reference"),
-        (Conv2D(3, 4, 3, stride=2, algorithm="wide"), r"algorithm 'wide' needs stride 1, and this layer has "
-         r"kernel_size \(3, 3\) and stride \(2, 2\)"),
+        (Conv2D(3, 4, 5, algorithm="winograd"), r"^Conv2D\(in_channels=3\): algorithm 'winograd' needs a 3x3 kernel, "
+         r"stride 1, dilation 1 and groups 1, and this layer has kernel_size \(5, 5\), stride \(1, 1\), dilation "
+         r"\(1, 1\) and groups 1; use 'auto' or the reference"),
+        (Conv2D(3, 4, 3, stride=2, algorithm="wide"), r"algorithm 'wide' needs stride 1, dilation 1 and groups 1, and "
+         r"this layer has kernel_size \(3, 3\), stride \(2, 2\)"),
         (Conv2D(3, 4, 3, stride=(1, 2), algorithm="banded"), r"algorithm 'banded' needs stride 1"),
+        (Conv2D(3, 4, 3, algorithm="winograd", dilation=2), r"'winograd' needs a 3x3 kernel, stride 1, dilation 1 "
+         r"and groups 1, and this layer has kernel_size \(3, 3\), stride \(1, 1\), dilation \(2, 2\) and groups 1"),
+        (Conv2D(3, 3, 3, algorithm="wide", groups=3), r"'wide' needs stride 1, dilation 1 and groups 1, .* groups 3;"),
+        (Conv2D(3, 6, 3, algorithm="depthwise", groups=3), r"'depthwise' needs groups = in_channels = out_channels"),
     ],
-    ids=["winograd-5x5", "wide-stride-2", "banded-stride-1x2"],
+    ids=["winograd-5x5", "wide-stride-2", "banded-stride-1x2", "winograd-dilated", "wide-grouped", "depthwise-2-per"],
 )  # fmt: skip
 def test_forcing_a_route_where_it_does_not_apply_names_the_layer_and_why(layer, message):
     with pytest.raises(ValueError, match=message):
@@ -187,12 +201,12 @@ def test_forcing_a_route_where_it_does_not_apply_names_the_layer_and_why(layer, 
 
 
 def test_an_unknown_algorithm_is_refused_with_the_known_names():
-    known = r"must be one of auto, winograd, banded, wide, im2col, got 'fast'"
+    known = r"must be one of auto, winograd, banded, wide, depthwise, im2col, got 'fast'"
     with pytest.raises(ValueError, match=r"^Conv2D: algorithm " + known):
         Conv2D(1, 2, 3, algorithm="fast")
     with pytest.raises(ValueError, match=r"^use_algorithm: algorithm " + known), use_algorithm("fast"):
         pass
-    assert ALGORITHMS == ("auto", "winograd", "banded", "wide", "im2col")
+    assert ALGORITHMS == ("auto", "winograd", "banded", "wide", "depthwise", "im2col")
 
 
 def test_last_algorithm_is_none_before_the_first_forward_and_repr_shows_a_forced_route():

@@ -132,7 +132,8 @@ def assert_gradients_accumulate(layer, x, upstream):
 @pytest.mark.parametrize("algorithm", list(ROUTES))
 def test_conv2d_accumulates_gradients_over_two_forward_backward_passes(monkeypatch, algorithm, cols_bytes):
     monkeypatch.setattr(slices, "CPU_COLS_BYTES_PER_SLICE", cols_bytes)  # the wide route keeps cols, or not
-    conv = Conv2D(2, 2, 3, seed=0, algorithm=algorithm).to(np.float64)
+    groups = 2 if algorithm == "depthwise" else 1  # the depthwise route needs one filter per channel
+    conv = Conv2D(2, 2, 3, seed=0, algorithm=algorithm, groups=groups).to(np.float64)
     assert_gradients_accumulate(conv, random_input(0, (2, 2, 4, 4)), random_input(1, (2, 2, 2, 2)))
     assert conv.last_algorithm == algorithm
 

@@ -46,7 +46,7 @@ def test_every_architecture_counts_every_layer_and_names_the_route_of_every_conv
     model = build(name, 3, 10, 32)
     rows = summarize(model, model.input_shape)
     routes = {"Conv2D": ("wide", "winograd", "banded", "im2col"), "MaxPool2D": ("tiled", "windows")}
-    routes["AvgPool2D"] = routes["MaxPool2D"]
+    routes["AvgPool2D"], routes["DepthwiseConv2D"] = routes["MaxPool2D"], ("depthwise",)
     assert any(row.kind == "Conv2D" for row in rows)
     for row in rows:  # convolutions and pools name their route; other layers have none
         assert row.algorithm in routes.get(row.kind, ("",)), (row.name, row.kind, row.algorithm)

@@ -76,7 +76,8 @@ def test_a_wrong_col2im_shows_on_its_own_row_only_conv2d_is_checked_with_the_lib
     conv = tmp_path / "step5_conv.py"
     conv.write_text(
         conv.read_text().replace(
-            "out[kernel_offset(i, j, stride, out_size)] +=", "out[kernel_offset(i, j, stride, out_size)] ="
+            "out[kernel_offset(i, j, stride, out_size, dilation)] +=",
+            "out[kernel_offset(i, j, stride, out_size, dilation)] =",
         )
     )
     assert main(["exercises", "check", str(tmp_path), "col2im", "conv2d"]) == 1

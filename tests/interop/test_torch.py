@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from nnscratch.convolutional import ConvTranspose2D
 from nnscratch.convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
 from nnscratch.convolutional.modules import (
     GELU,
@@ -16,6 +17,7 @@ from nnscratch.convolutional.modules import (
     Dropout,
     Flatten,
     GlobalAvgPool2D,
+    GroupNorm,
     Identity,
     LayerNorm2D,
     LeakyReLU,
@@ -32,18 +34,22 @@ from nnscratch.convolutional.modules import (
 from nnscratch.interop import torch as interop_torch
 from nnscratch.vectorized.batchnorm import BatchNorm1D
 from nnscratch.vectorized.module import Module
-from nnscratch.vectorized.modules import Linear
+from nnscratch.vectorized.modules import LayerNorm, Linear
 from tests.support import assert_close
 
 IMAGES = (2, 4, 6, 6)
 LAYERS = [
     (Conv2D(4, 3, 3, stride=2, padding=1, seed=0), IMAGES),
     (Conv2D(4, 3, (1, 3), bias=False, seed=0), IMAGES),
+    (Conv2D(4, 6, 3, padding=2, dilation=2, groups=2, seed=0), IMAGES),
     (DepthwiseConv2D(4, 3, padding=1, seed=0), IMAGES),
+    (ConvTranspose2D(4, 2, 3, stride=2, padding=1, output_padding=1, dilation=(1, 2), groups=2, seed=0), IMAGES),
     (Linear(5, 3, seed=0), (2, 5)),
     (BatchNorm1D(5), (3, 5)),
     (BatchNorm2D(4, eps=1e-3, momentum=0.2), IMAGES),
     (LayerNorm2D(4), IMAGES),
+    (GroupNorm(2, 4, eps=1e-3), IMAGES),
+    (LayerNorm(5, eps=1e-4), (2, 3, 5)),
     (MaxPool2D(3, stride=2, padding=1), IMAGES),
     (AvgPool2D(2), IMAGES),
     (GlobalAvgPool2D(), IMAGES),

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from nnscratch.convolutional import ConvTranspose2D
 from nnscratch.convolutional.blocks import ResidualBlock
 from nnscratch.convolutional.modules import (
     GELU,
@@ -16,6 +17,7 @@ from nnscratch.convolutional.modules import (
     Dropout,
     Flatten,
     GlobalAvgPool2D,
+    GroupNorm,
     Identity,
     LayerNorm2D,
     MaxPool2D,
@@ -24,7 +26,7 @@ from nnscratch.convolutional.modules import (
 )
 from nnscratch.vectorized.leaves import trace_layers
 from nnscratch.vectorized.module import Module
-from nnscratch.vectorized.modules import Linear
+from nnscratch.vectorized.modules import LayerNorm, Linear
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,8 @@ from nnscratch.vectorized.modules import Linear
         (Conv2D(3, 4, 3, padding=1), (3, 5, 6), (2 * 3 * 9 + 1) * 4 * 5 * 6),  # a multiply-add per weight, the bias
         (Conv2D(3, 4, (3, 1), stride=2, bias=False), (3, 5, 6), 2 * 3 * 3 * 4 * 2 * 3),
         (DepthwiseConv2D(3, 3, stride=2, padding=1), (3, 5, 5), (2 * 9 + 1) * 3 * 3 * 3),
+        (Conv2D(4, 6, 3, dilation=2, groups=2), (4, 7, 7), (2 * 2 * 9 + 1) * 6 * 3 * 3),  # C/g per filter
+        (ConvTranspose2D(3, 4, 3, stride=2), (3, 2, 2), 2 * 3 * 4 * 9 * 2 * 2 + 4 * 5 * 5),  # per input, + bias
         (Linear(8, 5), (8,), 2 * 8 * 5 + 5),
         (Linear(8, 5, bias=False), (8,), 2 * 8 * 5),
         (MaxPool2D(2), (3, 4, 6), 4 * 3 * 2 * 3),  # kh * kw comparisons per output
@@ -40,6 +44,8 @@ from nnscratch.vectorized.modules import Linear
         (GlobalAvgPool2D(), (3, 4, 4), 3 * 4 * 4),  # one addition per input
         (BatchNorm2D(3), (3, 4, 4), 2 * 3 * 4 * 4),  # a scale and a shift per value
         (LayerNorm2D(3), (3, 4, 4), 2 * 3 * 4 * 4),
+        (GroupNorm(3, 3), (3, 4, 4), 2 * 3 * 4 * 4),
+        (LayerNorm(5), (7, 5), 2 * 7 * 5),
         (ReLU(), (3, 4, 4), 3 * 4 * 4),
         (GELU(), (7,), 7),
         (Dropout(0.5), (3, 4, 4), 3 * 4 * 4),

@@ -38,7 +38,7 @@ from typing import Any
 
 from ...common.backend import get_array_module
 from ..windows import pad_images, unpad_images
-from .route import Route, stride_one
+from .route import STRIDE_ONE, Route, stride_one
 
 # Auto takes row bands for at most this many input channels, where the padded width is at most
 # BANDED_MAX_WASTE kernel widths: there copying costs more than the extra products (LeNet-5's
@@ -168,4 +168,4 @@ def backward(layer: Any, saved: Any, grad_out: Any) -> Any:
     return None if grad_padded is None else unpad_images(grad_padded, layer.padding)
 
 
-ROUTE = Route("banded", "stride 1", stride_one, pays_off, forward, backward)
+ROUTE = Route("banded", STRIDE_ONE, stride_one, pays_off, forward, backward)

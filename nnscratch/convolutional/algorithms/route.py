@@ -30,6 +30,15 @@ class Route(NamedTuple):
     backward: Callable[[Any, Any, Any], Any]
 
 
+def plain_taps(layer: Any) -> bool:
+    """No dilation and one group: what the fast routes are written for (the reference takes any)."""
+    return layer.dilation == (1, 1) and layer.groups == 1
+
+
 def stride_one(layer: Any, input_shape: tuple[int, ...]) -> bool:
-    """The rule of the routes that slide one pixel at a time: stride (1, 1)."""
-    return layer.stride == (1, 1)
+    """The rule of the routes that slide one pixel at a time: stride (1, 1), on plain taps."""
+    return layer.stride == (1, 1) and plain_taps(layer)
+
+
+# what ``stride_one`` routes say they need, in the error when one is forced where it does not apply
+STRIDE_ONE = "stride 1, dilation 1 and groups 1"

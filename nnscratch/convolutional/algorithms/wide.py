@@ -32,7 +32,7 @@ from typing import Any
 
 from ...common.backend import get_array_module
 from ..windows import kernel_positions, pad_images, unpad_images, wide_length, wide_to_images, wide_windows
-from .route import Route, stride_one
+from .route import STRIDE_ONE, Route, stride_one
 from .slices import Scratch, batch_slices
 
 # The input gradient goes by the flipped convolution from this many input channels on: it is one
@@ -173,4 +173,4 @@ def backward(layer: Any, saved: Any, grad_out: Any) -> Any:
     return input_gradient_by_col2im(layer, grad_rows, padded.shape)
 
 
-ROUTE = Route("wide", "stride 1", stride_one, lambda layer, input_shape: True, forward, backward)
+ROUTE = Route("wide", STRIDE_ONE, stride_one, lambda layer, input_shape: True, forward, backward)

@@ -56,7 +56,7 @@ from typing import Any, NamedTuple
 from ...common.backend import get_array_module
 from ...vectorized.module import grad_enabled
 from ...vectorized.per_channel import per_channel
-from .route import Route
+from .route import STRIDE_ONE, Route, stride_one
 from .slices import batch_slices
 
 # With fewer input channels the transforms outweigh the multiplications saved; from 32 on, layers
@@ -323,8 +323,8 @@ def winograd_backward(grad_out: Any, saved: tuple, needs_input_grad: bool = True
 
 
 def applies(layer: Any, input_shape: tuple[int, ...]) -> bool:
-    """The transforms are those of a 3x3 kernel, and tiles step one pixel at a time: stride 1."""
-    return layer.kernel_size == (3, 3) and layer.stride == (1, 1)
+    """The transforms are those of a 3x3 kernel, and tiles step one pixel at a time: stride 1 (plain taps)."""
+    return layer.kernel_size == (3, 3) and stride_one(layer, input_shape)
 
 
 def pays_off(layer: Any, input_shape: tuple[int, ...]) -> bool:
@@ -349,4 +349,4 @@ def backward(layer: Any, saved: Any, grad_out: Any) -> Any:
     return grad_x
 
 
-ROUTE = Route("winograd", "a 3x3 kernel and stride 1", applies, pays_off, forward, backward)
+ROUTE = Route("winograd", f"a 3x3 kernel, {STRIDE_ONE}", applies, pays_off, forward, backward)

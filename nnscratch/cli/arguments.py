@@ -11,8 +11,9 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..common.datasets import DATASET_NAMES, load_dataset
+from ..common.datasets import CLASSES, DATASET_NAMES, IMAGE_SHAPES, is_dataset_path, load_dataset
 
 
 def positive_int(text: str) -> int:
@@ -92,12 +93,35 @@ def str_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",")]
 
 
+def dataset_name_or_path(text: str) -> str:
+    """argparse type: a known dataset's name, or the path of an existing ``.npz`` file or image folder
+    (what the file holds is checked when it is read)."""
+    if text in DATASET_NAMES or (is_dataset_path(text) and Path(text).exists()):
+        return text
+    said = "no such file or folder" if is_dataset_path(text) else "no dataset of that name"
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: {said}; give one of {', '.join(DATASET_NAMES)}, or the path of an .npz file or an image folder"
+    )
+
+
+DATASET_HELP = (
+    f"{', '.join(DATASET_NAMES)}, or a dataset of your own: an .npz file or a folder train/CLASS/*.png, "
+    "test/CLASS/*.png (see the docs)"
+)
+
+
+def add_dataset_argument(parser: argparse.ArgumentParser, default: str | None, help: str = DATASET_HELP) -> None:
+    """--dataset NAME|PATH, the one definition every command shares."""
+    shown = f" (default: {default})" if default else ""
+    parser.add_argument("--dataset", default=default, type=dataset_name_or_path, metavar="NAME|PATH", help=help + shown)
+
+
 # ----------------------------------------------------------------------------- shared flags
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, val_split: float = 0.1) -> None:
     """--dataset --data-dir --val-split --seed --quiet"""
-    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
+    add_dataset_argument(parser, "fashion-mnist")
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument(
         "--val-split", type=unit_interval, default=val_split, help="fraction held out for validation (%(default)s)"
@@ -284,13 +308,29 @@ def optimizer_and_schedule(args: argparse.Namespace, parameters: list) -> tuple:
 
 
 def load_data(args: argparse.Namespace):
-    """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr."""
+    """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr.
+
+    Kept in ``args.loaded_dataset``, so that a dataset read early (``dataset_layout``) is not read twice.
+    """
+    kept = getattr(args, "loaded_dataset", None)
+    if kept is not None and kept.name == args.dataset:
+        return kept
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dataset = load_dataset(args.dataset, args.data_dir)
+        dataset = load_dataset(args.dataset, getattr(args, "data_dir", None))
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
+    args.loaded_dataset = dataset
     return dataset
+
+
+def dataset_layout(args: argparse.Namespace) -> tuple[tuple[int, int, int], int]:
+    """((C, H, W), number of classes) of --dataset, to plan the model before training: a known name
+    answers from the catalog, without reading a byte; a dataset of your own is loaded for it (once)."""
+    if is_dataset_path(args.dataset):
+        dataset = load_data(args)
+        return dataset.image_shape, dataset.num_classes
+    return IMAGE_SHAPES[args.dataset], len(CLASSES[args.dataset])
 
 
 def use_requested_device(device: str, command: str) -> bool:

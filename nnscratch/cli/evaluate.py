@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..common.datasets import DATASET_NAMES
 from . import arguments
 from .checkpoints import existing_file
 from .errors import fail
@@ -14,8 +13,8 @@ from .paths import output_folder_problem
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=existing_file, metavar="PATH", help="a checkpoint written by --save")
-    parser.add_argument(
-        "--dataset", choices=DATASET_NAMES, help="the test set to use (default: the one the model was trained on)"
+    arguments.add_dataset_argument(
+        parser, None, f"the test set to use (default: the one the model was trained on): {arguments.DATASET_HELP}"
     )
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (confusion matrix, mistakes, curves) here")

@@ -61,10 +61,8 @@ class MLPRun(TrainingRun):
         return problems
 
     def num_parameters_planned(self) -> int:
-        from ..common.datasets import IMAGE_SHAPES
-
-        # every dataset nnscratch knows has 10 classes
-        return layer_sizes_parameters([math.prod(IMAGE_SHAPES[self.args.dataset]), *self.args.hidden_sizes, 10])
+        image_shape, num_classes = arguments.dataset_layout(self.args)
+        return layer_sizes_parameters([math.prod(image_shape), *self.args.hidden_sizes, num_classes])
 
     def record(self) -> dict:
         """``build_mlp``'s arguments (less the data's sizes, added by ``build``) and every training option."""

@@ -19,6 +19,7 @@ from .arguments import (
     add_watch_argument,
     augment_conflict,
     augmentation_from,
+    dataset_layout,
     option_said,
 )
 from .checkpoints import add_checkpoint_arguments
@@ -74,11 +75,12 @@ def build_model(args: argparse.Namespace):
     """The architecture for the dataset's image shape, or a ValueError (MemoryError) saying why it cannot
     be built, with the --option flags behind it. Built within the memory the machine has free: an
     --option that makes the model too large is refused at the first allocation beyond it."""
-    from ..common.datasets import IMAGE_SHAPES
     from ..common.memory import allocation_limit, available_memory
     from ..convolutional.architectures import build
 
-    channels, height, _ = IMAGE_SHAPES[args.dataset]
+    (channels, height, width), num_classes = dataset_layout(args)
+    if height != width:
+        raise ValueError(f"--dataset {args.dataset}: the CNNs take square images, got {width}x{height} pixels")
     options = dict(args.option)
     for size in ("in_channels", "num_classes", "image_size"):
         if size in options:
@@ -89,7 +91,7 @@ def build_model(args: argparse.Namespace):
     said = options_said(args) or args.architecture
     try:
         with allocation_limit(available) if available else contextlib.nullcontext():
-            return build(args.architecture, channels, 10, height, **options)
+            return build(args.architecture, channels, num_classes, height, **options)
     except MemoryError:
         raise MemoryError(f"{said}: the model does not fit in the {available / 2**30:,.1f} GiB available") from None
     except ValueError as error:

@@ -392,17 +392,58 @@ AUGMENT_FLAGS = {
     "randaugment": (non_negative_int, 0, "N", "RandAugment: N ops per image"),
     "magnitude": (bounded_float(10), 9.0, "M", "RandAugment magnitude in [0, 10] (9)"),
 }
+# the operations that have a probability, --augment-OP-p: flag -> the Augmentation field it sets
+AUGMENT_OPERATIONS = {
+    "shift": "shift",
+    "rotate": "rotate",
+    "hflip": "hflip",
+    "vflip": "vflip",
+    "noise": "noise",
+    "cutout": "cutout",
+    "cutmix": "cutmix_alpha",
+    "randaugment": "randaugment_ops",
+}
 
 
-def add_augment_arguments(parser: argparse.ArgumentParser) -> None:
-    """--augment-* and --no-augment (defaults: the dataset's safe default, shifts of up to 2 pixels)."""
-    group = parser.add_argument_group("augmentation (default: random shifts of up to 2 pixels; flips for cifar10)")
+def augment_flag_names() -> list[str]:
+    """Every --augment-* flag without its dashes' prefix: "shift", ..., "magnitude", "shift-p", ..."""
+    return [*AUGMENT_FLAGS, *(f"{name}-p" for name in AUGMENT_OPERATIONS)]
+
+
+def _augment_value(args: argparse.Namespace, flag: str) -> object:
+    return getattr(args, "augment_" + flag.replace("-", "_"))
+
+
+def _augment_default(flag: str) -> object:
+    """What a --augment-* flag holds when it is not given (None for the probabilities: the operation's own)."""
+    return None if flag.endswith("-p") else AUGMENT_FLAGS[flag][1]
+
+
+def add_augment_arguments(
+    parser: argparse.ArgumentParser, title: str = "random shifts of up to 2 pixels; flips for cifar10"
+) -> None:
+    """--augment-*, --augment-OP-p and --no-augment (title: what the command does without them)."""
+    group = parser.add_argument_group(f"augmentation (default: {title})")
     for name, (kind, default, metavar, text) in AUGMENT_FLAGS.items():
         if kind is None:
             group.add_argument(f"--augment-{name}", action="store_true", help=text)
         else:
             group.add_argument(f"--augment-{name}", type=kind, default=default, metavar=metavar, help=text)
+    for name in AUGMENT_OPERATIONS:
+        each = "batch is mixed" if name == "cutmix" else "image gets it"
+        usual = 0.5 if name.endswith("flip") else 1
+        group.add_argument(
+            f"--augment-{name}-p",
+            type=bounded_float(1),
+            metavar="P",
+            help=f"the probability that each {each} (default: {usual})",
+        )
     group.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+
+
+def augment_record_names(args: argparse.Namespace) -> list[str]:
+    """The names in ``args`` of every augmentation flag, for a checkpoint's record of the run."""
+    return [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
 
 
 def augment_conflict(args: argparse.Namespace) -> str | None:
@@ -410,17 +451,25 @@ def augment_conflict(args: argparse.Namespace) -> str | None:
     recipe fills in defaults: it compares the flags with their argparse defaults."""
     if not args.no_augment:
         return None
-    given = [f"--augment-{name}" for name, flag in AUGMENT_FLAGS.items() if getattr(args, f"augment_{name}") != flag[1]]
+    given = [
+        f"--augment-{flag}" for flag in augment_flag_names() if _augment_value(args, flag) != _augment_default(flag)
+    ]
     return f"--no-augment turns every augmentation off, but {', '.join(given)} asks for one" if given else None
 
 
-def augmentation_from(args: argparse.Namespace):
-    """The Augmentation the flags describe (a ValueError names any impossible value)."""
-    from ..common.augment import Augmentation, default_augmentation
+def augmentation_from(args: argparse.Namespace, default=None):
+    """The Augmentation the flags describe, over ``default`` (the dataset's default augmentation when
+    None). A ValueError names any impossible value."""
+    from ..common.augment import PROBABILITY_OF, Augmentation, default_augmentation
 
     if args.no_augment:
         return Augmentation.none()
-    default = default_augmentation(args.dataset)
+    default = default_augmentation(args.dataset) if default is None else default
+    probabilities = {
+        PROBABILITY_OF[field]: _augment_value(args, f"{flag}-p")
+        for flag, field in AUGMENT_OPERATIONS.items()
+        if _augment_value(args, f"{flag}-p") is not None
+    }
     return Augmentation(
         shift=default.shift if args.augment_shift is None else args.augment_shift,
         rotate=args.augment_rotate,
@@ -431,7 +480,23 @@ def augmentation_from(args: argparse.Namespace):
         cutmix_alpha=args.augment_cutmix,
         randaugment_ops=args.augment_randaugment,
         randaugment_magnitude=args.augment_magnitude,
+        **probabilities,
     )
+
+
+def augmentation_problems(args: argparse.Namespace, augmentation, image_shape: tuple[int, int, int]) -> list[str]:
+    """What cannot work in ``augmentation`` (built from the flags) on images (C, H, W): a shift or cutout
+    as large as the image, a probability given to an operation that is off."""
+    problems = []
+    try:
+        augmentation.check_fits(image_shape)
+    except ValueError as error:
+        problems.append(f"--augment-shift, --augment-cutout: {error}")
+    for flag, field in AUGMENT_OPERATIONS.items():
+        probability = _augment_value(args, f"{flag}-p")
+        if probability is not None and not getattr(augmentation, field):
+            problems.append(f"--augment-{flag}-p {probability:g} has no effect: --augment-{flag} is off")
+    return problems
 
 
 def add_conv_algorithm_argument(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,9 @@ from .arguments import (
     add_schedule_arguments,
     add_watch_argument,
     augment_conflict,
+    augment_record_names,
     augmentation_from,
+    augmentation_problems,
     dataset_layout,
     option_said,
 )
@@ -127,10 +129,9 @@ class TrainRun(TrainingRun):
         self.augmentation = augmentation_from(self.args)
         self.model = build_model(self.args)
         self.check_conv_algorithm()
-        try:
-            self.augmentation.check_fits(self.model.input_shape)
-        except ValueError as error:
-            return [f"--augment-shift, --augment-cutout: {error}"]
+        problems = augmentation_problems(self.args, self.augmentation, self.model.input_shape)
+        if problems:
+            return problems
         problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
         return [problem] if problem else []
 
@@ -160,7 +161,7 @@ class TrainRun(TrainingRun):
         args = self.args
         training = ("optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
         training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
-        augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
+        augment = augment_record_names(args)
         record = {
             "architecture": self.model.architecture,
             "training": {name: getattr(args, name) for name in (*training, *augment)},

@@ -50,7 +50,8 @@ def load_npz_dataset(path: Path) -> tuple[Arrays, tuple[str, ...]]:
             arrays = {header.name: archive.read(header) for header in headers}
     except ArchiveError as error:
         raise DatasetError(f"{path}: {error}") from None
-    x_train, x_test = (as_uint8_pixels(_as_nchw(arrays[key]), f"{path}: {key}") for key in ("x_train", "x_test"))
+    # pixels checked in the file's own layout, so that a message's index is the one the user can look up
+    x_train, x_test = (_as_nchw(as_uint8_pixels(arrays[key], f"{path}: {key}")) for key in ("x_train", "x_test"))
     if x_test.shape[1:] != x_train.shape[1:]:
         raise DatasetError(
             f"{path}: x_test holds {_shape_said(x_test)} images but x_train {_shape_said(x_train)}; "

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .data_files import DEFLATE_MAX_RATIO
 from .dataset_catalog import DatasetError
-from .dataset_readers import NPZ_KEYS, Arrays, check_counts, check_labels
-from .npz_reader import ArchiveError, ArrayHeader, NpzReader
+from .dataset_readers import Arrays, check_counts, check_labels, read_npz_arrays
+from .npz_reader import ArrayHeader
 from .pixels import as_uint8_pixels, check_pixel_dtype
 
 CHANNELS = (1, 3)  # gray or RGB: the channel counts a 4-D image array may have
@@ -36,20 +35,7 @@ CHANNELS = (1, 3)  # gray or RGB: the channel counts a 4-D image array may have
 def load_npz_dataset(path: Path) -> tuple[Arrays, tuple[str, ...]]:
     """The arrays ``(x_train, y_train, x_test, y_test)`` (images uint8 (N, C, H, W), labels int64 (N,))
     and the class names of the ``.npz`` dataset at ``path`` (see the module docstring)."""
-    try:
-        with NpzReader(path) as archive:
-            missing = [key for key in NPZ_KEYS if key not in archive.names()]
-            if missing:
-                raise DatasetError(f"{path}: missing array(s) {missing}; an .npz dataset holds {list(NPZ_KEYS)}")
-            headers = [archive.header(key) for key in NPZ_KEYS]
-            if "class_names" in archive.names():
-                headers.append(archive.header("class_names", text=True))
-            for header in headers:
-                _check_header(header, path)
-            archive.check_total(headers, DEFLATE_MAX_RATIO)  # zlib never inflates more than 1032:1
-            arrays = {header.name: archive.read(header) for header in headers}
-    except ArchiveError as error:
-        raise DatasetError(f"{path}: {error}") from None
+    arrays = read_npz_arrays(path, _check_header, text_keys=("class_names",))
     # pixels checked in the file's own layout, so that a message's index is the one the user can look up
     x_train, x_test = (_as_nchw(as_uint8_pixels(arrays[key], f"{path}: {key}")) for key in ("x_train", "x_test"))
     if x_test.shape[1:] != x_train.shape[1:]:

@@ -19,14 +19,11 @@ ConvTrainer adds what image models need:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ..common.augment import Augmentation
 from ..vectorized.augmenting_trainer import AugmentingTrainer
 from ..vectorized.schedules import MultiStepLR, multistep_milestones
-from ..vectorized.trainer import Callback
-from ..vectorized.watch import Watcher
 
 LR_DROP = 0.1
 
@@ -36,26 +33,15 @@ class ConvTrainer(AugmentingTrainer):
 
     augmentation: an ``Augmentation`` (default: shifts of up to 2 pixels; ``Augmentation.none()``
     turns everything off). schedule: a schedule object, or None for the default multistep drops.
-    The other arguments are the vectorized ``Trainer``'s. Augmentation draws from its own
-    generator, seeded from ``seed``, so changing the augmentation does not change the
-    shuffling order (``AugmentingTrainer``).
+    The other arguments are ``AugmentingTrainer``'s, image_shape left None (the images are whole).
+    Augmentation draws from its own generator, seeded from ``seed``, so changing the augmentation
+    does not change the shuffling order.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        optimizer: Any,
-        loss: Any = None,
-        schedule: Any = None,
-        grad_clip: float | None = None,
-        augmentation: Augmentation | None = None,
-        callbacks: Sequence[Callback] = (),
-        quiet: bool = False,
-        seed: int = 0,
-        watcher: Watcher | None = None,
-    ) -> None:
-        augmentation = Augmentation() if augmentation is None else augmentation
-        super().__init__(model, optimizer, loss, schedule, grad_clip, augmentation, callbacks, quiet, seed, watcher)
+    @staticmethod
+    def default_augmentation() -> Augmentation:
+        """Image models train with random shifts of up to 2 pixels unless told otherwise."""
+        return Augmentation()
 
     @staticmethod
     def _default_multistep_schedule(epochs: int, base_lr: float) -> list[float]:

@@ -34,7 +34,7 @@ from .watch import Watcher
 class AugmentingTrainer(Trainer):
     """``Trainer`` plus an ``Augmentation`` of every training batch (see the module docstring).
 
-    augmentation: what to apply (default: ``Augmentation.none()``). image_shape: (C, H, W) of the
+    augmentation: what to apply (default: ``default_augmentation()``, none). image_shape: (C, H, W) of the
     flat rows x (N, C*H*W) the model takes, or None when x holds images (N, C, H, W) already.
     The other arguments are ``Trainer``'s.
     """
@@ -54,9 +54,14 @@ class AugmentingTrainer(Trainer):
         image_shape: tuple[int, int, int] | None = None,
     ) -> None:
         super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
-        self.augmentation = Augmentation.none() if augmentation is None else augmentation
+        self.augmentation = self.default_augmentation() if augmentation is None else augmentation
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
+
+    @staticmethod
+    def default_augmentation() -> Augmentation:
+        """The augmentation of a trainer given none: none at all (``ConvTrainer``: shifts)."""
+        return Augmentation.none()
 
     def fit(self, x: Any, y: Any, epochs: int, batch_size: int, **options: Any) -> list[dict[str, Any]]:
         """As ``Trainer.fit``, after checking that x's samples are images the augmentation fits."""

@@ -19,7 +19,8 @@ The layout (the one torchvision's ``ImageFolder`` reads, split in two)::
   ``imsave`` writes gray images that way). When every image is gray the dataset has 1 channel,
   otherwise 3 (gray images repeated in each). Transparency (an alpha channel) is dropped.
 
-Images are returned as the other datasets are: uint8 (N, C, H, W), labels int64 (N,).
+Images are returned as the other datasets are: uint8 (N, C, H, W), labels int64 (N,), class by
+class and in file order within a class (training shuffles them; a run on "the first N" does not).
 """
 
 from __future__ import annotations

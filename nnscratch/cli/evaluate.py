@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..common.datasets import DATASET_NAMES
 from . import arguments
 from .arguments import add_option_argument
 from .checkpoints import existing_file
@@ -28,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a checkpoint written by --save, or a .safetensors file of weights (with --arch)",
     )
-    parser.add_argument(
-        "--dataset", choices=DATASET_NAMES, help="the test set to use (default: the one the model was trained on)"
+    arguments.add_dataset_argument(
+        parser, None, f"the test set to use (default: the one the model was trained on): {arguments.DATASET_HELP}"
     )
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (confusion matrix, mistakes, curves) here")

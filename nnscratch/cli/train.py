@@ -19,7 +19,10 @@ from .arguments import (
     add_schedule_arguments,
     add_watch_argument,
     augment_conflict,
+    augment_record_names,
     augmentation_from,
+    augmentation_problems,
+    dataset_layout,
     option_said,
 )
 from .checkpoints import add_checkpoint_arguments
@@ -76,11 +79,12 @@ def build_model(args: argparse.Namespace):
     """The architecture for the dataset's image shape, or a ValueError (MemoryError) saying why it cannot
     be built, with the --option flags behind it. Built within the memory the machine has free: an
     --option that makes the model too large is refused at the first allocation beyond it."""
-    from ..common.datasets import IMAGE_SHAPES
     from ..common.memory import allocation_limit, available_memory
     from ..convolutional.architectures import build
 
-    channels, height, _ = IMAGE_SHAPES[args.dataset]
+    (channels, height, width), num_classes = dataset_layout(args)
+    if height != width:
+        raise ValueError(f"--dataset {args.dataset}: the CNNs take square images, got {width}x{height} pixels")
     options = dict(args.option)
     for size in ("in_channels", "num_classes", "image_size"):
         if size in options:
@@ -91,7 +95,7 @@ def build_model(args: argparse.Namespace):
     said = options_said(args) or args.architecture
     try:
         with allocation_limit(available) if available else contextlib.nullcontext():
-            return build(args.architecture, channels, 10, height, **options)
+            return build(args.architecture, channels, num_classes, height, **options)
     except MemoryError:
         raise MemoryError(f"{said}: the model does not fit in the {available / 2**30:,.1f} GiB available") from None
     except ValueError as error:
@@ -127,10 +131,9 @@ class TrainRun(TrainingRun):
         self.augmentation = augmentation_from(self.args)
         self.model = build_model(self.args)
         self.check_conv_algorithm()
-        try:
-            self.augmentation.check_fits(self.model.input_shape)
-        except ValueError as error:
-            return [f"--augment-shift, --augment-cutout: {error}"]
+        problems = augmentation_problems(self.args, self.augmentation, self.model.input_shape)
+        if problems:
+            return problems
         problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
         return [problem] if problem else []
 
@@ -160,7 +163,7 @@ class TrainRun(TrainingRun):
         args = self.args
         training = ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
         training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
-        augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
+        augment = augment_record_names(args)
         record = {
             "architecture": self.model.architecture,
             "training": {name: getattr(args, name) for name in (*training, *augment)},

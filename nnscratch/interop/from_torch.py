@@ -13,7 +13,7 @@ and looks up each module's class name in ``CONVERTERS``:
   used twice in its forward, becomes two ReLU modules (each keeps what its own backward needs).
 
 Classes are recognised by name; a twin must be the very class ``to_torch`` writes. A setting
-nnscratch does not implement (a dilated convolution, ``ceil_mode``, a BatchNorm without running
+nnscratch does not implement (a convolution padding by reflection, ``ceil_mode``, a BatchNorm without running
 statistics, bfloat16 weights) makes its layer unsupported, like a class nnscratch lacks: every
 such module is listed, by path, in one TypeError, before anything is returned. Children of a ``Sequential``
 are named by position in nnscratch (``"0.weight"``), as they are in PyTorch unless the
@@ -27,12 +27,13 @@ from typing import Any
 
 from ..common.backend import to_device
 from ..convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
-from ..convolutional.depthwise import DepthwiseConv2D
-from ..convolutional.modules import Conv2D, SqueezeExcite
-from ..convolutional.normalization import BatchNorm2D, LayerNorm2D
+from ..convolutional.conv_transpose import ConvTranspose2D
+from ..convolutional.modules import Conv2D, DepthwiseConv2D, SqueezeExcite
+from ..convolutional.normalization import BatchNorm2D, GroupNorm, LayerNorm2D
 from ..convolutional.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
-from ..vectorized.activations import GELU, LeakyReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh
+from ..vectorized.activations import GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh
 from ..vectorized.batchnorm import BatchNorm1D
+from ..vectorized.layernorm import LayerNorm
 from ..vectorized.module import Module, Parameter, Sequential
 from ..vectorized.modules import Dropout, Flatten, Identity, Linear
 
@@ -104,16 +105,49 @@ def _require(torch_module: Any, **expected: Any) -> None:
 
 
 def _conv(conv: Any, child: Callable) -> Module:
-    """Conv2d: a Conv2D, or a DepthwiseConv2D when there is one group per channel."""
-    _require(conv, dilation=1, padding_mode="zeros")
+    """Conv2d: a Conv2D, or a DepthwiseConv2D when there is one group per channel and one filter each."""
+    _require(conv, padding_mode="zeros")
     if isinstance(conv.padding, str):
         raise Unsupported(f"padding={conv.padding!r}: give the padding in pixels")
     geometry = {"stride": conv.stride, "padding": conv.padding, "bias": conv.bias is not None}
-    if conv.groups == 1:
-        return _with_weights(Conv2D(conv.in_channels, conv.out_channels, conv.kernel_size, **geometry), conv)
     if conv.groups == conv.in_channels == conv.out_channels:
-        return _with_weights(DepthwiseConv2D(conv.in_channels, conv.kernel_size, **geometry), conv)
-    raise Unsupported(f"groups={conv.groups}: nnscratch has groups=1 and one group per channel")
+        return _with_weights(
+            DepthwiseConv2D(conv.in_channels, conv.kernel_size, **geometry, dilation=conv.dilation), conv
+        )
+    built = Conv2D(
+        conv.in_channels, conv.out_channels, conv.kernel_size, **geometry, dilation=conv.dilation, groups=conv.groups
+    )
+    return _with_weights(built, conv)
+
+
+def _conv_transpose(conv: Any, child: Callable) -> Module:
+    _require(conv, padding_mode="zeros")
+    built = ConvTranspose2D(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.output_padding,
+        bias=conv.bias is not None,
+        dilation=conv.dilation,
+        groups=conv.groups,
+    )
+    return _with_weights(built, conv)
+
+
+def _group_norm(norm: Any, child: Callable) -> Module:
+    _require(norm, affine=True)
+    return _with_weights(GroupNorm(norm.num_groups, norm.num_channels, eps=norm.eps), norm)
+
+
+def _layer_norm(norm: Any, child: Callable) -> Module:
+    """LayerNorm over the last dimension only (nnscratch's LayerNorm), with its weight and bias."""
+    if len(norm.normalized_shape) != 1:
+        raise Unsupported(f"normalized_shape={tuple(norm.normalized_shape)}: nnscratch normalises the last axis only")
+    if not norm.elementwise_affine or norm.bias is None:
+        raise Unsupported("elementwise_affine=False or bias=False: nnscratch's LayerNorm has both weight and bias")
+    return _with_weights(LayerNorm(norm.normalized_shape[0], eps=norm.eps), norm)
 
 
 def _batch_norm(layer: type[Module]) -> Callable:
@@ -139,10 +173,15 @@ def _flatten(flatten: Any, child: Callable) -> Module:
     return Flatten()
 
 
-def _softmax(softmax: Any, child: Callable) -> Module:
-    if softmax.dim is None:
-        raise Unsupported("dim=None: give the axis")
-    return Softmax(axis=softmax.dim)
+def _along_axis(layer: type[Module]) -> Callable:
+    """Softmax, LogSoftmax: the same layer along the same axis."""
+
+    def build(torch_module: Any, child: Callable) -> Module:
+        if torch_module.dim is None:
+            raise Unsupported("dim=None: give the axis")
+        return layer(axis=torch_module.dim)
+
+    return build
 
 
 def _plain(layer: type[Module]) -> Callable:
@@ -224,11 +263,14 @@ def _squeeze_excite(block: Any, child: Callable) -> Module:
 CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
     "Sequential": _sequential,
     "Conv2d": _conv,
+    "ConvTranspose2d": _conv_transpose,
     "Linear": lambda linear, child: _with_weights(
         Linear(linear.in_features, linear.out_features, bias=linear.bias is not None), linear
     ),
     "BatchNorm1d": _batch_norm(BatchNorm1D),
     "BatchNorm2d": _batch_norm(BatchNorm2D),
+    "GroupNorm": _group_norm,
+    "LayerNorm": _layer_norm,
     "MaxPool2d": _pool(MaxPool2D, dilation=1, return_indices=False),
     "AvgPool2d": _pool(AvgPool2D, count_include_pad=True, divisor_override=None),
     "Flatten": _flatten,
@@ -241,7 +283,8 @@ CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
     "Sigmoid": _plain(Sigmoid),
     "SiLU": _plain(SiLU),
     "GELU": lambda gelu, child: GELU(gelu.approximate),
-    "Softmax": _softmax,
+    "Softmax": _along_axis(Softmax),
+    "LogSoftmax": _along_axis(LogSoftmax),
     "BasicBlock": _basic_block,
     # the twins of nnscratch.interop.torch
     "LayerNorm2d": _twin(lambda norm, child: _with_weights(LayerNorm2D(norm.weight.shape[0], eps=norm.eps), norm)),

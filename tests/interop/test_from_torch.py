@@ -115,11 +115,11 @@ class ResidualBlock(nn.Module):
 
 def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     model = nn.Sequential(
-        nn.Conv2d(1, 2, 3, dilation=2),
+        nn.Conv2d(1, 2, 3, padding_mode="reflect"),
         nn.ReLU(),
         nn.LSTM(2, 2),
         nn.Sequential(nn.Conv3d(1, 1, 3), nn.MaxPool2d(2, ceil_mode=True)),
-        nn.Conv2d(4, 4, 3, groups=2),
+        nn.LayerNorm((4, 3)),
         ResidualBlock(),
         nn.Linear(2, 2).to(torch.bfloat16),
         nn.Sequential(nn.Module()),
@@ -127,12 +127,12 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     with pytest.raises(TypeError) as refused:
         from_torch(model)
     message = str(refused.value)
-    assert message.startswith("from_torch: cannot convert 0 (Conv2d: dilation=(2, 2), nnscratch has only dilation=1)")
+    assert message.startswith("from_torch: cannot convert 0 (Conv2d: padding_mode='reflect', nnscratch has only padding_mode='zeros')")
     for expected in (
         "; 2 (LSTM: no nnscratch equivalent)",
         "; 3.0 (Conv3d: no nnscratch equivalent)",
         "; 3.1 (MaxPool2d: ceil_mode=True, nnscratch has only ceil_mode=False)",
-        "; 4 (Conv2d: groups=2: nnscratch has groups=1 and one group per channel)",
+        "; 4 (LayerNorm: normalized_shape=(4, 3): nnscratch normalises the last axis only)",
         "; 5 (ResidualBlock: a class of that name, but not the twin nnscratch.interop.torch writes)",
         "; 6 (Linear: weight is torch.bfloat16, which NumPy cannot hold: convert with .float() first)",
         "; 7.0 (Module: no nnscratch equivalent)",
@@ -140,3 +140,28 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     ):
         assert expected in message
     assert "\n" not in message
+
+
+def test_dilated_grouped_and_transposed_convolutions_and_group_and_layer_norms_convert():
+    torch.manual_seed(1)
+    reference = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=2, dilation=2),
+        nn.GroupNorm(2, 4),
+        nn.Conv2d(4, 6, 3, padding=1, groups=2, bias=False),
+        nn.ConvTranspose2d(6, 3, 3, stride=2, padding=1, output_padding=1),
+        nn.LayerNorm(16),
+        nn.Flatten(),
+        nn.Linear(3 * 16 * 16, 5),
+        nn.LogSoftmax(dim=1),
+    ).double()
+    model = from_torch(reference)
+    rng = np.random.default_rng(1)
+    x, upstream = rng.standard_normal((3, 2, 8, 8)), rng.standard_normal((3, 5))
+    x_torch = torch.from_numpy(x).requires_grad_()
+    output = reference(x_torch)
+    output.backward(torch.from_numpy(upstream))
+    assert_close(model.forward(x), output, RTOL_MODULE, atol=1e-10, name="log-probabilities")
+    assert_close(model.backward(upstream), x_torch.grad, RTOL_MODULE, atol=1e-10, name="dL/dx")
+    theirs = dict(reference.named_parameters())
+    for name, parameter in model.named_parameters():
+        assert_close(parameter.grad, theirs[name].grad, RTOL_MODULE, atol=1e-10, name=name)

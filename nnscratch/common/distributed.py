@@ -106,10 +106,10 @@ class World:
         if self.comm is not None:
             self.comm.Barrier()
 
-    def abort(self, cause: str) -> None:
-        """Print "rank R: cause" on stderr and end every rank of the run with exit status 1."""
+    def abort(self, cause: str, status: int = 1) -> None:
+        """Print "rank R: cause" on stderr and end every rank of the run (mpiexec exits with ``status``)."""
         print(f"rank {self.rank}: {cause}", file=sys.stderr, flush=True)
-        self.comm.Abort(1)
+        self.comm.Abort(status)
 
     @contextlib.contextmanager
     def stop_all_on_error(self) -> Iterator[None]:
@@ -125,7 +125,7 @@ class World:
             yield
         except SystemExit as exit_:
             if exit_.code not in (0, None):
-                self.abort(f"exited with status {exit_.code}")
+                self.abort(f"exited with status {exit_.code}", exit_.code if isinstance(exit_.code, int) else 1)
             raise
         except BaseException as error:  # noqa: BLE001 (Ctrl-C or a bug alike: no rank may be left waiting)
             self.abort(f"{type(error).__name__}: {error}")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from .backend import get_array_module
 LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 # the buffers one Allreduce sums; large enough that the call's latency is small beside the transfer
 BUCKET_BYTES = 4 * 2**20
+ABORT_GRACE_SECONDS = 1.0
 MISSING_MPI = "distributed training needs mpi4py and an MPI library: pip install 'nnscratch[distributed]'"
 
 
@@ -109,6 +111,9 @@ class World:
     def abort(self, cause: str, status: int = 1) -> None:
         """Print "rank R: cause" on stderr and end every rank of the run (mpiexec exits with ``status``)."""
         print(f"rank {self.rank}: {cause}", file=sys.stderr, flush=True)
+        # mpiexec tears the job down as soon as it hears of the abort, dropping what its pipes still
+        # hold: a moment first, so that the line reaches the user
+        time.sleep(ABORT_GRACE_SECONDS)
         self.comm.Abort(status)
 
     @contextlib.contextmanager

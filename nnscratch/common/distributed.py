@@ -133,7 +133,7 @@ class World:
                 self.abort(f"exited with status {exit_.code}", exit_.code if isinstance(exit_.code, int) else 1)
             raise
         except BaseException as error:  # noqa: BLE001 (Ctrl-C or a bug alike: no rank may be left waiting)
-            self.abort(f"{type(error).__name__}: {error}")
+            self.abort(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
 
 
 def _check_contiguous(owner: str, array: Any) -> None:

@@ -23,15 +23,17 @@ step on one batch).
 
 Several processes (``mpiexec -n K``, or ``distributed=True``): each trains on its share of every
 batch and the gradients are averaged before each step (``data_parallel.py``); the loop calls it
-at four points, each one visible below as ``self.parallel``. ``batch_size`` is the global batch.
-Each epoch's permutation is the same on every rank (the shared seed); rank r takes the
+at a few points, each one visible below as ``self.parallel``. ``batch_size`` is the global
+batch. Each epoch's permutation is the same on every rank (the shared seed); rank r takes the
 samples at positions r, r + K, r + 2K, ... of it, the order padded to a multiple of K by
 repeating its first samples (as PyTorch's DistributedSampler). So batch j of the K ranks
-together holds the samples of batch j of one process with the same global batch, the last
-one included, and training matches one process (to rounding) when K divides the number of
-samples; otherwise the last batch sees its K - N mod K padding samples twice. Metrics are
-summed over the ranks; only rank 0 runs the callbacks (printing, checkpoints); an exception
-on any rank stops every rank (``World.stop_all_on_error``).
+together holds the samples of batch j of one process with the same global batch, the last one
+included, and training matches one process (to rounding) when K divides the number of
+samples; otherwise the last batch sees its K - N mod K padding samples twice. (With BatchNorm,
+a rank's last batch of one sample joins the one before, as in one process: the last batches
+then differ from one process's.) Metrics are summed over the ranks; only rank 0 runs the
+callbacks (printing, checkpoints); an exception on any rank stops every rank
+(``World.stop_all_on_error``).
 
 Resuming a run from a checkpoint (``state_dict``, ``save_checkpoint``, ``load_checkpoint``) is
 written in ``trainer_state.py``, which ``Trainer`` inherits.
@@ -165,7 +167,12 @@ class Trainer(TrainerState):
             if processes.size > 1:
                 self.parallel = DataParallel(self.model, processes, self.sync_bn)
                 self.parallel.local_batch_size(batch_size)
-            return self._fit(x, y, epochs, batch_size, val_split, validation, early_stopping)
+            try:
+                return self._fit(x, y, epochs, batch_size, val_split, validation, early_stopping)
+            finally:
+                if self.parallel is not None:
+                    self.parallel.close()
+                    self.parallel = None
 
     def _fit(
         self,

@@ -171,7 +171,9 @@ def limit_blas_threads(world_: World) -> int | None:
     from threadpoolctl import threadpool_limits
 
     local_ranks = world_.comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_size()
-    threads = max(1, len(os.sched_getaffinity(0)) // local_ranks)
+    # the cores this process may run on (its affinity), where the system says (not on macOS)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, cores // local_ranks)
     threadpool_limits(limits=threads, user_api="blas")
     return threads
 

@@ -51,7 +51,9 @@ def build_trainer(model_name: str) -> Trainer:
         model = Sequential(
             Conv2D(1, 4, 3, padding=1), BatchNorm2D(4), ReLU(), MaxPool2D(2), Flatten(), Linear(4 * 14 * 14, 10)
         )
-    optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    # a moderate rate: the two runs differ by float32 rounding (sums in another order), which
+    # larger steps through BatchNorm's backward amplify beyond the tests' tolerance
+    optimizer = SGD(model.parameters(), lr=0.02, momentum=0.9)
     if model_name == "mlp":
         return Trainer(model, optimizer, quiet=True)
     return ConvTrainer(model, optimizer, augmentation=Augmentation.none(), quiet=True, sync_bn=model_name == "bn-cnn")

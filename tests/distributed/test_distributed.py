@@ -154,3 +154,31 @@ def test_only_common_distributed_imports_mpi4py():
         if re.search(r"^\s*(from|import) mpi4py", path.read_text(), re.MULTILINE)
     }
     assert importers == {"common/distributed.py"}
+
+
+def augmented_first_batch(monkeypatch, rank: int, seed: int = 3):
+    """The first augmented batch ConvTrainer trains on as ``rank`` of 2 (a world without a communicator,
+    whose collective calls return at once), on images that are all the same image."""
+    from nnscratch.convolutional.modules import Conv2D, Flatten, Sequential
+    from nnscratch.convolutional.trainer import ConvTrainer
+    from nnscratch.vectorized import trainer as trainer_module
+    from nnscratch.vectorized.modules import Linear
+    from nnscratch.vectorized.optim import SGD
+
+    fake = World()
+    fake.rank, fake.size = rank, 2
+    monkeypatch.setattr(trainer_module, "world", lambda distributed: fake)
+    model = Sequential(Conv2D(1, 2, 3, seed=0), Flatten(), Linear(2 * 6 * 6, 3, seed=0))
+    trainer = ConvTrainer(model, SGD(model.parameters(), lr=0.01), quiet=True, seed=seed)
+    batches = []
+    augment = trainer._augment_batch
+    trainer._augment_batch = lambda images: batches.append(augment(images)) or batches[-1]
+    image = np.random.default_rng(0).normal(size=(1, 1, 8, 8)).astype(np.float32)
+    trainer.fit(np.repeat(image, 8, axis=0), np.arange(8) % 3, epochs=1, batch_size=8)
+    return batches[0]
+
+
+def test_each_rank_draws_its_own_augmentations_again_the_same_from_the_seed(monkeypatch):
+    rank_0, rank_1 = augmented_first_batch(monkeypatch, 0), augmented_first_batch(monkeypatch, 1)
+    assert not np.array_equal(rank_0, rank_1)
+    np.testing.assert_array_equal(augmented_first_batch(monkeypatch, 1), rank_1)

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("mpi4py", reason="the [distributed] extra (mpi4py, mpich) is not installed")
+pytestmark = pytest.mark.slow  # end-to-end runs on the bundled sample
 
 REPO = Path(__file__).resolve().parents[2]
 MPIEXEC = shutil.which("mpiexec", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -10,6 +10,10 @@ process; the trainer calls a few lines of this at fixed points of its loop::
                      parallel.end_epoch(epoch)              rank 0's BatchNorm buffers; replicas checked
     end of fit       parallel.close()                       BatchNorm back to this process's statistics
 
+The gradients are averaged by a call in the loop rather than by a backward hook on the model:
+a hook would also fire in a backward that one rank runs alone (``diagnose.locate_non_finite``
+after a NaN), whose Allreduce would then be paired with another rank's unrelated one.
+
 Each rank runs batches of ``batch_size / K`` (``local_batch_size``), so K ranks together take
 one step per global batch of ``batch_size``. Every rank starts from rank 0's weights and
 applies the same averaged gradient, so the replicas stay bit-identical; ``check_replicas``

@@ -112,9 +112,12 @@ class World:
         """Print "rank R: cause" on stderr and end every rank of the run (mpiexec exits with ``status``)."""
         print(f"rank {self.rank}: {cause}", file=sys.stderr, flush=True)
         # mpiexec tears the job down as soon as it hears of the abort, dropping what its pipes still
-        # hold: a moment first, so that the line reaches the user
-        time.sleep(ABORT_GRACE_SECONDS)
+        # hold: a moment first, so that the line reaches the user (cut short when mpiexec interrupts
+        # this rank because another one aborted first)
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(ABORT_GRACE_SECONDS)
         self.comm.Abort(status)
+        os._exit(status)  # MPI_Abort returns when another rank's abort is already ending the job
 
     @contextlib.contextmanager
     def stop_all_on_error(self) -> Iterator[None]:

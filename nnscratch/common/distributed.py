@@ -135,7 +135,7 @@ class World:
             if exit_.code not in (0, None):
                 self.abort(f"exited with status {exit_.code}", exit_.code if isinstance(exit_.code, int) else 1)
             raise
-        except BaseException as error:  # noqa: BLE001 (Ctrl-C or a bug alike: no rank may be left waiting)
+        except BaseException as error:  # Ctrl-C or a bug alike: no rank may be left waiting
             self.abort(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
 
 

@@ -9,6 +9,7 @@ from . import arguments
 from .arguments import (
     add_augment_arguments,
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_layer_arguments,
     add_loss_argument,
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_watch_argument(parser)
     # the same flags and code as train's, on each flat row seen as its image: see vectorized/augmenting_trainer.py
     add_augment_arguments(parser, "none")
+    add_distributed_arguments(parser)
 
 
 class MLPRun(TrainingRun):
@@ -122,6 +124,8 @@ class MLPRun(TrainingRun):
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
         record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
 

@@ -11,6 +11,7 @@ from .arguments import (
     add_augment_arguments,
     add_conv_algorithm_argument,
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_loss_argument,
     add_optimizer_arguments,
@@ -50,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
     add_data_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(nesterov=None)
 
 
@@ -190,6 +192,8 @@ class TrainRun(TrainingRun):
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
 
     def describe(self, dataset) -> str:

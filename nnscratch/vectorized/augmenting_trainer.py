@@ -16,6 +16,9 @@ Two hooks of the loop (``vectorized/trainer.py``) are filled in:
 
 Augmentation draws from its own generator, seeded from ``seed``, so turning an augmentation on
 or off does not change the shuffling order, and a checkpoint keeps its state with the others.
+With several processes, each rank draws its own augmentations, from a generator seeded anew
+each epoch from (seed, rank, epoch): different on every rank, and the same again when a run is
+resumed, whatever number of processes saved it.
 """
 
 from __future__ import annotations
@@ -52,8 +55,12 @@ class AugmentingTrainer(Trainer):
         seed: int = 0,
         watcher: Watcher | None = None,
         image_shape: tuple[int, int, int] | None = None,
+        distributed: bool | None = None,
+        sync_bn: bool = False,
     ) -> None:
-        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
+        super().__init__(
+            model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher, distributed, sync_bn
+        )
         self.augmentation = self.default_augmentation() if augmentation is None else augmentation
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
@@ -73,6 +80,11 @@ class AugmentingTrainer(Trainer):
             )
         self.augmentation.check_fits(shape)
         return super().fit(x, y, epochs, batch_size, **options)
+
+    def _train_epoch(self, x: Any, y: Any, batch_size: int) -> tuple[float, float]:
+        if self.parallel is not None:  # (a checkpoint holds rank 0's generator only, so it is not carried over)
+            self.augment_rng = np.random.default_rng([self.seed, 1, self.parallel.world.rank, self.epoch])
+        return super()._train_epoch(x, y, batch_size)
 
     def _as_images(self, inputs: Any) -> Any:
         """A batch as images (N, C, H, W): flat rows (N, C*H*W) reshaped, images as they are."""

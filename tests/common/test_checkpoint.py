@@ -696,6 +696,7 @@ def test_two_processes_writing_one_path_never_break_each_other(tmp_path):
 def test_an_option_recorded_only_by_later_versions_is_taken_at_its_old_value():
     older = {"training": {"lr": 0.1}}  # written before runs recorded their loss
     assert metadata_differences(older, {"training": {"lr": 0.1, "loss": "cross-entropy"}}) == []
+    assert metadata_differences(older, {"training": {"lr": 0.1, "augment_rotate_p": None}}) == [], "an unset option"
     assert metadata_differences(older, {"training": {"lr": 0.1, "loss": "nll"}}) == [
         "training.loss is not recorded in the checkpoint ('nll' now)"
     ]

@@ -109,3 +109,25 @@ def make_cifar_dataset(folder: Path, labels=(0, 9, 4)) -> Path:
     for index, name in enumerate((*datasets.CIFAR10_TRAIN_BATCHES, datasets.CIFAR10_TEST_BATCH)):
         (inner / name).write_bytes(cifar_batch(labels, seed=index))
     return inner
+
+
+def write_png(path: Path, pixels: np.ndarray) -> Path:
+    """One PNG from uint8 pixels (H, W) gray or (H, W, 3) colour, as matplotlib writes it (RGBA)."""
+    from matplotlib import image as mpimg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+    mpimg.imsave(path, np.ascontiguousarray(rgb))
+    return path
+
+
+def make_image_folder(root: Path, classes=("cat", "dog"), per_class: int = 2, size=(6, 5), colour=False) -> Path:
+    """A tiny image-folder dataset: ``root/train|test/CLASS/I.png``, ``per_class`` images of ``size``
+    (H, W) per class and split, gray unless ``colour``, pixel values that differ image to image."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in classes:
+            for index in range(per_class):
+                shape = (*size, 3) if colour else size
+                write_png(root / split / name / f"{index}.png", rng.integers(0, 256, shape, dtype=np.uint8))
+    return root

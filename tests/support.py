@@ -28,6 +28,16 @@ def to_torch(array: Any, requires_grad: bool = False) -> torch.Tensor:
     return tensor.requires_grad_(requires_grad) if requires_grad else tensor
 
 
+def randomize_statistics(model: Any, seed: int) -> None:
+    """Non-trivial running statistics, so that eval-mode parity checks them too."""
+    rng = np.random.default_rng(seed)
+    for name, buffer in model.named_buffers():
+        if name.endswith("running_mean"):
+            buffer[...] = rng.uniform(-0.3, 0.3, buffer.shape)
+        elif name.endswith("running_var"):
+            buffer[...] = rng.uniform(0.5, 2.0, buffer.shape)
+
+
 def on_device(*arrays: Any) -> Any:
     """``arrays`` on the active backend (one array, or a tuple of them): what a ``backend`` spec feeds its layers."""
     moved = tuple(to_device(array) for array in arrays)

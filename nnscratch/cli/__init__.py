@@ -7,7 +7,7 @@
     nnscratch train ARCH               train a CNN of the gallery                       (train.py)
     nnscratch reconstruct ARCH         train an image-to-image model (autoencoder ...)  (reconstruct.py)
     nnscratch summary ARCH             layers, shapes, parameters, FLOPs                (summary.py)
-    nnscratch evaluate PATH            test a saved model                               (evaluate.py)
+    nnscratch evaluate PATH            test a saved model (checkpoint or safetensors)   (evaluate.py)
     nnscratch lr-find ARCH             sweep the rate, plot the loss, suggest a rate    (lr_find.py)
     nnscratch gradcheck LAYER          a layer's backward against central differences   (gradcheck.py)
     nnscratch exercises ACTION DIR     write the library's pieces (start/check/train)   (exercises.py)
@@ -44,7 +44,7 @@ SUBCOMMANDS = {
     "download": (download, "download a dataset (the only networked command)"),
     "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
     "scalar": (scalar, "train the scalar network (tier 1), or --trace one sample"),
-    "evaluate": (evaluate, "test a saved checkpoint: accuracy, per class, confusion"),
+    "evaluate": (evaluate, "test a saved checkpoint, or safetensors weights (--arch): accuracy, per class, confusion"),
     "lr-find": (lr_find, "learning-rate range test: loss against a growing rate, a suggested rate"),
     "gradcheck": (gradcheck, "check a layer's backward against central differences"),
     "exercises": (exercises, "exercises you write: start DIR, check DIR [NAME...], train DIR"),

@@ -11,8 +11,9 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..common.datasets import DATASET_NAMES, load_dataset
+from ..common.datasets import CLASSES, DATASET_NAMES, IMAGE_SHAPES, is_dataset_path, load_dataset
 
 
 def positive_int(text: str) -> int:
@@ -92,12 +93,35 @@ def str_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",")]
 
 
+def dataset_name_or_path(text: str) -> str:
+    """argparse type: a known dataset's name, or the path of an existing ``.npz`` file or image folder
+    (what the file holds is checked when it is read)."""
+    if text in DATASET_NAMES or (is_dataset_path(text) and Path(text).exists()):
+        return text
+    said = "no such file or folder" if is_dataset_path(text) else "no dataset of that name"
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: {said}; give one of {', '.join(DATASET_NAMES)}, or the path of an .npz file or an image folder"
+    )
+
+
+DATASET_HELP = (
+    f"{', '.join(DATASET_NAMES)}, or a dataset of your own: an .npz file or a folder train/CLASS/*.png, "
+    "test/CLASS/*.png (see the docs)"
+)
+
+
+def add_dataset_argument(parser: argparse.ArgumentParser, default: str | None, help: str = DATASET_HELP) -> None:
+    """--dataset NAME|PATH, the one definition every command shares."""
+    shown = f" (default: {default})" if default else ""
+    parser.add_argument("--dataset", default=default, type=dataset_name_or_path, metavar="NAME|PATH", help=help + shown)
+
+
 # ----------------------------------------------------------------------------- shared flags
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, val_split: float = 0.1) -> None:
     """--dataset --data-dir --val-split --seed --quiet"""
-    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
+    add_dataset_argument(parser, "fashion-mnist")
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument(
         "--val-split", type=unit_interval, default=val_split, help="fraction held out for validation (%(default)s)"
@@ -248,6 +272,19 @@ def tensorboard_problem() -> str | None:
     return None
 
 
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """--distributed --sync-bn: training by several processes, started with ``mpiexec -n K nnscratch ...``."""
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train with every process of the MPI run (needs the [distributed] extra; under `mpiexec -n K` with "
+        "K > 1 this is the default): --batch-size is the global batch, each process takes batch-size / K",
+    )
+    parser.add_argument(
+        "--sync-bn", action="store_true", help="with several processes, BatchNorm statistics over the global batch"
+    )
+
+
 def training_problems(args: argparse.Namespace) -> list[str]:
     """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type).
 
@@ -316,13 +353,29 @@ def optimizer_and_schedule(args: argparse.Namespace, parameters: list) -> tuple:
 
 
 def load_data(args: argparse.Namespace):
-    """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr."""
+    """The dataset the flags ask for; a fallback to the sample or a checksum mismatch is said on stderr.
+
+    Kept in ``args.loaded_dataset``, so that a dataset read early (``dataset_layout``) is not read twice.
+    """
+    kept = getattr(args, "loaded_dataset", None)
+    if kept is not None and kept.name == args.dataset:
+        return kept
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dataset = load_dataset(args.dataset, args.data_dir)
+        dataset = load_dataset(args.dataset, getattr(args, "data_dir", None))
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
+    args.loaded_dataset = dataset
     return dataset
+
+
+def dataset_layout(args: argparse.Namespace) -> tuple[tuple[int, int, int], int]:
+    """((C, H, W), number of classes) of --dataset, to plan the model before training: a known name
+    answers from the catalog, without reading a byte; a dataset of your own is loaded for it (once)."""
+    if is_dataset_path(args.dataset):
+        dataset = load_data(args)
+        return dataset.image_shape, dataset.num_classes
+    return IMAGE_SHAPES[args.dataset], len(CLASSES[args.dataset])
 
 
 def use_requested_device(device: str, command: str) -> bool:
@@ -384,17 +437,58 @@ AUGMENT_FLAGS = {
     "randaugment": (non_negative_int, 0, "N", "RandAugment: N ops per image"),
     "magnitude": (bounded_float(10), 9.0, "M", "RandAugment magnitude in [0, 10] (9)"),
 }
+# the operations that have a probability, --augment-OP-p: flag -> the Augmentation field it sets
+AUGMENT_OPERATIONS = {
+    "shift": "shift",
+    "rotate": "rotate",
+    "hflip": "hflip",
+    "vflip": "vflip",
+    "noise": "noise",
+    "cutout": "cutout",
+    "cutmix": "cutmix_alpha",
+    "randaugment": "randaugment_ops",
+}
 
 
-def add_augment_arguments(parser: argparse.ArgumentParser) -> None:
-    """--augment-* and --no-augment (defaults: the dataset's safe default, shifts of up to 2 pixels)."""
-    group = parser.add_argument_group("augmentation (default: random shifts of up to 2 pixels; flips for cifar10)")
+def augment_flag_names() -> list[str]:
+    """Every --augment-* flag without its dashes' prefix: "shift", ..., "magnitude", "shift-p", ..."""
+    return [*AUGMENT_FLAGS, *(f"{name}-p" for name in AUGMENT_OPERATIONS)]
+
+
+def _augment_value(args: argparse.Namespace, flag: str) -> object:
+    return getattr(args, "augment_" + flag.replace("-", "_"))
+
+
+def _augment_default(flag: str) -> object:
+    """What a --augment-* flag holds when it is not given (None for the probabilities: the operation's own)."""
+    return None if flag.endswith("-p") else AUGMENT_FLAGS[flag][1]
+
+
+def add_augment_arguments(
+    parser: argparse.ArgumentParser, title: str = "random shifts of up to 2 pixels; flips for cifar10"
+) -> None:
+    """--augment-*, --augment-OP-p and --no-augment (title: what the command does without them)."""
+    group = parser.add_argument_group(f"augmentation (default: {title})")
     for name, (kind, default, metavar, text) in AUGMENT_FLAGS.items():
         if kind is None:
             group.add_argument(f"--augment-{name}", action="store_true", help=text)
         else:
             group.add_argument(f"--augment-{name}", type=kind, default=default, metavar=metavar, help=text)
+    for name in AUGMENT_OPERATIONS:
+        each = "batch is mixed" if name == "cutmix" else "image gets it"
+        usual = 0.5 if name.endswith("flip") else 1
+        group.add_argument(
+            f"--augment-{name}-p",
+            type=bounded_float(1),
+            metavar="P",
+            help=f"the probability that each {each} (default: {usual})",
+        )
     group.add_argument("--no-augment", action="store_true", help="no augmentation at all")
+
+
+def augment_record_names(args: argparse.Namespace) -> list[str]:
+    """The names in ``args`` of every augmentation flag, for a checkpoint's record of the run."""
+    return [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
 
 
 def augment_conflict(args: argparse.Namespace) -> str | None:
@@ -402,17 +496,25 @@ def augment_conflict(args: argparse.Namespace) -> str | None:
     recipe fills in defaults: it compares the flags with their argparse defaults."""
     if not args.no_augment:
         return None
-    given = [f"--augment-{name}" for name, flag in AUGMENT_FLAGS.items() if getattr(args, f"augment_{name}") != flag[1]]
+    given = [
+        f"--augment-{flag}" for flag in augment_flag_names() if _augment_value(args, flag) != _augment_default(flag)
+    ]
     return f"--no-augment turns every augmentation off, but {', '.join(given)} asks for one" if given else None
 
 
-def augmentation_from(args: argparse.Namespace):
-    """The Augmentation the flags describe (a ValueError names any impossible value)."""
-    from ..common.augment import Augmentation, default_augmentation
+def augmentation_from(args: argparse.Namespace, default=None):
+    """The Augmentation the flags describe, over ``default`` (the dataset's default augmentation when
+    None). A ValueError names any impossible value."""
+    from ..common.augment import PROBABILITY_OF, Augmentation, default_augmentation
 
     if args.no_augment:
         return Augmentation.none()
-    default = default_augmentation(args.dataset)
+    default = default_augmentation(args.dataset) if default is None else default
+    probabilities = {
+        PROBABILITY_OF[field]: _augment_value(args, f"{flag}-p")
+        for flag, field in AUGMENT_OPERATIONS.items()
+        if _augment_value(args, f"{flag}-p") is not None
+    }
     return Augmentation(
         shift=default.shift if args.augment_shift is None else args.augment_shift,
         rotate=args.augment_rotate,
@@ -423,7 +525,23 @@ def augmentation_from(args: argparse.Namespace):
         cutmix_alpha=args.augment_cutmix,
         randaugment_ops=args.augment_randaugment,
         randaugment_magnitude=args.augment_magnitude,
+        **probabilities,
     )
+
+
+def augmentation_problems(args: argparse.Namespace, augmentation, image_shape: tuple[int, int, int]) -> list[str]:
+    """What cannot work in ``augmentation`` (built from the flags) on images (C, H, W): a shift or cutout
+    as large as the image, a probability given to an operation that is off."""
+    problems = []
+    try:
+        augmentation.check_fits(image_shape)
+    except ValueError as error:
+        problems.append(f"--augment-shift, --augment-cutout: {error}")
+    for flag, field in AUGMENT_OPERATIONS.items():
+        probability = _augment_value(args, f"{flag}-p")
+        if probability is not None and not getattr(augmentation, field):
+            problems.append(f"--augment-{flag}-p {probability:g} has no effect: --augment-{flag} is off")
+    return problems
 
 
 def add_conv_algorithm_argument(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,17 @@
-"""``nnscratch evaluate PATH``: rebuild a saved model from its metadata and test it."""
+"""``nnscratch evaluate PATH``: rebuild a saved model from its metadata and test it.
+
+PATH is a checkpoint (``.npz``, written by ``--save``: it records the architecture and the data's
+normalisation), or a ``.safetensors`` file of weights alone (``save_weights``, or a PyTorch
+twin's ``state_dict()``): then ``--arch`` and ``--option`` name the model the weights fit, and
+the images are normalised with the training statistics of ``--dataset``, as ``train`` does.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..common.datasets import DATASET_NAMES
 from . import arguments
+from .arguments import add_option_argument
 from .checkpoints import existing_file
 from .errors import fail
 from .output import format_confusion_matrix, plural, write_plots
@@ -13,13 +19,23 @@ from .paths import output_folder_problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", type=existing_file, metavar="PATH", help="a checkpoint written by --save")
+    from ..convolutional.architectures import ARCHITECTURES
+
     parser.add_argument(
-        "--dataset", choices=DATASET_NAMES, help="the test set to use (default: the one the model was trained on)"
+        "checkpoint",
+        type=existing_file,
+        metavar="PATH",
+        help="a checkpoint written by --save, or a .safetensors file of weights (with --arch)",
+    )
+    arguments.add_dataset_argument(
+        parser, None, f"the test set to use (default: the one the model was trained on): {arguments.DATASET_HELP}"
     )
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (confusion matrix, mistakes, curves) here")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    weights = parser.add_argument_group("a .safetensors file holds weights only: the model they fit")
+    weights.add_argument("--arch", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    add_option_argument(weights, "a build option of --arch, as for `nnscratch train`; repeatable")
 
 
 def rebuild_model(architecture: dict):
@@ -89,15 +105,51 @@ def _rebuild_within_weights(path: str, architecture: dict, model_state) -> tuple
 
 
 def run(args: argparse.Namespace) -> int:
-    """Test the checkpoint; a checkpoint, dataset or --plots folder it cannot use is an error (exit 2)."""
-    from ..common.checkpoint import CheckpointError, read_checkpoint
-    from ..common.datasets import normalize_images
-    from ..common.metrics import accuracy, confusion_matrix, per_class_accuracy
-
+    """Test the checkpoint or weights; one they cannot use, a dataset or a --plots folder is an error (exit 2)."""
     if args.plots is not None:
         problem = output_folder_problem("--plots", args.plots)
         if problem:
             return fail("evaluate", problem)
+    weights_file = args.checkpoint.endswith(".safetensors")
+    if weights_file != (args.arch is not None):
+        return fail("evaluate", _arch_problem(args.checkpoint, weights_file))
+    if args.option and not weights_file:
+        return fail("evaluate", f"--option is for a .safetensors file with --arch; {args.checkpoint} records its own")
+    return _evaluate_weights(args) if weights_file else _evaluate_checkpoint(args)
+
+
+def _arch_problem(path: str, weights_file: bool) -> str:
+    if weights_file:
+        return f"{path} holds weights only: name the architecture they fit with --arch ARCH (and its --option flags)"
+    return f"--arch is for a .safetensors file of weights; {path} is a checkpoint, which records its architecture"
+
+
+def _evaluate_weights(args: argparse.Namespace) -> int:
+    """Build --arch for --dataset (default fashion-mnist), load the weights into it, test it."""
+    from ..common.backend import to_cpu
+    from ..interop.safetensors import load_weights
+    from ..vectorized.trainer import Trainer
+    from .train import build_model, options_said
+
+    args.architecture, args.dataset = args.arch, args.dataset or "fashion-mnist"
+    model = build_model(args)
+    try:
+        load_weights(model, args.checkpoint)  # checked against the model before anything is read
+    except ImportError as error:  # the safetensors package is an optional extra
+        return fail("evaluate", f"{args.checkpoint}: {error}")
+    dataset = arguments.load_data(args)
+    predicted = to_cpu(Trainer(model, None, quiet=True).predict(dataset.normalize(dataset.x_test)))
+    options = f" ({options_said(args)})" if args.option else ""
+    described = f"{args.arch}{options}, weights only, normalised as {dataset.name}'s training images"
+    _report(args, args.arch, described, dataset, predicted, [])
+    return 0
+
+
+def _evaluate_checkpoint(args: argparse.Namespace) -> int:
+    """Rebuild the model its metadata records, restore it, test it on the data it was trained on."""
+    from ..common.checkpoint import CheckpointError, read_checkpoint
+    from ..common.datasets import normalize_images
+
     checkpoint = read_checkpoint(args.checkpoint)
     architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
     if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
@@ -120,8 +172,17 @@ def run(args: argparse.Namespace) -> int:
     predicted = predict(normalize_images(dataset.x_test, trained_on["mean"], trained_on["std"]))
     options = ", ".join(f"{key}={value}" for key, value in architecture.items() if key != "name")
     history = checkpoint.state.get("trainer", {}).get("history", [])
-    trained = plural(len(history), "epoch")
-    print(f"{args.checkpoint}: {architecture['name']} ({options}), {trained} on {trained_on['name']}")
+    described = f"{architecture['name']} ({options}), {plural(len(history), 'epoch')} on {trained_on['name']}"
+    _report(args, architecture["name"], described, dataset, predicted, history)
+    return 0
+
+
+def _report(args: argparse.Namespace, name: str, described: str, dataset, predicted, history: list) -> None:
+    """Print accuracy, per-class accuracy and the confusion matrix of the ``predicted`` classes (N,) of
+    model ``name``; with --plots, write them (and the training curves of ``history``) as PNG files."""
+    from ..common.metrics import accuracy, confusion_matrix, per_class_accuracy
+
+    print(f"{args.checkpoint}: {described}")
     print(f"test accuracy {accuracy(predicted, dataset.y_test):.2%} on {len(dataset.y_test):,} {dataset.name} images")
     per_class = per_class_accuracy(predicted, dataset.y_test, dataset.num_classes)
     rows = zip(dataset.classes, per_class, strict=True)
@@ -130,6 +191,5 @@ def run(args: argparse.Namespace) -> int:
     print("confusion matrix (rows: true class, columns: predicted class):")
     print(format_confusion_matrix(matrix, dataset.classes))
     if args.plots:
-        written = write_plots(args.plots, history, dataset, predicted, architecture["name"])
+        written = write_plots(args.plots, history, dataset, predicted, name)
         print(f"plots: {', '.join(str(path) for path in written)}")
-    return 0

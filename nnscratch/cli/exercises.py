@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .arguments import positive_int, seed
+from .arguments import DATASET_HELP, add_dataset_argument, positive_int, seed
 from .errors import BAD_INPUT, fail
 
 COMMAND = "exercises"
@@ -33,8 +33,6 @@ DEFAULT_EPOCHS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..common.datasets import DATASET_NAMES
-
     parser.add_argument(
         "action", choices=list(ACTIONS), metavar="ACTION", help="; ".join(f"{k}: {v}" for k, v in ACTIONS.items())
     )
@@ -50,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train: auto (the default) is the MLP, then LeNet-5 once the convolution exercises are done",
     )
     parser.add_argument("--epochs", type=positive_int, help=f"train: epochs of each model (default: {DEFAULT_EPOCHS})")
-    parser.add_argument("--dataset", choices=DATASET_NAMES, help="train: the dataset (default: fashion-mnist)")
+    add_dataset_argument(parser, None, f"train: the dataset (default: fashion-mnist): {DATASET_HELP}")
     parser.add_argument("--data-dir", help="train: extra folder to search first (also $NNSCRATCH_DATA)")
     parser.add_argument("--seed", type=seed, help="train: seed for weights, shuffling, dropout (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="train: no progress bars")

@@ -7,7 +7,9 @@ import math
 
 from . import arguments
 from .arguments import (
+    add_augment_arguments,
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_layer_arguments,
     add_loss_argument,
@@ -36,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
+    # the same flags and code as train's, on each flat row seen as its image: see vectorized/augmenting_trainer.py
+    add_augment_arguments(parser, "none")
+    add_distributed_arguments(parser)
 
 
 class MLPRun(TrainingRun):
@@ -44,12 +49,23 @@ class MLPRun(TrainingRun):
     command = "mlp"
     title = "MLP"
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args)
+        self.augmentation = None
+
     def problems(self) -> list[str]:
-        """--activations against --hidden-sizes (each flag alone was checked by its argparse type)."""
+        """--activations against --hidden-sizes, and the augmentation against the images (each flag alone
+        was checked by its argparse type)."""
+        from ..common.augment import Augmentation
         from ..vectorized.activations import ACTIVATIONS
 
         args = self.args
-        problems = []
+        conflict = arguments.augment_conflict(args)
+        if conflict:
+            return [conflict]
+        self.augmentation = arguments.augmentation_from(args, default=Augmentation.none())
+        image_shape, _ = arguments.dataset_layout(args)
+        problems = arguments.augmentation_problems(args, self.augmentation, image_shape)
         if len(args.activations) not in (1, len(args.hidden_sizes)):
             problems.append(
                 f"--activations: got {len(args.activations)} names for {len(args.hidden_sizes)} hidden layers; "
@@ -63,10 +79,8 @@ class MLPRun(TrainingRun):
         return problems
 
     def num_parameters_planned(self) -> int:
-        from ..common.datasets import IMAGE_SHAPES
-
-        # every dataset nnscratch knows has 10 classes
-        return layer_sizes_parameters([math.prod(IMAGE_SHAPES[self.args.dataset]), *self.args.hidden_sizes, 10])
+        image_shape, num_classes = arguments.dataset_layout(self.args)
+        return layer_sizes_parameters([math.prod(image_shape), *self.args.hidden_sizes, num_classes])
 
     def record(self) -> dict:
         """``build_mlp``'s arguments (less the data's sizes, added by ``build``) and every training option."""
@@ -81,13 +95,13 @@ class MLPRun(TrainingRun):
                 "dropout": args.dropout,
                 "batchnorm": args.batchnorm,
             },
-            "training": {name: getattr(args, name) for name in training},
+            "training": {name: getattr(args, name) for name in (*training, *arguments.augment_record_names(args))},
         }
 
     def build(self, dataset, record: dict) -> None:
+        from ..vectorized.augmenting_trainer import AugmentingTrainer
         from ..vectorized.losses import make_loss
         from ..vectorized.mlp import build_mlp
-        from ..vectorized.trainer import Trainer
 
         args = self.args
         self.x_train = dataset.normalize(dataset.x_train).reshape(len(dataset.x_train), -1)
@@ -98,16 +112,20 @@ class MLPRun(TrainingRun):
             input_size, args.hidden_sizes, dataset.num_classes, args.activations, args.dropout, args.batchnorm
         )
         self.optimizer, self.schedule = arguments.optimizer_and_schedule(args, self.model.parameters())
-        self.trainer = Trainer(
+        self.trainer = AugmentingTrainer(
             self.model,
             self.optimizer,
             loss=make_loss(args.loss),
             schedule=self.schedule,
             grad_clip=args.grad_clip,
+            augmentation=self.augmentation,
+            image_shape=dataset.image_shape,
             callbacks=[self.print_epoch],
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
         record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
 
@@ -117,9 +135,10 @@ class MLPRun(TrainingRun):
         args = self.args
         sizes = "-".join(str(size) for size in [self.x_train.shape[1], *args.hidden_sizes, dataset.num_classes])
         num_parameters = sum(parameter.data.size for parameter in self.model.parameters())
+        augmented = f"augmentation {self.augmentation.describe()}; " if self.augmentation.enabled else ""
         return (
             f"MLP {sizes} ({','.join(args.activations)}), {num_parameters:,} parameters; {args.optimizer} "
-            f"lr {args.lr:g}, {schedule_batch_epochs(args)}; {dataset.name}: {len(self.x_train):,} train "
+            f"lr {args.lr:g}, {schedule_batch_epochs(args)}; {augmented}{dataset.name}: {len(self.x_train):,} train "
             f"({args.val_split:.0%} held out for validation), {len(self.x_test):,} test; device {current_device()}"
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from . import arguments
 from .arguments import (
     add_data_arguments,
     add_epoch_arguments,
@@ -66,6 +67,7 @@ class ScalarRun(TrainingRun):
     """``nnscratch scalar``: the scalar network (tier 1), in pure Python on the CPU."""
 
     command = "scalar"
+    data_parallel = False  # pure Python, one sample at a time: nothing to share out
     title = "scalar network"
     # a scalar parameter is a Python object with its value, gradient and the optimizer's floats
     # (about 330 bytes measured for the object alone, with tracemalloc)
@@ -82,9 +84,8 @@ class ScalarRun(TrainingRun):
         return []
 
     def num_parameters_planned(self) -> int:
-        from ..common.datasets import IMAGE_SHAPES
-
-        return layer_sizes_parameters([math.prod(IMAGE_SHAPES[self.args.dataset]), *self.hidden_sizes, 10])
+        image_shape, num_classes = arguments.dataset_layout(self.args)
+        return layer_sizes_parameters([math.prod(image_shape), *self.hidden_sizes, num_classes])
 
     def use_device(self) -> bool:
         return True  # plain Python floats: there is no device to choose

@@ -6,8 +6,15 @@ import argparse
 import contextlib
 import sys
 
-from ..common.datasets import DATASET_NAMES
-from .arguments import add_conv_algorithm_argument, add_option_argument, default_help, positive_int, unit_interval
+from .arguments import (
+    DATASET_HELP,
+    add_conv_algorithm_argument,
+    add_dataset_argument,
+    add_option_argument,
+    default_help,
+    positive_int,
+    unit_interval,
+)
 from .train import build_model
 
 
@@ -16,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..vectorized.optim import OPTIMIZERS
 
     parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
-    parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="sets the input shape")
+    add_dataset_argument(parser, "fashion-mnist", f"sets the input shape and the classes: {DATASET_HELP}")
     add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     add_conv_algorithm_argument(parser)
     memory = parser.add_argument_group("memory of one training step (as `nnscratch train` would run it)")

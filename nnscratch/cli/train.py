@@ -11,6 +11,7 @@ from .arguments import (
     add_augment_arguments,
     add_conv_algorithm_argument,
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_loss_argument,
     add_optimizer_arguments,
@@ -19,7 +20,10 @@ from .arguments import (
     add_schedule_arguments,
     add_watch_argument,
     augment_conflict,
+    augment_record_names,
     augmentation_from,
+    augmentation_problems,
+    dataset_layout,
     option_said,
 )
 from .checkpoints import add_checkpoint_arguments
@@ -47,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
     add_data_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(nesterov=None)
 
 
@@ -81,11 +86,12 @@ def build_model(args: argparse.Namespace):
     """The architecture for the dataset's image shape, or a ValueError (MemoryError) saying why it cannot
     be built, with the --option flags behind it. Built within the memory the machine has free: an
     --option that makes the model too large is refused at the first allocation beyond it."""
-    from ..common.datasets import IMAGE_SHAPES
     from ..common.memory import allocation_limit, available_memory
     from ..convolutional.architectures import build
 
-    channels, height, _ = IMAGE_SHAPES[args.dataset]
+    (channels, height, width), num_classes = dataset_layout(args)
+    if height != width:
+        raise ValueError(f"--dataset {args.dataset}: the CNNs take square images, got {width}x{height} pixels")
     options = dict(args.option)
     for size in ("in_channels", "num_classes", "image_size"):
         if size in options:
@@ -96,7 +102,7 @@ def build_model(args: argparse.Namespace):
     said = options_said(args) or args.architecture
     try:
         with allocation_limit(available) if available else contextlib.nullcontext():
-            return build(args.architecture, channels, 10, height, **options)
+            return build(args.architecture, channels, num_classes, height, **options)
     except MemoryError:
         raise MemoryError(f"{said}: the model does not fit in the {available / 2**30:,.1f} GiB available") from None
     except ValueError as error:
@@ -132,10 +138,9 @@ class TrainRun(TrainingRun):
         self.augmentation = augmentation_from(self.args)
         self.model = build_model(self.args)
         self.check_conv_algorithm()
-        try:
-            self.augmentation.check_fits(self.model.input_shape)
-        except ValueError as error:
-            return [f"--augment-shift, --augment-cutout: {error}"]
+        problems = augmentation_problems(self.args, self.augmentation, self.model.input_shape)
+        if problems:
+            return problems
         problem = self.memory_problem(sum(parameter.data.size for parameter in self.model.parameters()))
         return [problem] if problem else []
 
@@ -165,7 +170,7 @@ class TrainRun(TrainingRun):
         args = self.args
         training = ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "lookahead", "schedule")
         training += ("warmup_epochs", "grad_clip", "batch_size", "val_split", "early_stopping", "seed")
-        augment = [name for name in vars(args) if name.startswith("augment_")] + ["no_augment"]
+        augment = augment_record_names(args)
         record = {
             "architecture": self.model.architecture,
             "training": {name: getattr(args, name) for name in (*training, *augment)},
@@ -192,6 +197,8 @@ class TrainRun(TrainingRun):
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
 
     def describe(self, dataset) -> str:

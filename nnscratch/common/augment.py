@@ -26,7 +26,8 @@ upside down is not the same class), plus horizontal flips for CIFAR-10's photos.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -272,7 +273,42 @@ def randaugment(images: Any, num_ops: int, magnitude: float, rng: np.random.Gene
     return out
 
 
+# ----------------------------------------------------------------------------- probability
+
+
+def sometimes(operation: Callable[[Any], Any], images: Any, p: float, rng: np.random.Generator) -> Any:
+    """``operation`` applied to each image of ``images`` (N, C, H, W) with probability ``p``, the others
+    left as they are; the operation draws its random parameters for the chosen images only.
+
+    p = 1 is ``operation(images)`` itself, drawing nothing more from ``rng``: the same images as
+    before probabilities existed, for the same seed. p = 0 returns the images unchanged.
+    """
+    if p >= 1:
+        return operation(images)
+    chosen = np.flatnonzero(rng.random(len(images)) < p) if p > 0 else np.empty(0, dtype=np.int64)
+    if len(chosen) == 0:
+        return images
+    xp = get_array_module(images)
+    changed = images.copy()
+    on_device = xp.asarray(chosen)
+    changed[on_device] = operation(images[on_device])
+    return changed
+
+
 # ----------------------------------------------------------------------------- configuration
+
+# each operation's setting -> the setting of its probability (per image; CutMix's is per batch)
+PROBABILITY_OF = {
+    "randaugment_ops": "randaugment_p",
+    "rotate": "rotate_p",
+    "shift": "shift_p",
+    "hflip": "hflip_p",
+    "vflip": "vflip_p",
+    "noise": "noise_p",
+    "cutout": "cutout_p",
+    "cutmix_alpha": "cutmix_p",
+}
+FLIP_P = 0.5  # a flip's default probability: a mirrored image as often as an unmirrored one
 
 
 @dataclass
@@ -281,6 +317,11 @@ class Augmentation:
 
     Zero / False turns an augmentation off. ``cutmix_alpha`` > 0 enables CutMix, which
     changes the targets too, so it is applied by :meth:`mix_targets`, after :meth:`apply`.
+
+    Each operation has a probability (``rotate_p`` ...): the chance that an image gets it, each image
+    drawn on its own (``sometimes``); CutMix's ``cutmix_p`` is the chance that a *batch* is mixed,
+    since CutMix pairs the images of a batch. The defaults keep what the operations always did:
+    1 (every image) for all, 0.5 for the flips (a coin toss per image).
     """
 
     shift: int = DEFAULT_SHIFT
@@ -292,6 +333,14 @@ class Augmentation:
     cutmix_alpha: float = 0.0
     randaugment_ops: int = 0
     randaugment_magnitude: float = DEFAULT_RANDAUGMENT_MAGNITUDE
+    shift_p: float = 1.0
+    rotate_p: float = 1.0
+    hflip_p: float = FLIP_P
+    vflip_p: float = FLIP_P
+    noise_p: float = 1.0
+    cutout_p: float = 1.0
+    cutmix_p: float = 1.0
+    randaugment_p: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -309,6 +358,9 @@ class Augmentation:
             problems.append(f"randaugment_ops must be >= 0, got {self.randaugment_ops}")
         if not 0 <= self.randaugment_magnitude <= MAX_MAGNITUDE:
             problems.append(f"randaugment_magnitude must be in [0, {MAX_MAGNITUDE}], got {self.randaugment_magnitude}")
+        for name in PROBABILITY_OF.values():
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be a probability in [0, 1], got {getattr(self, name)}")
         if problems:
             raise ValueError("Augmentation: " + "; ".join(problems))
 
@@ -326,50 +378,59 @@ class Augmentation:
             )
 
     def apply(self, images: Any, rng: np.random.Generator) -> Any:
-        """The configured label-preserving augmentations, in order. images: (N, C, H, W)."""
-        if self.randaugment_ops:
-            images = randaugment(images, self.randaugment_ops, self.randaugment_magnitude, rng)
-        if self.rotate:
-            images = random_rotation(images, self.rotate, rng)
-        if self.shift:
-            images = random_shift(images, self.shift, rng)
-        if self.hflip or self.vflip:
-            images = random_flip(images, rng, horizontal=self.hflip, vertical=self.vflip)
-        if self.noise:
-            images = gaussian_noise(images, self.noise, rng)
-        if self.cutout:
-            images = cutout(images, self.cutout, rng)
+        """The configured label-preserving augmentations, in order, each to the images its probability
+        picks. images: (N, C, H, W)."""
+        steps = {
+            "randaugment_ops": lambda x: randaugment(x, self.randaugment_ops, self.randaugment_magnitude, rng),
+            "rotate": lambda x: random_rotation(x, self.rotate, rng),
+            "shift": lambda x: random_shift(x, self.shift, rng),
+            "hflip": lambda x: random_flip(x, rng, horizontal=True, vertical=False, p=self.hflip_p),
+            "vflip": lambda x: random_flip(x, rng, horizontal=False, vertical=True, p=self.vflip_p),
+            "noise": lambda x: gaussian_noise(x, self.noise, rng),
+            "cutout": lambda x: cutout(x, self.cutout, rng),
+        }
+        for name, operation in steps.items():
+            if self._on(name):
+                # a flip's probability is random_flip's own: it already picks each image with probability p
+                p = 1.0 if name.endswith("flip") else getattr(self, PROBABILITY_OF[name])
+                images = sometimes(operation, images, p, rng)
         return images
 
     def mix_targets(self, images: Any, labels: Any, num_classes: int, rng: np.random.Generator) -> tuple[Any, Any]:
         """CutMix when enabled, the one augmentation that changes the targets: returns (images, targets),
         the targets being the labels unchanged, or soft targets (N, num_classes) after CutMix. Run it
-        after ``apply`` (``ConvTrainer`` does, in ``_train_batch``)."""
-        if self.cutmix_alpha:
+        after ``apply`` (``ConvTrainer`` does, in ``_train_batch``). With ``cutmix_p`` < 1 the batch
+        is mixed with that probability (one draw per batch; none at all when it is 1)."""
+        if self._on("cutmix_alpha") and (self.cutmix_p >= 1 or rng.random() < self.cutmix_p):
             return cutmix(images, labels, num_classes, self.cutmix_alpha, rng)
         return images, labels
 
     def describe(self) -> str:
-        """A short human-readable list of what is on, e.g. "shift 2px, hflip, cutout 8px"."""
+        """A short human-readable list of what is on, e.g. "shift 2px, hflip, cutout 8px (p 0.5)"."""
+        said = {
+            "randaugment_ops": f"RandAugment {self.randaugment_ops} ops at {self.randaugment_magnitude:g}",
+            "rotate": f"rotate {self.rotate:g} deg",
+            "shift": f"shift {self.shift}px",
+            "hflip": "hflip",
+            "vflip": "vflip",
+            "noise": f"noise {self.noise:g}",
+            "cutout": f"cutout {self.cutout}px",
+            "cutmix_alpha": f"CutMix alpha {self.cutmix_alpha:g}",
+        }
         parts = []
-        if self.randaugment_ops:
-            parts.append(f"RandAugment {self.randaugment_ops} ops at {self.randaugment_magnitude:g}")
-        if self.rotate:
-            parts.append(f"rotate {self.rotate:g} deg")
-        if self.shift:
-            parts.append(f"shift {self.shift}px")
-        parts += [name for name in ("hflip", "vflip") if getattr(self, name)]
-        if self.noise:
-            parts.append(f"noise {self.noise:g}")
-        if self.cutout:
-            parts.append(f"cutout {self.cutout}px")
-        if self.cutmix_alpha:
-            parts.append(f"CutMix alpha {self.cutmix_alpha:g}")
+        for name, text in said.items():
+            if self._on(name):
+                p, usual = getattr(self, PROBABILITY_OF[name]), FLIP_P if name.endswith("flip") else 1.0
+                parts.append(text if p == usual else f"{text} (p {p:g})")
         return ", ".join(parts) or "none"
 
     @property
     def enabled(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self) if f.name != "randaugment_magnitude")
+        return any(self._on(name) for name in PROBABILITY_OF)
+
+    def _on(self, name: str) -> bool:
+        """Whether operation ``name`` (a key of ``PROBABILITY_OF``) can change an image: set, and p > 0."""
+        return bool(getattr(self, name)) and getattr(self, PROBABILITY_OF[name]) > 0
 
 
 def default_augmentation(dataset: str) -> Augmentation:

@@ -32,6 +32,10 @@ from .state import shape_of
 FORMAT_VERSION = 1
 MAX_DEPTH = 64  # levels of nesting in a state: a run's state has fewer than ten
 ARRAY_KEY = "__array__"
+# Options that runs record only since nnscratch learned them, with the value every run had before:
+# a checkpoint written earlier lacks the entry, and resuming it with that value is the same run.
+# (An option left unset, None, is that too: e.g. --augment-rotate-p not given is the old behaviour.)
+RECORDED_SINCE = {"training.loss": "cross-entropy"}
 PARTS = ("model", "model_extra", "optimizer", "schedule", "trainer")  # the parts of a training run
 
 
@@ -119,6 +123,8 @@ def metadata_differences(saved: dict[str, Any], expected: dict[str, Any], where:
     for key, value in expected.items():
         name = f"{where}{key}"
         if key not in saved:
+            if value is None or RECORDED_SINCE.get(name, object()) == value:
+                continue
             differences.append(f"{name} is not recorded in the checkpoint ({value!r} now)")
         elif isinstance(value, dict) and isinstance(saved[key], dict):
             differences += metadata_differences(saved[key], value, f"{name}.")

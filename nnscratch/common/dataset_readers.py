@@ -12,6 +12,7 @@ Every message is one line naming the file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -123,23 +124,34 @@ def _sha256(content: np.ndarray | bytes) -> str:
 # ----------------------------------------------------------------------------- npz
 
 
-def load_npz(name: str, files: dict[str, Path]) -> tuple[Arrays, list[FileCheck]]:
-    """An ``<name>.npz`` holding x_train, y_train, x_test, y_test, read through ``NpzReader`` (no pickle):
-    every array's header is checked (dtype, shape, size against the zip) before any data is read."""
-    path = files["npz"]
+def read_npz_arrays(
+    path: Path, check_header: Callable[[ArrayHeader, Path], None], text_keys: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """The arrays ``NPZ_KEYS`` of the ``.npz`` at ``path``, and those of ``text_keys`` it holds (unicode
+    allowed), by name. Read through ``NpzReader`` (no pickle): every header is checked (dtype, shape,
+    size against the zip, then ``check_header(header, path)``) before any data is read."""
     try:
         with NpzReader(path) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.names()]
             if missing:
                 raise DatasetError(f"{path}: missing array(s) {missing}; an .npz dataset holds {list(NPZ_KEYS)}")
             headers = [archive.header(key) for key in NPZ_KEYS]
+            headers += [archive.header(key, text=True) for key in text_keys if key in archive.names()]
             for header in headers:
-                _check_npz_header(header, IMAGE_SHAPES[name], path)
+                check_header(header, path)
             # zlib never inflates more than 1032:1, so a larger total means sizes that lie
             archive.check_total(headers, DEFLATE_MAX_RATIO)
-            x_train, y_train, x_test, y_test = (_as_nchw(archive.read(header)) for header in headers)
+            return {header.name: archive.read(header) for header in headers}
     except ArchiveError as error:
         raise DatasetError(f"{path}: {error}") from None
+
+
+def load_npz(name: str, files: dict[str, Path]) -> tuple[Arrays, list[FileCheck]]:
+    """An ``<name>.npz`` holding x_train, y_train, x_test, y_test (``read_npz_arrays``), images of the
+    shape the dataset's name promises."""
+    path = files["npz"]
+    arrays = read_npz_arrays(path, lambda header, where: _check_npz_header(header, IMAGE_SHAPES[name], where))
+    x_train, y_train, x_test, y_test = (_as_nchw(arrays[key]) for key in NPZ_KEYS)
     num_classes = len(CLASSES[name])
     for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         check_counts(images, labels, f"{path}: x_{split}", f"y_{split}")

@@ -3,6 +3,9 @@
 ``load_dataset(name)`` returns a :class:`Dataset` with uint8 images (N, C, H, W) and int64
 labels (N,). Names: ``fashion-mnist`` (the default), ``mnist``, ``cifar10`` and ``sample``
 (a small real subset of Fashion-MNIST that ships inside the package; it is never searched for).
+Anything else that names a file or folder is a dataset of your own, read from that path: an
+``.npz`` file (``npz_dataset.py``) or a folder of PNG images (``image_folder.py``); the
+classes come from the file or the folders.
 
 Where files are looked for, in order:
 
@@ -66,6 +69,8 @@ from .dataset_catalog import (
 )
 from .dataset_readers import check_labels, load_cifar, load_idx, load_npz, parse_cifar_batch
 from .idx import encode_idx, parse_idx, read_idx
+from .image_folder import load_image_folder
+from .npz_dataset import load_npz_dataset
 
 SYSTEM_DATA_ROOT = Path("/usr/share/datasets")
 
@@ -236,7 +241,12 @@ def load_dataset(
     sample is loaded instead and a :class:`SampleFallbackWarning` says so. Other datasets
     that are missing raise FileNotFoundError saying how to get them. A DatasetError (one line,
     naming the file or folder) for anything unreadable, partial or malformed.
+
+    A ``name`` that is none of the known names but a path (see ``is_dataset_path``) is read from there
+    (``load_dataset_path``); ``data_dir`` plays no part then.
     """
+    if is_dataset_path(name):
+        return load_dataset_path(name)
     check_name(name)
     located, passed = (find_dataset(name), []) if name == "sample" else _locate(name, data_dir)
     if located is None:
@@ -271,6 +281,24 @@ def load_dataset(
             )
     location = "bundled sample (nnscratch/data)" if name == "sample" else str(folder)
     return Dataset(name, *arrays, classes=CLASSES[name], location=location, files=checks)
+
+
+def is_dataset_path(name: str) -> bool:
+    """True when ``name`` is a path rather than a dataset's name: not a known name, and an existing file
+    or folder, or written as a path (with a ``/`` or ending in ``.npz``), so that a typo of a name
+    ("fashion-mnst") is still told apart from a missing file."""
+    return name not in DATASET_NAMES and (os.sep in name or "/" in name or name.endswith(".npz") or Path(name).exists())
+
+
+def load_dataset_path(path: str | Path) -> Dataset:
+    """The dataset of your own at ``path``: an ``.npz`` file, or a folder with ``train/CLASS/*.png`` and
+    ``test/CLASS/*.png``. Its name is the path as given (a checkpoint records it, so that ``nnscratch
+    evaluate`` finds the data again); its classes come from the data."""
+    folder = Path(path)
+    if not folder.exists():
+        raise DatasetError(f"{path}: no such file or folder (a dataset of your own is an .npz file or an image folder)")
+    arrays, classes = load_image_folder(folder) if folder.is_dir() else load_npz_dataset(folder)
+    return Dataset(str(path), *arrays, classes=classes, location=str(folder.resolve()))
 
 
 # ----------------------------------------------------------------------------- splits
@@ -324,7 +352,9 @@ __all__ = [
     "dataset_files_in",
     "encode_idx",
     "find_dataset",
+    "is_dataset_path",
     "load_dataset",
+    "load_dataset_path",
     "normalize_images",
     "parse_cifar_batch",
     "parse_idx",

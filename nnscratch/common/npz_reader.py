@@ -120,8 +120,12 @@ class NpzReader:
         """The arrays the archive holds, by name without ".npy"."""
         return [name.removesuffix(".npy") for name in self.members if name.endswith(".npy")]
 
-    def header(self, name: str) -> ArrayHeader:
-        """Read and check the header of array ``name``: nothing of its data is read."""
+    def header(self, name: str, text: bool = False) -> ArrayHeader:
+        """Read and check the header of array ``name``: nothing of its data is read.
+
+        text: accept fixed-width unicode strings too (dtype ``<U...``, plain characters, no pickle),
+        for arrays of names such as a dataset's ``class_names``.
+        """
         info = self._member(name)
         try:
             with self.zip.open(info) as raw:
@@ -141,7 +145,7 @@ class NpzReader:
                 raise
             raise ArchiveError(f"member {info.filename!r}: not a valid .npy array ({_described(error)})") from None
         header = ArrayHeader(name, shape, dtype, fortran_order, data_offset, info.file_size)
-        self._check_dtype(header)
+        self._check_dtype(header, text)
         if any(size < 0 for size in shape):
             raise ArchiveError(f"member {info.filename!r}: its header declares a negative shape {shape}")
         if data_offset + header.nbytes != info.file_size:
@@ -205,14 +209,15 @@ class NpzReader:
         return info
 
     @staticmethod
-    def _check_dtype(header: ArrayHeader) -> None:
+    def _check_dtype(header: ArrayHeader, text: bool) -> None:
         member = f"{header.name}.npy"
         if header.dtype.hasobject:
             raise ArchiveError(
                 f"member {member!r} is an object array that only pickle could load; refused (it was not unpickled)"
             )
-        if header.dtype.kind not in _PLAIN_KINDS or header.dtype.fields is not None or header.dtype.subdtype:
-            raise ArchiveError(f"member {member!r}: dtype {header.dtype} is not a plain number type")
+        kinds, plain = (_PLAIN_KINDS + "U", "number or text") if text else (_PLAIN_KINDS, "number")
+        if header.dtype.kind not in kinds or header.dtype.fields is not None or header.dtype.subdtype:
+            raise ArchiveError(f"member {member!r}: dtype {header.dtype} is not a plain {plain} type")
 
 
 def _described(error: BaseException) -> str:

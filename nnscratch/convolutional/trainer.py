@@ -2,15 +2,15 @@
 
 The loop itself (shuffle -> augment -> forward -> loss -> backward -> clip -> step ->
 schedule, with validation, history, callbacks and early stopping) is written once, in
-``nnscratch/vectorized/trainer.py``. ConvTrainer changes it only through its hooks:
+``nnscratch/vectorized/trainer.py``; the augmentation hooks (``_augment_batch``, and CutMix in
+``_train_batch``) once too, in ``vectorized/augmenting_trainer.py``, which the MLP shares.
+ConvTrainer adds what image models need:
 
-- ``_augment_batch(X)``: random changes to each training batch. By default every image is
-  shifted by up to +-2 pixels with ``xp.roll``, each by its own random amount, all in a few
-  array operations (``common/augment.py`` has this and the other augmentations: rotation,
-  flips, noise, cutout, RandAugment). Shifts teach the network that a shirt moved by two
-  pixels is still a shirt (translation robustness) without collecting more data.
-- ``_train_batch``: applies CutMix when it is switched on, since CutMix changes the targets
-  as well as the images (the mixed loss comes from soft targets, see ``augment.cutmix``).
+- augmentation on by default: ``_augment_batch(X)`` shifts every image by up to +-2 pixels
+  with ``xp.roll``, each by its own random amount, all in a few array operations
+  (``common/augment.py`` has this and the other augmentations: rotation, flips, noise, cutout,
+  CutMix, RandAugment). Shifts teach the network that a shirt moved by two pixels is still a
+  shirt (translation robustness) without collecting more data.
 - the default learning-rate schedule: when no schedule is given, ``fit`` uses
   ``_default_multistep_schedule``: the learning rate drops x0.1 at ~50% and again at ~75%
   of the epochs, the classic recipe for SGD with momentum on image classifiers; a run of
@@ -19,45 +19,29 @@ schedule, with validation, history, callbacks and early stopping) is written onc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from ..common.augment import Augmentation
+from ..vectorized.augmenting_trainer import AugmentingTrainer
 from ..vectorized.schedules import MultiStepLR, multistep_milestones
-from ..vectorized.trainer import Callback, Trainer
-from ..vectorized.watch import Watcher
 
 LR_DROP = 0.1
 
 
-class ConvTrainer(Trainer):
+class ConvTrainer(AugmentingTrainer):
     """Trains an image classifier on x (N, C, H, W) and labels y (N,) (see the module docstring).
 
     augmentation: an ``Augmentation`` (default: shifts of up to 2 pixels; ``Augmentation.none()``
     turns everything off). schedule: a schedule object, or None for the default multistep drops.
-    The other arguments are the vectorized ``Trainer``'s. Augmentation draws from its own
-    generator, seeded from ``seed``, so changing the augmentation does not change the
-    shuffling order.
+    The other arguments are ``AugmentingTrainer``'s, image_shape left None (the images are whole).
+    Augmentation draws from its own generator, seeded from ``seed``, so changing the augmentation
+    does not change the shuffling order.
     """
 
-    def __init__(
-        self,
-        model: Any,
-        optimizer: Any,
-        loss: Any = None,
-        schedule: Any = None,
-        grad_clip: float | None = None,
-        augmentation: Augmentation | None = None,
-        callbacks: Sequence[Callback] = (),
-        quiet: bool = False,
-        seed: int = 0,
-        watcher: Watcher | None = None,
-    ) -> None:
-        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
-        self.augmentation = Augmentation() if augmentation is None else augmentation
-        self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
+    @staticmethod
+    def default_augmentation() -> Augmentation:
+        """Image models train with random shifts of up to 2 pixels unless told otherwise."""
+        return Augmentation()
 
     @staticmethod
     def _default_multistep_schedule(epochs: int, base_lr: float) -> list[float]:
@@ -75,20 +59,6 @@ class ConvTrainer(Trainer):
         multistep drops are used (see ``_default_multistep_schedule``)."""
         if x.ndim != 4:
             raise ValueError(f"ConvTrainer.fit: x must be images (N, C, H, W), got shape {tuple(x.shape)}")
-        self.augmentation.check_fits(tuple(x.shape[1:]))
         if self.schedule is None and self.epoch == 0:
             self.schedule = MultiStepLR(self.optimizer, multistep_milestones(epochs), gamma=LR_DROP)
         return super().fit(x, y, epochs, batch_size, **options)
-
-    def _augment_batch(self, images: Any) -> Any:
-        """Random per-image changes of one batch (N, C, H, W): by default shifts of up to +-2 pixels
-        by ``xp.roll``, vectorized (a few rolls over groups of images, no loop per image)."""
-        return self.augmentation.apply(images, self.augment_rng)
-
-    def _train_batch(self, inputs: Any, targets: Any, batch: int, num_batches: int) -> tuple[Any, Any]:
-        """CutMix (when enabled) mixes images *and* targets, so it happens here rather than in
-        ``_augment_batch``: the loss then sees soft targets, while the epoch's accuracy is still
-        counted against the original labels."""
-        if self.augmentation.cutmix_alpha:  # (num_classes is known once fit has begun)
-            inputs, targets = self.augmentation.mix_targets(inputs, targets, self.num_classes, self.augment_rng)
-        return super()._train_batch(inputs, targets, batch, num_batches)

@@ -1,1 +1,6 @@
-"""Exchange with other libraries. ``torch.py``: the same model in PyTorch (torch imported only when used)."""
+"""Exchange with other libraries, whose packages are imported only when a function here runs.
+
+- ``safetensors.py``: weights as safetensors files, with PyTorch's names (``save_weights``, ``load_weights``);
+- ``torch.py``: the same model as a PyTorch module (``to_torch``) and back (``from_torch``, whose
+  table of conversions is ``from_torch.py``).
+"""

@@ -1,7 +1,8 @@
-"""nnscratch models as PyTorch modules: the same layers, the same parameter names, the same numbers.
+"""nnscratch models as PyTorch modules and back: the same layers, the same parameter names, the same numbers.
 
     twin = to_torch(model)        # torch.nn.Module, float32 or float64 as the model, weights copied
     twin(torch.from_numpy(x))     # the same logits as model.forward(x), to rounding
+    ours = from_torch(twin)       # an nnscratch model again: step through its hand-written backward
 
 Each layer declares its PyTorch equivalent as data (``Module.torch_equivalent``: a class name
 and its arguments), so this file holds no list of layers. ``to_torch`` builds that class from
@@ -11,6 +12,10 @@ attaches them under the same names, so that ``twin.load_state_dict(model.state_d
 every weight and running statistic across (``copy_weights``). Each twin's forward is written
 with torch operations straight from the nnscratch class's docstring: a parity test compares
 two independent spellings of each block.
+
+``from_torch`` goes the other way for a PyTorch model built from the layers nnscratch has,
+``Sequential`` trees, torchvision's ResNet ``BasicBlock`` and the twins written here; the
+table of conversions is in ``from_torch.py``. An unsupported layer is a TypeError listing them all.
 
 The tests compare every architecture with its twin; the benchmarks race the two. torch is
 imported the first time a function here runs, never by importing nnscratch.
@@ -25,6 +30,7 @@ import numpy as np
 
 from ..common.backend import to_cpu
 from ..vectorized.module import Module
+from .from_torch import convert
 
 
 def _torch() -> Any:
@@ -133,6 +139,15 @@ def to_torch(model: Module) -> Any:
     twin = torch_module(model).to(dtype)
     copy_weights(model, twin)
     return twin
+
+
+def from_torch(module: Any) -> Module:
+    """The nnscratch model computing what the PyTorch ``module`` computes, holding a copy of its weights and
+    buffers in their dtype, in its training mode (see ``from_torch.py`` for what converts, and how).
+
+    A TypeError lists every module that cannot be converted, by path, class and reason.
+    """
+    return convert(module)
 
 
 def copy_weights(model: Module, twin: Any) -> None:

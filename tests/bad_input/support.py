@@ -66,3 +66,25 @@ def assert_no_training_started(result) -> None:
     """Nothing of a training run was printed: no epoch line, no model description, no test report."""
     for marker in ("epoch ", "parameters;", "test accuracy"):
         assert marker not in result.stdout, f"training had started ({marker!r} in stdout):\n{result.stdout}"
+
+
+MEASURE = """
+import resource, subprocess, sys
+result = subprocess.run([sys.executable, "-m", "nnscratch", "evaluate", *sys.argv[1:]], capture_output=True, text=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, result.returncode, result.stderr.strip())
+"""
+
+
+def peak_rss_of_evaluate(path: Path, tmp_path: Path, *flags: str) -> tuple[float, int, str]:
+    """(peak RSS in MiB, exit code, stderr) of ``nnscratch evaluate path *flags``, measured by a fresh
+    parent whose only child it is (RUSAGE_CHILDREN holds the largest child that parent ever waited for)."""
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), *flags],
+        cwd=tmp_path,
+        env=cli_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    kib, code, stderr = measured.stdout.split(" ", 2)
+    return int(kib) / 1024, int(code), stderr.strip()

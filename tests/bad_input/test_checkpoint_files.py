@@ -10,8 +10,6 @@ last tests measure the memory a 3 TiB-declaring file and a deflate bomb cost to 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -38,7 +36,7 @@ from tests.hostile_checkpoints import (
     write_zip,
 )
 
-from .support import assert_no_training_started, assert_refused, cli_environment, run_cli
+from .support import assert_no_training_started, assert_refused, peak_rss_of_evaluate, run_cli
 
 SAVE_FLAGS = {  # the flags that wrote each valid checkpoint, repeated when resuming it
     "mlp": ["mlp", "--dataset", "sample", "--hidden-sizes", "8"],
@@ -268,28 +266,6 @@ def test_members_the_state_never_names_are_never_read(cli, tmp_path, valid):
 
 
 # ----------------------------------------------------------------------------- memory
-
-
-MEASURE = """
-import resource, subprocess, sys
-result = subprocess.run([sys.executable, "-m", "nnscratch", "evaluate", sys.argv[1]], capture_output=True, text=True)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, result.returncode, result.stderr.strip())
-"""
-
-
-def peak_rss_of_evaluate(path: Path, tmp_path: Path) -> tuple[float, int, str]:
-    """(peak RSS in MiB, exit code, stderr) of ``nnscratch evaluate path``, measured by a fresh parent
-    whose only child it is (RUSAGE_CHILDREN holds the largest child that parent ever waited for)."""
-    measured = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path)],
-        cwd=tmp_path,
-        env=cli_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    kib, code, stderr = measured.stdout.split(" ", 2)
-    return int(kib) / 1024, int(code), stderr.strip()
 
 
 @pytest.mark.parametrize("case", ["declares-3-tib", "deflate-bomb", "architecture-of-millions"])

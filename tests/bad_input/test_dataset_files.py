@@ -25,8 +25,10 @@ from tests.dataset_support import (
     idx_path,
     make_cifar_dataset,
     make_idx_dataset,
+    make_image_folder,
     write_npz,
     write_npz_declaring,
+    write_png,
 )
 
 from .support import assert_no_training_started, assert_refused, cli_environment
@@ -326,6 +328,74 @@ def test_npz_declaring_a_terabyte_array_is_refused_unread(cli, tmp_path):
 def test_folder_named_like_the_npz_is_refused(cli, tmp_path):
     path = make_folder(tmp_path / "data" / "mnist.npz")
     check_refused(cli(*command("datasets", "", tmp_path / "data")), str(path))
+
+
+# ----------------------------------------------------------------------------- datasets of your own: --dataset PATH
+
+
+def own_npz(root: Path, **changes) -> Path:
+    """A tiny --dataset .npz (6 train / 3 test gray 28x28 images) with ``changes``."""
+    return write_npz(root / "mine.npz", **changes)
+
+
+def own_folder(root: Path, change) -> Path:
+    """A tiny image folder (2 classes, 28x28 gray PNGs), then ``change(folder)``."""
+    folder = make_image_folder(root / "mine", size=(28, 28))
+    change(folder)
+    return folder
+
+
+def _pixel_above_one():
+    pixels = np.zeros((3, 28, 28), np.float32)
+    pixels[1, 2, 3] = 1.5
+    return pixels
+
+
+OWN_DATASET_CASES = {
+    # id: (command, build(root) -> the --dataset path, the message after "nnscratch COMMAND: error: ")
+    "npz-float-pixel-above-1": (
+        ("mlp", "--epochs", "1"),
+        lambda root: own_npz(root, x_test=_pixel_above_one()),
+        "{path}: x_test[1, 2, 3] is 1.5: float pixels must be in [0, 1] (1 outside)",
+    ),
+    "npz-class-names-as-objects": (
+        ("train", "lenet", "--epochs", "1"),
+        lambda root: own_npz(root, class_names=np.array(["a", "b"], dtype=object)),
+        "{path}: member 'class_names.npy' is an object array that only pickle could load; refused (it was not "
+        "unpickled)",
+    ),
+    "npz-label-beyond-class-names": (
+        ("summary", "lenet"),
+        lambda root: own_npz(root, class_names=np.array(["a", "b", "c"])),
+        "{path}: y_train[3] is 3, outside 0..2 (3 classes; 3 bad label(s) in all)",
+    ),
+    "folder-image-of-another-size": (
+        ("mlp", "--epochs", "1"),
+        lambda root: own_folder(root, lambda f: write_png(f / "test" / "dog" / "0.png", np.zeros((28, 27), np.uint8))),
+        "{path}/test/dog/0.png: 27x28 pixels, but {path}/train/cat/0.png (the first image) is 28x28; every image "
+        "must have the same size",
+    ),
+    "folder-text-named-png": (
+        ("scalar", "--epochs", "1"),
+        lambda root: own_folder(root, lambda f: (f / "train" / "dog" / "1.png").write_text("hello")),
+        "{path}/train/dog/1.png: not a readable PNG image (not a PNG file)",
+    ),
+    "folder-test-classes-differ": (
+        ("train", "lenet", "--epochs", "1"),
+        lambda root: own_folder(root, lambda f: (f / "test" / "cat").rename(f / "test" / "kat")),
+        "{path}: train/ and test/ must have the same class folders (train/ only: ['cat']; test/ only: ['kat'])",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OWN_DATASET_CASES, ids=str)
+def test_bad_dataset_of_your_own_is_refused_in_the_one_exact_line(cli, tmp_path, case):
+    command_words, build, message = OWN_DATASET_CASES[case]
+    path = build(tmp_path)
+    result = cli(*command_words, "--dataset", str(path))
+    line = assert_refused(result)
+    assert line == f"nnscratch {command_words[0]}: error: " + message.format(path=path)
+    assert_no_training_started(result)
 
 
 # ----------------------------------------------------------------------------- CIFAR-10 batches

@@ -691,3 +691,12 @@ def test_two_processes_writing_one_path_never_break_each_other(tmp_path):
     state = read_checkpoint(path).state
     assert state["writer"] in (1, 2) and state["step"] == 39 and (state["weights"] == 39).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz", "writer.py"], "no temporary left behind"
+
+
+def test_an_option_recorded_only_by_later_versions_is_taken_at_its_old_value():
+    older = {"training": {"lr": 0.1}}  # written before runs recorded their loss
+    assert metadata_differences(older, {"training": {"lr": 0.1, "loss": "cross-entropy"}}) == []
+    assert metadata_differences(older, {"training": {"lr": 0.1, "augment_rotate_p": None}}) == [], "an unset option"
+    assert metadata_differences(older, {"training": {"lr": 0.1, "loss": "nll"}}) == [
+        "training.loss is not recorded in the checkpoint ('nll' now)"
+    ]

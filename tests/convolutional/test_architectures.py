@@ -10,20 +10,10 @@ from nnscratch.convolutional.architectures import ARCHITECTURES, build, options_
 from nnscratch.convolutional.modules import Dropout
 from nnscratch.interop import torch as interop_torch
 from nnscratch.vectorized.optim import Adam
-from tests.support import assert_close, to_torch
+from tests.support import assert_close, randomize_statistics, to_torch
 
 INPUTS = [(1, 28), (3, 32)]
 RTOL = 1e-6
-
-
-def randomize_statistics(model, seed):
-    """Non-trivial running statistics, so that eval-mode parity checks them too."""
-    rng = np.random.default_rng(seed)
-    for name, buffer in model.named_buffers():
-        if name.endswith("running_mean"):
-            buffer[...] = rng.uniform(-0.3, 0.3, buffer.shape)
-        elif name.endswith("running_var"):
-            buffer[...] = rng.uniform(0.5, 2.0, buffer.shape)
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)

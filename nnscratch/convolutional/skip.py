@@ -39,7 +39,7 @@ class ConcatSkip(Module):
         return f"channels={self.channels}"
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
-        return "ConcatSkip", {}  # written in ``interop.torch``, from this docstring
+        return "ConcatSkip", {"channels": self.channels}  # written in ``interop.torch``, from this docstring
 
     def forward(self, x: Any) -> Any:
         owner = f"ConcatSkip(channels={self.channels})"

@@ -31,6 +31,7 @@ from ..convolutional.conv_transpose import ConvTranspose2D
 from ..convolutional.modules import Conv2D, DepthwiseConv2D, SqueezeExcite
 from ..convolutional.normalization import BatchNorm2D, GroupNorm, LayerNorm2D
 from ..convolutional.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from ..convolutional.skip import ConcatSkip
 from ..vectorized.activations import GELU, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Tanh
 from ..vectorized.batchnorm import BatchNorm1D
 from ..vectorized.layernorm import LayerNorm
@@ -293,4 +294,5 @@ CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
     "ResidualBlock": _twin(_residual_block),
     "MBConvBlock": _twin(_mbconv_block),
     "ConvNeXtBlock": _twin(_convnext_block),
+    "ConcatSkip": _twin(lambda skip, child: ConcatSkip(skip.channels, child("inner"))),
 }

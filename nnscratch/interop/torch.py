@@ -110,6 +110,10 @@ def twins() -> dict[str, type]:
     class ConcatSkip(nn.Module):
         """U-Net's skip: torch.cat([x, inner(x)], dim=1), the input beside what the inner network made of it."""
 
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            self.channels = channels  # the input's: what from_torch needs to build the skip back
+
         def forward(self, x: Any) -> Any:
             return torch.cat([x, self.inner(x)], dim=1)
 

@@ -20,7 +20,7 @@ from nnscratch.convolutional.modules import Conv2D, ReLU
 from nnscratch.convolutional.reconstruction_trainer import ReconstructionTrainer
 from nnscratch.convolutional.segmentation import foreground_mask, mask_scores
 from nnscratch.convolutional.skip import ConcatSkip
-from nnscratch.interop.torch import to_torch
+from nnscratch.interop.torch import from_torch, to_torch
 from nnscratch.vectorized.losses import BCEWithLogitsLoss
 from nnscratch.vectorized.optim import Adam
 from tests.support import assert_close
@@ -91,6 +91,15 @@ def test_forward_and_every_gradient_match_the_pytorch_twin_in_float64(name):
     twin_parameters = dict(twin.named_parameters())
     for parameter_name, parameter in model.named_parameters():
         assert_close(parameter.grad, twin_parameters[parameter_name].grad, rtol=1e-9, atol=1e-12, name=parameter_name)
+
+
+@pytest.mark.parametrize("name", IMAGE_TO_IMAGE)
+def test_the_twin_converts_back_to_the_same_model(name):
+    model = build_image_to_image(name).to(np.float64)
+    back = from_torch(to_torch(model))
+    x = np.random.default_rng(2).random((2, 1, 28, 28))
+    assert sorted(back.state_dict()) == sorted(model.state_dict())
+    assert_close(back.forward(x), model.forward(x), rtol=1e-12, atol=1e-14, name=name)
 
 
 def test_concat_skip_refuses_an_inner_network_that_changes_the_image_size():

@@ -147,4 +147,4 @@ def test_the_reference_convolution_trains_lenet_to_the_same_loss_curve_as_auto(t
 
 def test_a_conv_algorithm_that_cannot_compute_a_layer_is_refused_before_the_data(capsys, no_data):
     assert main(["train", "resnet18", "--conv-algorithm", "winograd"]) == 2
-    assert "algorithm 'winograd' needs a 3x3 kernel and stride 1" in capsys.readouterr().err
+    assert "algorithm 'winograd' needs a 3x3 kernel, stride 1, dilation 1 and groups 1" in capsys.readouterr().err

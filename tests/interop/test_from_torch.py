@@ -127,7 +127,9 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     with pytest.raises(TypeError) as refused:
         from_torch(model)
     message = str(refused.value)
-    assert message.startswith("from_torch: cannot convert 0 (Conv2d: padding_mode='reflect', nnscratch has only padding_mode='zeros')")
+    assert message.startswith(
+        "from_torch: cannot convert 0 (Conv2d: padding_mode='reflect', nnscratch has only padding_mode='zeros')"
+    )
     for expected in (
         "; 2 (LSTM: no nnscratch equivalent)",
         "; 3.0 (Conv3d: no nnscratch equivalent)",

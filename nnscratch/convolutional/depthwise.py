@@ -78,6 +78,10 @@ class DepthwiseConv2D(Module):
             "bias": self.bias is not None,
         }
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """A Conv with one group per channel, as in PyTorch."""
+        return graph.node("Conv", [x, *graph.weight_and_bias(self)], group=self.channels, **graph.window(self))
+
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x, self.channels)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)

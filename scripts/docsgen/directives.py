@@ -7,6 +7,7 @@
     <!-- generate: performance -->             the benchmark tables, or "not measured yet"
     <!-- generate: layer-times -->             where a training step's time goes, per kind of layer
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
+    <!-- generate: onnx-inference -->          ONNX Runtime against nnscratch: speed, and parity per architecture
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
@@ -33,7 +34,13 @@ from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
 from .markdown import fenced
 from .notebook_pages import notebook_list
-from .reports import conv_modules_section, layer_times_section, performance_section, watch_overhead_section
+from .reports import (
+    conv_modules_section,
+    layer_times_section,
+    onnx_inference_section,
+    performance_section,
+    watch_overhead_section,
+)
 
 DIRECTIVE = re.compile(r"^<!-- generate: (?P<name>[\w-]+)(?P<args>[^>]*?) -->[ \t]*$", re.MULTILINE)
 
@@ -58,6 +65,7 @@ class Generator:
             "layer-times": (0, lambda: layer_times_section(self.reports_dir)),
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
+            "onnx-inference": (0, lambda: onnx_inference_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
             "exercises": (0, exercises_overview),

@@ -52,7 +52,23 @@ VARIABLES: dict[str, tuple[type, ...]] = {
     "parameter": (Parameter,),
     "dataset": (Dataset,),
 }
-FILE_SUFFIXES = {"py", "png", "npz", "onnx", "json", "md", "yml", "yaml", "toml", "txt", "gz", "sh", "js", "css", "html"}
+FILE_SUFFIXES = {
+    "py",
+    "png",
+    "npz",
+    "onnx",
+    "json",
+    "md",
+    "yml",
+    "yaml",
+    "toml",
+    "txt",
+    "gz",
+    "sh",
+    "js",
+    "css",
+    "html",
+}
 DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(\(\))?$")
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..common.backend import to_cpu
+from ..common.backend import get_array_module, to_cpu
 from ..vectorized.module import Module, no_grad
 
 OPSET = 17  # see the module docstring
@@ -142,9 +142,13 @@ class OnnxGraph:
         return full_name
 
 
-def _float_dtype(model: Module) -> Any:
+def _output_shape(model: Module, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``model`` gives one zero sample, on the model's device (where its parameters
+    are): the graph's output shape, and a check that ``input_shape`` fits the model at all."""
     parameters = model.parameters()
-    return parameters[0].dtype if parameters else np.float32
+    xp = get_array_module(parameters[0].data) if parameters else np
+    with no_grad():
+        return tuple(model.forward(xp.zeros((1, *input_shape), dtype=model._float_dtype())).shape)
 
 
 @contextmanager
@@ -186,11 +190,9 @@ def onnx_model(
     onnx = _onnx()
     helper = onnx.helper
     shape = _input_shape(model, input_shape)
-    dtype = _float_dtype(model)
-    graph = OnnxGraph(dtype)
+    graph = OnnxGraph(model._float_dtype())
     with _evaluation_mode(model):
-        with no_grad():  # one sample through the model: the output shape, and a check that the shape fits
-            output_shape = model.forward(np.zeros((1, *shape), dtype=dtype)).shape
+        output_shape = _output_shape(model, shape)
         result = model.onnx_nodes(graph, INPUT)
     graph.nodes.append(helper.make_node("Identity", [result], [OUTPUT], name=OUTPUT))
     element = helper.np_dtype_to_tensor_dtype(graph.dtype)

@@ -1,1 +1,5 @@
-"""Exchange with other libraries. ``torch.py``: the same model in PyTorch (torch imported only when used)."""
+"""Exchange with other libraries, each imported only when used.
+
+- ``torch.py``: the same model in PyTorch.
+- ``onnx.py``: the model as an ONNX graph (``export_onnx``), for ONNX Runtime; no PyTorch involved.
+"""

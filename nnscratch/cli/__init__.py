@@ -8,6 +8,7 @@
     nnscratch reconstruct ARCH         train an image-to-image model (autoencoder ...)  (reconstruct.py)
     nnscratch summary ARCH             layers, shapes, parameters, FLOPs                (summary.py)
     nnscratch evaluate PATH            test a saved model (checkpoint or safetensors)   (evaluate.py)
+    nnscratch export PATH -o F.onnx    a saved model as an ONNX graph                   (export.py)
     nnscratch lr-find ARCH             sweep the rate, plot the loss, suggest a rate    (lr_find.py)
     nnscratch gradcheck LAYER          a layer's backward against central differences   (gradcheck.py)
     nnscratch exercises ACTION DIR     write the library's pieces (start/check/train)   (exercises.py)
@@ -30,7 +31,20 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..common.memory import keep_freed_memory
-from . import datasets, download, evaluate, exercises, gradcheck, lr_find, mlp, reconstruct, scalar, summary, train
+from . import (
+    datasets,
+    download,
+    evaluate,
+    exercises,
+    export,
+    gradcheck,
+    lr_find,
+    mlp,
+    reconstruct,
+    scalar,
+    summary,
+    train,
+)
 from .arguments import augmentation_from, training_problems
 from .checkpoints import resume_command
 from .errors import BAD_INPUT, REPORTED_ERRORS, RUN_FAILED, OneLineParser, add_debug_argument, debugging, fail, one_line
@@ -45,6 +59,7 @@ SUBCOMMANDS = {
     "mlp": (mlp, "train the vectorized MLP (tier 2) and report its test accuracy"),
     "scalar": (scalar, "train the scalar network (tier 1), or --trace one sample"),
     "evaluate": (evaluate, "test a saved checkpoint, or safetensors weights (--arch): accuracy, per class, confusion"),
+    "export": (export, "write a saved model as an ONNX graph (run it in ONNX Runtime)"),
     "lr-find": (lr_find, "learning-rate range test: loss against a growing rate, a suggested rate"),
     "gradcheck": (gradcheck, "check a layer's backward against central differences"),
     "exercises": (exercises, "exercises you write: start DIR, check DIR [NAME...], train DIR"),

@@ -104,6 +104,23 @@ def _rebuild_within_weights(path: str, architecture: dict, model_state) -> tuple
         raise CheckpointError(f"{path}: the architecture its metadata records cannot be built: {error}") from error
 
 
+def load_saved_model(path: str) -> tuple:
+    """The model checkpoint ``path`` holds, rebuilt from its metadata with its weights restored:
+    (checkpoint, model, predict as ``rebuild_model`` gives it). A CheckpointError when it cannot be."""
+    from ..common.checkpoint import CheckpointError, read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
+    if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
+        raise CheckpointError(
+            f"{path}: its metadata records no architecture and dataset, so the model cannot be "
+            "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
+        )
+    model, predict = _rebuild_within_weights(path, architecture, checkpoint.state.get("model"))
+    checkpoint.restore(model)
+    return checkpoint, model, predict
+
+
 def run(args: argparse.Namespace) -> int:
     """Test the checkpoint or weights; one they cannot use, a dataset or a --plots folder is an error (exit 2)."""
     if args.plots is not None:
@@ -147,18 +164,10 @@ def _evaluate_weights(args: argparse.Namespace) -> int:
 
 def _evaluate_checkpoint(args: argparse.Namespace) -> int:
     """Rebuild the model its metadata records, restore it, test it on the data it was trained on."""
-    from ..common.checkpoint import CheckpointError, read_checkpoint
     from ..common.datasets import normalize_images
 
-    checkpoint = read_checkpoint(args.checkpoint)
-    architecture, trained_on = checkpoint.metadata.get("architecture"), checkpoint.metadata.get("dataset")
-    if not isinstance(architecture, dict) or not isinstance(trained_on, dict):
-        raise CheckpointError(
-            f"{args.checkpoint}: its metadata records no architecture and dataset, so the model cannot be "
-            "rebuilt (save with nnscratch mlp/scalar/train --save, or save_checkpoint(metadata=...))"
-        )
-    model, predict = _rebuild_within_weights(args.checkpoint, architecture, checkpoint.state.get("model"))
-    checkpoint.restore(model)
+    checkpoint, _, predict = load_saved_model(args.checkpoint)
+    architecture, trained_on = checkpoint.metadata["architecture"], checkpoint.metadata["dataset"]
     args.dataset = args.dataset or trained_on["name"]
     dataset = arguments.load_data(args)
     shape, num_classes = list(trained_on["image_shape"]), len(trained_on["classes"])

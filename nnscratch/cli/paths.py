@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -36,11 +37,13 @@ def _is_checkpoint(path: Path) -> bool:
         return False
 
 
-def output_file_problem(flag: str, text: str) -> str | None:
-    """Why ``flag``'s file ``text`` cannot be written (a checkpoint), or None.
+def output_file_problem(
+    flag: str, text: str, ours: Callable[[Path], bool] = _is_checkpoint, kind: str = "an nnscratch checkpoint"
+) -> str | None:
+    """Why ``flag``'s file ``text`` cannot be written (a checkpoint, by default), or None.
 
     Refused: an empty path, a folder, a folder that does not exist or cannot be written to, and
-    an existing file that is not a checkpoint (``--save notes.txt`` would destroy it).
+    an existing file that is not ``kind`` by the test ``ours`` (``--save notes.txt`` would destroy it).
     """
     if not text.strip():
         return f"{flag}: the path is empty"
@@ -51,8 +54,8 @@ def output_file_problem(flag: str, text: str) -> str | None:
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
         return f"{flag}: {text}: {parent} {what}"
-    if path.exists() and not path.is_symlink() and not _is_checkpoint(path):
-        return f"{flag}: {text} exists and is not an nnscratch checkpoint; refusing to overwrite it"
+    if path.exists() and not path.is_symlink() and not ours(path):
+        return f"{flag}: {text} exists and is not {kind}; refusing to overwrite it"
     problem = _unwritable(parent)
     return f"{flag}: {text}: {problem}" if problem else None
 

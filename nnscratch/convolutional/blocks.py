@@ -75,6 +75,11 @@ class ResidualBlock(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "ResidualBlock", {}  # written in ``interop.torch``, from this docstring
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        main = graph.chain(self, ("conv1", "bn1", "relu1", "conv2", "bn2"), x)
+        total = graph.node("Add", [main, graph.add("shortcut", self.shortcut, x)])
+        return graph.add("relu_out", self.relu_out, total)
+
     def forward(self, x: Any) -> Any:
         check_images(f"ResidualBlock(in_channels={self.in_channels})", x, self.in_channels)
         main = self.bn2.forward(self.conv2.forward(self.relu1.forward(self.bn1.forward(self.conv1.forward(x)))))
@@ -147,6 +152,10 @@ class MBConvBlock(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "MBConvBlock", {"use_residual": self.use_residual}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        h = graph.chain(self, ("expand", "depthwise", "se", "project"), x)
+        return graph.node("Add", [h, x]) if self.use_residual else h
+
     def forward(self, x: Any) -> Any:
         check_images(f"MBConvBlock(in_channels={self.in_channels})", x, self.in_channels)
         h = x if self.expand is None else self.expand.forward(x)
@@ -205,6 +214,12 @@ class ConvNeXtBlock(Module):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "ConvNeXtBlock", {"channels": self.channels, "layer_scale": self.gamma is not None}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        h = graph.chain(self, ("dwconv", "norm", "pwconv1", "act", "pwconv2"), x)
+        if self.gamma is not None:
+            h = graph.node("Mul", [h, graph.per_channel("gamma", self.gamma.data)])
+        return graph.node("Add", [x, h])
 
     def forward(self, x: Any) -> Any:
         check_images(f"ConvNeXtBlock(channels={self.channels})", x, self.channels)

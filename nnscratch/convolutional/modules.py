@@ -298,6 +298,9 @@ class Conv2D(Module):
             "bias": self.bias is not None,
         }
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Conv", [x, *graph.weight_and_bias(self)], **graph.window(self))
+
     def route(self, input_shape: tuple[int, ...]) -> Route:
         """The route for an input of ``input_shape`` (N, C, H, W): the one named by ``use_algorithm``
         or ``algorithm``, else the first of ``ROUTES`` that applies and pays off."""
@@ -447,6 +450,12 @@ class SqueezeExcite(Module):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "SqueezeExcite", {}  # written in ``interop.torch``, from this docstring
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """The forward, with ONNX's GlobalAveragePool as the squeeze: it keeps the (N, C, 1, 1)
+        shape the 1x1 convolutions read, where ``pool`` drops the two axes and forward restores them."""
+        squeezed = graph.node("GlobalAveragePool", [x])
+        return graph.node("Mul", [x, graph.chain(self, ("reduce", "activation", "expand", "gate"), squeezed)])
 
     def forward(self, x: Any) -> Any:
         check_images(f"SqueezeExcite(channels={self.channels})", x, self.channels)

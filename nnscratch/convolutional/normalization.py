@@ -78,6 +78,14 @@ class LayerNorm2D(Module):
         """torch.nn has no channels-first LayerNorm: ``interop.torch`` writes one."""
         return "LayerNorm2d", {"channels": self.num_channels, "eps": self.eps}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """ONNX's LayerNormalization normalises the last axes: the channels are moved last (NHWC)
+        for it and back after, as the torch twin does."""
+        channels_last = graph.node("Transpose", [x], perm=[0, 2, 3, 1])
+        affine = graph.weight_and_bias(self)
+        normed = graph.node("LayerNormalization", [channels_last, *affine], axis=-1, epsilon=self.eps)
+        return graph.node("Transpose", [normed], perm=[0, 3, 1, 2])
+
     def forward(self, x: Any) -> Any:
         check_images(f"LayerNorm2D(num_channels={self.num_channels})", x, self.num_channels)
         x_hat, inv_std = standardize(x, 1, self.eps)

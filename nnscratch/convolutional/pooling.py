@@ -92,6 +92,9 @@ class MaxPool2D(_Pool2D):
     A NaN counts as the largest value, so it propagates (also as PyTorch).
     """
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("MaxPool", [x], **graph.window(self))
+
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
@@ -137,6 +140,9 @@ class AvgPool2D(_Pool2D):
     share: dL/dx += dY / (kh*kw) for each window it is in.
     """
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("AveragePool", [x], count_include_pad=1, **graph.window(self))
+
     def forward(self, x: Any) -> Any:
         check_images(self._owner(), x)
         out_size = output_size(self._owner(), x.shape, self.kernel_size, self.stride, self.padding)
@@ -180,6 +186,10 @@ class GlobalAvgPool2D(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         """torch.nn's AdaptiveAvgPool2d(1) keeps two axes of size 1: ``interop.torch`` writes one without."""
         return "GlobalAvgPool2d", {}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """GlobalAveragePool keeps (N, C, 1, 1); Flatten drops the two axes, as this layer does."""
+        return graph.node("Flatten", [graph.node("GlobalAveragePool", [x])], axis=1)
 
     def forward(self, x: Any) -> Any:
         check_images("GlobalAvgPool2D()", x)

@@ -34,7 +34,11 @@ class Elementwise(Module):
     """A layer that computes one output value from each input value: the activations, dropout.
 
     Its FLOPs are counted as one per value, whatever the function costs (a max or an erf).
+    Its ONNX form is the one operator ``onnx_op`` where ONNX has the function as one (Relu,
+    Tanh, Sigmoid); the others write theirs out.
     """
+
+    onnx_op: str | None = None
 
     def flops(self, input_shape: tuple[int, ...]) -> int:
         return math.prod(input_shape)
@@ -42,6 +46,11 @@ class Elementwise(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         """torch.nn's class of the same name; layers with settings add them."""
         return type(self).__name__, {}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        if self.onnx_op is None:
+            return super().onnx_nodes(graph, x)  # the "no ONNX form" error
+        return graph.node(self.onnx_op, [x])
 
 
 def sigmoid(x: Any) -> Any:
@@ -53,6 +62,8 @@ def sigmoid(x: Any) -> Any:
 
 class ReLU(Elementwise):
     """max(x, 0). x: any shape."""
+
+    onnx_op = "Relu"
 
     def forward(self, x: Any) -> Any:
         # the mask is a pass over x of its own: skipped when no backward will follow (inference)
@@ -76,6 +87,9 @@ class LeakyReLU(Elementwise):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "LeakyReLU", {"negative_slope": self.negative_slope}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("LeakyRelu", [x], alpha=self.negative_slope)
+
     def forward(self, x: Any) -> Any:
         positive = x > 0
         self._save_for_backward(positive)
@@ -89,6 +103,10 @@ class LeakyReLU(Elementwise):
 class ReLU6(Elementwise):
     """min(max(x, 0), 6): ReLU capped at 6, used by MobileNet and EfficientNet-Lite. x: any shape."""
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Clip, whose bounds are inputs (not attributes) since opset 11."""
+        return graph.node("Clip", [x, graph.parameter("min", 0.0), graph.parameter("max", 6.0)])
+
     def forward(self, x: Any) -> Any:
         self._save_for_backward((x > 0) & (x < 6) if grad_enabled() else None)
         return get_array_module(x).clip(x, 0, 6)
@@ -100,6 +118,8 @@ class ReLU6(Elementwise):
 
 class Tanh(Elementwise):
     """tanh(x); its derivative 1 - tanh(x)^2 needs only the output. x: any shape."""
+
+    onnx_op = "Tanh"
 
     def forward(self, x: Any) -> Any:
         y = get_array_module(x).tanh(x)
@@ -114,6 +134,8 @@ class Tanh(Elementwise):
 class Sigmoid(Elementwise):
     """1 / (1 + exp(-x)); its derivative y (1 - y) needs only the output. x: any shape."""
 
+    onnx_op = "Sigmoid"
+
     def forward(self, x: Any) -> Any:
         y = sigmoid(x)
         self._save_for_backward(y)
@@ -126,6 +148,10 @@ class Sigmoid(Elementwise):
 
 class SiLU(Elementwise):
     """x * sigmoid(x), also called Swish (Ramachandran et al. 2017). x: any shape."""
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Mul(x, Sigmoid(x)): ONNX has no SiLU operator."""
+        return graph.node("Mul", [x, graph.node("Sigmoid", [x])])
 
     def forward(self, x: Any) -> Any:
         s = sigmoid(x)
@@ -161,6 +187,21 @@ class GELU(Elementwise):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "GELU", {"approximate": self.approximate}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """The formula of ``forward``, operator by operator (ONNX's Gelu came only in opset 20).
+
+        exact: x * 0.5 (1 + Erf(x / sqrt 2));  tanh: 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+        """
+        if self.approximate == "tanh":
+            cube = graph.node("Mul", [graph.node("Mul", [x, x]), x])
+            inner = graph.node("Add", [x, graph.node("Mul", [cube, graph.parameter("cubic", _TANH_CUBIC)])])
+            phi = graph.node("Tanh", [graph.node("Mul", [inner, graph.parameter("sqrt_2_over_pi", _SQRT_2_OVER_PI)])])
+        else:
+            phi = graph.node("Erf", [graph.node("Div", [x, graph.parameter("sqrt_2", _SQRT_2)])])
+        # phi in [-1, 1]; the CDF is (1 + phi) / 2
+        cdf = graph.node("Mul", [graph.node("Add", [phi, graph.parameter("one", 1.0)]), graph.parameter("half", 0.5)])
+        return graph.node("Mul", [x, cdf])
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
@@ -201,6 +242,9 @@ class Softmax(AlongAxis):
     """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
     ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
     """
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Softmax", [x], axis=self.axis)
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)

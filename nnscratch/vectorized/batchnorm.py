@@ -89,6 +89,11 @@ class BatchNorm(Module):
             return None
         return self.torch_name, {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """BatchNormalization in its inference form: the running statistics, as eval mode uses them."""
+        statistics = [graph.parameter(name, getattr(self, name)) for name in ("running_mean", "running_var")]
+        return graph.node("BatchNormalization", [x, *graph.weight_and_bias(self), *statistics], epsilon=self.eps)
+
     def _check_input(self, x: Any) -> None:
         name = type(self).__name__
         if x.ndim not in self.input_ranks or x.shape[1] != self.num_features:

@@ -122,6 +122,20 @@ class Module:
         """
         return None
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Write this module's evaluation-mode forward into an ONNX graph; the name of its output.
+
+        ``graph`` is ``nnscratch.interop.onnx.OnnxGraph``; ``x`` names the input value, shaped as
+        ``forward``'s input (batch axis first). A layer adds its nodes with ``graph.node(op_type,
+        inputs, **attributes)`` and its weights with ``graph.parameter(name, array)``; a module
+        built of others writes each child with ``graph.add(child_name, child, value)``. The
+        default: this module has no ONNX form, a ValueError naming it and where it sits.
+        """
+        raise ValueError(
+            f"export_onnx: {type(self).__name__} ({graph.where()}) has no ONNX form: "
+            "it does not define onnx_nodes(graph, x)"
+        )
+
     # ------------------------------------------------------------------ hooks (see hooks.py)
 
     def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
@@ -360,6 +374,11 @@ class Sequential(Module):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "Sequential", {}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        for name, layer in self.named_children():
+            x = graph.add(name, layer, x)
+        return x
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, layer in enumerate(self.layers):

@@ -70,6 +70,10 @@ class Linear(Module):
         bias = self.bias is not None
         return "Linear", {"in_features": self.in_features, "out_features": self.out_features, "bias": bias}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Gemm: x W^T + b, transB=1 reading W (out, in) as stored."""
+        return graph.node("Gemm", [x, *graph.weight_and_bias(self)], transB=1)
+
     def forward(self, x: Any) -> Any:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
@@ -102,6 +106,9 @@ class Identity(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "Identity", {}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Identity", [x])
+
     def forward(self, x: Any) -> Any:
         return x
 
@@ -117,6 +124,9 @@ class Flatten(Module):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "Flatten", {}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node("Flatten", [x], axis=1)
 
     def forward(self, x: Any) -> Any:
         self._save_for_backward(x.shape)
@@ -135,6 +145,8 @@ class Dropout(Elementwise):
     x: any shape. ``seed`` fixes the mask stream (default: drawn from ``manual_seed``'s root).
     The stream's position is the module's ``extra_state()``, so a resumed run continues it.
     """
+
+    onnx_op = "Identity"  # an ONNX graph is the model in eval mode, where dropout keeps every value
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         self.p = check_number("Dropout", "p", p, 0.0, 1.0)

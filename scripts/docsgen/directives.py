@@ -8,6 +8,7 @@
     <!-- generate: layer-times -->             where a training step's time goes, per kind of layer
     <!-- generate: reconstruction -->          the autoencoder and the U-Net against PyTorch, same recipe
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
+    <!-- generate: onnx-inference -->          ONNX Runtime against nnscratch: speed, and parity per architecture
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: run autoencoder -->         a run the build made (``commands.PAGE_RUNS``) as a console block
@@ -38,6 +39,7 @@ from .notebook_pages import notebook_list
 from .reports import (
     conv_modules_section,
     layer_times_section,
+    onnx_inference_section,
     performance_section,
     reconstruction_section,
     watch_overhead_section,
@@ -69,6 +71,7 @@ class Generator:
             "reconstruction": (0, lambda: reconstruction_section(self.reports_dir)),
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
+            "onnx-inference": (0, lambda: onnx_inference_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "run": (1, self._page_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),

@@ -68,6 +68,21 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
                      "watched": {...}}},                                          per round)
        ...]}
 
+``benchmarks/reports/onnx_inference.json`` (``python -m benchmarks.onnx_inference``)::
+
+    {"machine": {...}, "date": "...", "command": "...", "opset": 17,
+     "results": [
+       {"model": "lenet", "batch_size": 32, "images": 1024, "rounds": 7,
+        "images_per_s": {"nnscratch": {"median": ..., "min": ..., "max": ...},   (eval-mode inference)
+                         "onnxruntime": {...}},
+        "speedup": {"median": 3.1, "min": ..., "max": ...}},      (nnscratch time / ONNX Runtime time, per round)
+       ...],
+     "parity": [
+       {"model": "lenet", "input": "1x28x28", "options": {},       (the build options, {} for the defaults)
+        "max_abs_diff": {"1": 6e-08, "7": 6e-08, "32": 7e-08},     (by batch size)
+        "max_abs_logit": 3.2},
+       ...]}
+
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
 "pytorch" entry may be missing (the scalar tier has no twin). A report that exists but does
 not have this form stops the docs build with a ``ReportError`` saying what is wrong, rather
@@ -92,6 +107,7 @@ RECONSTRUCTION_SCORES = {"mse": "test MSE", "pixel_accuracy": "test pixel accura
 LAYER_TIMES_FILE = "layer_times.json"
 CONV_MODULES_FILE = "conv_modules.json"
 WATCH_OVERHEAD_FILE = "watch_overhead.json"
+ONNX_INFERENCE_FILE = "onnx_inference.json"
 WATCH_VARIANTS = {"plain": "plain", "idle_hooks": "idle hooks", "watched": "watched"}
 NOT_MEASURED = "not measured yet"
 LIBRARIES = ("nnscratch", "pytorch")
@@ -131,6 +147,8 @@ def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | 
         CHECKS[name](result, path, f"results[{index}] ({result['model']})")
     if name == CONV_MODULES_FILE and "memory" in report:
         _check_conv_memory(report, path)
+    if name == ONNX_INFERENCE_FILE:
+        _check_onnx_parity(report, path)
     return report
 
 
@@ -235,6 +253,30 @@ def _check_watch_overhead(result: dict, path: Path, where: str) -> None:
         _spread(spread, path, f"{where}: {name}")
 
 
+def _check_onnx_inference(result: dict, path: Path, where: str) -> None:
+    for key in ("batch_size", "images"):
+        _number(result.get(key), path, f"{where}.{key}")
+    speeds = result.get("images_per_s")
+    sides = {"nnscratch", "onnxruntime"}
+    _require(isinstance(speeds, dict) and set(speeds) == sides, path, f"{where}.images_per_s needs {sorted(sides)}")
+    for side, spread in [*speeds.items(), ("speedup", result.get("speedup"))]:
+        _spread(spread, path, f"{where}: {side}")
+
+
+def _check_onnx_parity(report: dict, path: Path) -> None:
+    _number(report.get("opset"), path, "opset")
+    rows = report.get("parity")
+    _require(isinstance(rows, list), path, '"parity" must be a list')
+    for index, row in enumerate(rows):
+        where = f"parity[{index}]"
+        _require(isinstance(row, dict) and isinstance(row.get("model"), str), path, f"{where} needs a model")
+        _require(isinstance(row.get("input"), str), path, f"{where} needs an input text")
+        differences = row.get("max_abs_diff")
+        numbers = isinstance(differences, dict) and len(differences) == 3 and all(map(_is_number, differences.values()))
+        _require(numbers, path, f"{where}.max_abs_diff must map 3 batch sizes (1, 7, the recipe's) to numbers")
+        _number(row.get("max_abs_logit"), path, f"{where}.max_abs_logit")
+
+
 CHECKS = {
     THROUGHPUT_FILE: _check_throughput,
     ACCURACY_FILE: _check_accuracy,
@@ -242,6 +284,7 @@ CHECKS = {
     LAYER_TIMES_FILE: _check_layer_times,
     CONV_MODULES_FILE: _check_conv_module,
     WATCH_OVERHEAD_FILE: _check_watch_overhead,
+    ONNX_INFERENCE_FILE: _check_onnx_inference,
 }
 
 
@@ -583,6 +626,52 @@ def watch_overhead_section(reports_dir: Path = REPORTS_DIR) -> str:
     if report is None:
         return missing(WATCH_OVERHEAD_FILE)
     return "\n".join([provenance(report) + ".", "", watch_overhead_table(report)])
+
+
+def _parity_row(row: dict[str, Any]) -> tuple[str, ...]:
+    """architecture (and options), input, max |difference| at batch 1, 7 and the recipe's, max |logit|."""
+    options = ", ".join(f"{key}={value}" for key, value in row.get("options", {}).items())
+    (_, one), (_, seven), (recipe, at_recipe) = row["max_abs_diff"].items()  # batch 1, 7, the recipe's
+    return (
+        row["model"] + (f" ({options})" if options else ""),
+        row["input"],
+        f"{one:.1e}",
+        f"{seven:.1e}",
+        f"{at_recipe:.1e} (batch {recipe})",
+        f"{row['max_abs_logit']:.3g}",
+    )
+
+
+def onnx_inference_tables(report: dict[str, Any]) -> str:
+    """Inference speed of both sides with the speed-up, then the parity of every architecture."""
+    speed_rows = [
+        (
+            result["model"],
+            result["batch_size"],
+            spread_text(result["images_per_s"]["nnscratch"]),
+            spread_text(result["images_per_s"]["onnxruntime"]),
+            f"{result['speedup']['median']:.2f}× ({result['speedup']['min']:.2f}–{result['speedup']['max']:.2f})",
+        )
+        for result in report["results"]
+    ]
+    headers = ["model", "batch", "nnscratch images/s", "ONNX Runtime images/s", "ONNX Runtime speed-up"]
+    parity_headers = ["architecture", "input", "batch 1", "batch 7", "the recipe's batch", "max abs logit"]
+    parity_rows = [_parity_row(row) for row in report["parity"]]
+    return "\n\n".join(
+        [
+            table(headers, speed_rows, "lrrrr"),
+            f"Largest |nnscratch − ONNX Runtime| of the float32 logits, ONNX opset {report['opset']}:",
+            table(parity_headers, parity_rows, "llrrrr"),
+        ]
+    )
+
+
+def onnx_inference_section(reports_dir: Path = REPORTS_DIR) -> str:
+    """ONNX Runtime's inference speed next to nnscratch's, and the parity table, or "not measured yet"."""
+    report = load_report(ONNX_INFERENCE_FILE, reports_dir)
+    if report is None:
+        return missing(ONNX_INFERENCE_FILE)
+    return "\n".join([provenance(report) + ".", "", onnx_inference_tables(report)])
 
 
 def model_measurements(model: str, reports_dir: Path = REPORTS_DIR) -> str:

@@ -52,7 +52,7 @@ VARIABLES: dict[str, tuple[type, ...]] = {
     "parameter": (Parameter,),
     "dataset": (Dataset,),
 }
-FILE_SUFFIXES = {"py", "png", "npz", "json", "md", "yml", "yaml", "toml", "txt", "gz", "sh", "js", "css", "html"}
+FILE_SUFFIXES = set("py png npz onnx json md yml yaml toml txt gz sh js css html".split())
 DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+(\(\))?$")
 
 

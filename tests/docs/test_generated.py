@@ -14,12 +14,14 @@ from scripts.docsgen.reports import (
     CONV_MODULES_FILE,
     LAYER_TIMES_FILE,
     NOT_MEASURED,
+    ONNX_INFERENCE_FILE,
     THROUGHPUT_FILE,
     ReportError,
     conv_modules_section,
     layer_times_section,
     load_report,
     model_measurements,
+    onnx_inference_section,
     performance_section,
 )
 from tests.docs.pages import DOCS, blocks
@@ -294,3 +296,57 @@ def test_a_malformed_convolution_report_stops_the_build(tmp_path, change, messag
 def test_a_report_of_an_unknown_name_is_refused_by_name(tmp_path):
     with pytest.raises(ReportError, match=r"speed\.json: no report of that name is known \(known: throughput\.json"):
         load_report("speed.json", tmp_path)
+
+
+ONNX_INFERENCE = {
+    "date": "2030-01-04",
+    "command": "python -m benchmarks.onnx_inference",
+    "opset": 17,
+    "results": [
+        {
+            "model": "lenet",
+            "batch_size": 32,
+            "images": 1024,
+            "images_per_s": {
+                "nnscratch": {"median": 5000.0, "min": 4800.0, "max": 5200.0},
+                "onnxruntime": {"median": 40000.0, "min": 38000.0, "max": 41000.0},
+            },
+            "speedup": {"median": 8.0, "min": 7.5, "max": 8.25},
+        }
+    ],
+    "parity": [
+        {
+            "model": "convnext_tiny",
+            "input": "3x32x32",
+            "options": {"depths": [1, 1, 2, 1]},
+            "max_abs_diff": {"1": 6e-08, "7": 2.5e-07, "64": 3e-07},
+            "max_abs_logit": 12.5,
+        }
+    ],
+}
+
+
+def test_the_onnx_tables_show_both_speeds_the_speedup_and_each_architectures_differences(tmp_path):
+    assert NOT_MEASURED in onnx_inference_section(tmp_path)
+    (tmp_path / ONNX_INFERENCE_FILE).write_text(json.dumps(ONNX_INFERENCE))
+    page = onnx_inference_section(tmp_path)
+    assert "| lenet | 32 | 5,000 (4,800–5,200) | 40,000 (38,000–41,000) | 8.00× (7.50–8.25) |" in page
+    assert "ONNX opset 17" in page
+    assert "| convnext_tiny (depths=[1, 1, 2, 1]) | 3x32x32 | 6.0e-08 | 2.5e-07 | 3.0e-07 (batch 64) | 12.5 |" in page
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda report: report.pop("opset"), "opset must be a number"),
+        (lambda report: report["parity"][0]["max_abs_diff"].pop("7"), r"parity\[0\]\.max_abs_diff must map 3 batch"),
+        (lambda report: report["results"][0]["images_per_s"].pop("onnxruntime"), r"images_per_s needs \['nnscratch'"),
+        (lambda report: report["results"][0].update(speedup=8.0), r"speedup must be \{median"),
+    ],
+)
+def test_a_malformed_onnx_report_stops_the_build(tmp_path, change, message):
+    report = json.loads(json.dumps(ONNX_INFERENCE))
+    change(report)
+    (tmp_path / ONNX_INFERENCE_FILE).write_text(json.dumps(report))
+    with pytest.raises(ReportError, match=message):
+        onnx_inference_section(tmp_path)

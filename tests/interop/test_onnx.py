@@ -1,0 +1,209 @@
+"""ONNX export: every layer and every gallery architecture, run in ONNX Runtime, gives nnscratch's eval-mode output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+
+from nnscratch.cli import main
+from nnscratch.common.checkpoint import read_checkpoint
+from nnscratch.common.datasets import load_dataset, normalize_images
+from nnscratch.convolutional.architectures import ARCHITECTURES, build
+from nnscratch.convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
+from nnscratch.convolutional.modules import (
+    GELU,
+    AvgPool2D,
+    BatchNorm2D,
+    Conv2D,
+    DepthwiseConv2D,
+    Dropout,
+    Flatten,
+    GlobalAvgPool2D,
+    Identity,
+    LayerNorm2D,
+    LeakyReLU,
+    MaxPool2D,
+    ReLU,
+    ReLU6,
+    Sequential,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    SqueezeExcite,
+    Tanh,
+)
+from nnscratch.convolutional.recipes import RECIPES
+from nnscratch.interop import onnx as interop_onnx
+from nnscratch.vectorized.batchnorm import BatchNorm1D
+from nnscratch.vectorized.module import Module
+from nnscratch.vectorized.modules import Linear
+
+TOLERANCE = 1e-4  # max abs difference of float32 logits, as the issue asks
+INPUTS = [(1, 28), (3, 32)]
+# the full widths, but ConvNeXt-Tiny's, whose nnscratch forward alone takes seconds per batch
+REDUCED = {"convnext_tiny": {"depths": (1, 1, 2, 1), "widths": (32, 64, 128, 256)}}
+IMAGES = (2, 4, 6, 6)
+LAYERS = [
+    (Conv2D(4, 3, 3, stride=2, padding=1, seed=0), IMAGES),
+    (Conv2D(4, 3, (1, 3), bias=False, seed=0), IMAGES),
+    (DepthwiseConv2D(4, 3, stride=2, padding=1, seed=0), IMAGES),
+    (Linear(5, 3, seed=0), (2, 5)),
+    (Linear(5, 3, bias=False, seed=0), (2, 5)),
+    (BatchNorm1D(5), (3, 5)),
+    (BatchNorm2D(4, eps=1e-3), IMAGES),
+    (LayerNorm2D(4), IMAGES),
+    (MaxPool2D(3, stride=2, padding=1), IMAGES),
+    (AvgPool2D(3, stride=2, padding=1), IMAGES),
+    (GlobalAvgPool2D(), IMAGES),
+    (SqueezeExcite(4, 2), IMAGES),
+    (ResidualBlock(4, 8, stride=2), IMAGES),
+    (ResidualBlock(4, 4), IMAGES),
+    (MBConvBlock(4, 4, 3, expand_ratio=2, use_se=True), IMAGES),
+    (MBConvBlock(4, 6, 3, stride=2, expand_ratio=1, activation="relu6"), IMAGES),
+    (ConvNeXtBlock(4, kernel_size=3), IMAGES),
+    (ConvNeXtBlock(4, kernel_size=3, layer_scale_init=None), IMAGES),
+    (Sequential(Flatten(), Dropout(0.3), Identity(), Linear(144, 2, seed=1)), IMAGES),
+    (Sequential(ReLU(), ReLU6(), LeakyReLU(0.2), Tanh(), Sigmoid(), SiLU(), Softmax(axis=1)), IMAGES),
+    (Sequential(GELU(), GELU("tanh")), IMAGES),
+]
+
+
+def randomize(model: Module, seed: int) -> Module:
+    """Fresh values for every vector parameter and running statistic (BatchNorm's and LayerNorm's
+    affine maps, biases, layer scales start at 1 or 0, or 1e-6): the export must carry all of them."""
+    rng = np.random.default_rng(seed)
+    vectors = [parameter.data for parameter in model.parameters()] + [buffer for _, buffer in model.named_buffers()]
+    for vector in vectors:
+        if vector.ndim == 1:
+            vector[...] = rng.uniform(0.5, 1.5, vector.shape)
+    return model
+
+
+def onnx_runtime(proto) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # the machine is shared; one thread is plenty for these sizes
+    return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def max_difference(model: Module, session: onnxruntime.InferenceSession, x: np.ndarray) -> float:
+    (exported,) = session.run(None, {interop_onnx.INPUT: x})
+    ours = model.forward(x)
+    assert exported.shape == ours.shape and exported.dtype == ours.dtype == np.float32
+    return float(np.abs(exported - ours).max())
+
+
+@pytest.mark.parametrize(("layer", "input_shape"), LAYERS, ids=lambda value: type(value).__name__)
+def test_every_layer_computes_in_onnx_runtime_what_it_computes_in_eval_mode(layer, input_shape):
+    randomize(layer, seed=0).eval()
+    session = onnx_runtime(interop_onnx.onnx_model(layer, input_shape[1:]))
+    x = np.random.default_rng(1).standard_normal(input_shape).astype(np.float32)
+    assert max_difference(layer, session, x) <= 1e-5, type(layer).__name__
+
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+@pytest.mark.parametrize(("channels", "size"), INPUTS)
+def test_every_architecture_gives_the_same_logits_in_onnx_runtime_at_any_batch_size(name, channels, size):
+    model = randomize(build(name, channels, 10, size, **REDUCED.get(name, {})), seed=2).eval()
+    session = onnx_runtime(interop_onnx.onnx_model(model))
+    for batch in (1, 7, RECIPES[name].batch_size):
+        x = np.random.default_rng(batch).standard_normal((batch, channels, size, size)).astype(np.float32)
+        assert max_difference(model, session, x) <= TOLERANCE, f"{name} at batch {batch}"
+
+
+def test_the_file_passes_the_full_check_with_a_dynamic_batch_and_the_state_dict_names(tmp_path):
+    model = build("resnet18", 1, 10, 28, width=8)
+    proto = interop_onnx.export_onnx(model, tmp_path / "resnet.onnx")
+    loaded = onnx.load(tmp_path / "resnet.onnx")
+    onnx.checker.check_model(loaded, full_check=True)
+    assert [(opset.domain, opset.version) for opset in loaded.opset_import] == [("", interop_onnx.OPSET)]
+    (graph_input,), (graph_output,) = loaded.graph.input, loaded.graph.output
+    input_dims = [dim.dim_param or dim.dim_value for dim in graph_input.type.tensor_type.shape.dim]
+    output_dims = [dim.dim_param or dim.dim_value for dim in graph_output.type.tensor_type.shape.dim]
+    assert input_dims == ["N", 1, 28, 28] and output_dims == ["N", 10]
+    initializers = {tensor.name for tensor in proto.graph.initializer}
+    saved = {name for name in model.state_dict() if not name.endswith("num_batches_tracked")}
+    assert saved <= initializers and "4.conv1.weight" in initializers and "4.bn1.running_var" in initializers
+
+
+def test_export_uses_eval_mode_and_leaves_each_module_in_the_mode_it_was_in():
+    model = build("baseline", 1, 10, 28)
+    model.train()
+    model[1].eval()  # one BatchNorm already in eval mode
+    session = onnx_runtime(interop_onnx.onnx_model(model))
+    assert [module.training for module in model.modules()].count(False) == 1 and not model[1].training
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    model.eval()  # dropout off, running statistics: what the graph computes
+    assert max_difference(model, session, x) <= TOLERANCE
+
+
+class Doubling(Module):
+    def forward(self, x):
+        return 2 * x
+
+
+def test_a_layer_without_an_onnx_form_is_refused_by_class_and_path():
+    with pytest.raises(ValueError, match=r"^export_onnx: Doubling \(at '1\.0' in the model\) has no ONNX form"):
+        interop_onnx.onnx_model(Sequential(Linear(2, 2), Sequential(Doubling())), (2,))
+    with pytest.raises(ValueError, match=r"^export_onnx: Doubling \(the model itself\) has no ONNX form"):
+        interop_onnx.onnx_model(Doubling(), (2,))
+
+
+def test_an_input_shape_is_needed_when_the_model_records_none():
+    mlp = Sequential(Linear(4, 2))
+    with pytest.raises(ValueError, match=r"Sequential does not record its input shape; give input_shape"):
+        interop_onnx.onnx_model(mlp)
+    with pytest.raises(ValueError, match=r"input_shape must be positive sizes without the batch axis, got \(0,\)"):
+        interop_onnx.onnx_model(mlp, (0,))
+
+
+def test_without_onnx_installed_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # what an absent package looks like to import
+    with pytest.raises(ImportError, match=r"needs the onnx package, which is not installed: pip install 'nnscratch"):
+        interop_onnx.onnx_model(Sequential(Linear(4, 2)), (4,))
+
+
+def test_importing_nnscratch_and_its_onnx_export_does_not_import_onnx():
+    code = "import sys, nnscratch.cli, nnscratch.interop.onnx; print('onnx' in sys.modules)"
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "False"
+
+
+def test_the_export_command_writes_a_trained_checkpoint_that_onnx_runtime_runs_alike(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "lenet", "--dataset", "sample", "--epochs", "1", "--quiet", "--save", "run.npz"]) == 0
+    capsys.readouterr()
+    assert main(["export", "run.npz", "-o", "lenet.onnx"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("lenet.onnx: lenet as ONNX (opset 17), input 'input' (N, 1, 28, 28) -> 'output' logits\n")
+    checkpoint = read_checkpoint("run.npz")
+    trained_on = checkpoint.metadata["dataset"]
+    model = build("lenet", 1, 10, 28)
+    checkpoint.restore(model)
+    proto = onnx.load("lenet.onnx")
+    properties = {entry.key: entry.value for entry in proto.metadata_props}
+    assert json.loads(properties["normalize_mean"]) == trained_on["mean"]
+    images = normalize_images(load_dataset("sample").x_test[:50], trained_on["mean"], trained_on["std"])
+    assert max_difference(model.eval(), onnx_runtime(proto), images) <= TOLERANCE
+
+
+def test_the_export_command_refuses_what_it_cannot_write(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["mlp", "--dataset", "sample", "--epochs", "1", "--quiet", "--save", "run.npz"]) == 0
+    capsys.readouterr()
+    assert main(["export", "run.npz", "-o", "notes.txt"]) == 2
+    assert "nnscratch export: error: --output: notes.txt: name the file *.onnx" in capsys.readouterr().err
+    assert main(["export", "run.npz", "-o", "missing/model.onnx"]) == 2
+    assert "--output: missing/model.onnx: missing does not exist" in capsys.readouterr().err
+    assert main(["export", "run.npz", "-o", "mlp.onnx"]) == 0  # the MLP reads flattened images
+    assert "input 'input' (N, 784)" in capsys.readouterr().out
+    assert main(["scalar", "--dataset", "sample", "--epochs", "1", "--quiet", "--save", "scalar.npz"]) == 0
+    capsys.readouterr()
+    assert main(["export", "scalar.npz", "-o", "scalar.onnx"]) == 2
+    assert "scalar.npz: the scalar tier's network has no ONNX form" in capsys.readouterr().err

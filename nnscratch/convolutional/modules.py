@@ -299,7 +299,9 @@ class Conv2D(Module):
         }
 
     def onnx_nodes(self, graph: Any, x: str) -> str:
-        return graph.node("Conv", [x, *graph.weight_and_bias(self)], **graph.window(self))
+        """ONNX's Conv has the same weight layout (F, C/g, kh, kw), dilation and groups."""
+        geometry = {**graph.window(self), "dilations": list(self.dilation), "group": self.groups}
+        return graph.node("Conv", [x, *graph.weight_and_bias(self)], **geometry)
 
     def route(self, input_shape: tuple[int, ...]) -> Route:
         """The route for an input of ``input_shape`` (N, C, H, W): the one named by ``use_algorithm``

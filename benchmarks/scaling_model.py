@@ -3,24 +3,27 @@
     python -m benchmarks.scaling_model      reads allreduce.json and throughput.json; writes scaling_model.{json,md}
 
 With the global batch fixed, each of K processes computes 1/K of every step, then the
-gradients (4 bytes per float32 parameter) are summed by a ring allreduce:
+gradients (4 bytes per float32 parameter) are summed by ring allreduces, one per bucket of
+``GradientAverager`` (``nnscratch/common/distributed.py``: ~4 MiB each, a larger parameter in
+a bucket of its own), each bucket b of n_b bytes paying its own latency:
 
-    T(K) = C / K + 2 (K - 1) alpha + 2 (K - 1) / K * n * beta,        speedup S(K) = C / T(K)
+    T(K) = C / K + sum over buckets of [2 (K - 1) alpha + 2 (K - 1) / K * n_b * beta],   S(K) = C / T(K)
 
 C, the time of one training step in one process, is nnscratch's measured training
-throughput (``throughput.json``: batch / samples per second). n comes from the models
-themselves, built for Fashion-MNIST. alpha and beta are given for three networks: the ones
-fitted on this machine's shared memory (``allreduce.json``), and two that are *assumed*, not
-measured: 10 Gb/s Ethernet (MPI over TCP) and a 100 Gb/s RDMA fabric (InfiniBand or RoCE),
-each with beta at the line rate and a typical latency.
+throughput (``throughput.json``: batch / samples per second). The buckets come from the
+models themselves, built for Fashion-MNIST, cut as the averager cuts them. alpha and beta
+are given for three networks: the ones fitted on this machine's shared memory
+(``allreduce.json``), and two that are *assumed*, not measured: 10 Gb/s Ethernet (MPI over
+TCP) and a 100 Gb/s RDMA fabric (InfiniBand or RoCE), each with beta at the line rate and a
+typical latency.
 
-What the model leaves out, so that its speedups are upper bounds: compute does not shrink
-as 1/K once each process's share of the batch is small (one sample per process at K = 64
-with a batch of 64; the matrix products then run far below their peak); the allreduce waits
-for the slowest process; several processes on one machine share its link; the BatchNorm
-statistics of ``--sync-bn`` add one small allreduce per layer; and real links deliver less
-than their line rate. What it leaves out in the other direction: overlapping the allreduce of
-one bucket with the backward pass of the layers below it, which nnscratch does not do.
+What the model leaves out makes its speedups upper bounds: compute does not shrink as 1/K
+once each process's share of the batch is small (one sample per process at K = 64 with a
+batch of 64: the matrix products then run far below their peak); every allreduce waits for
+the slowest process; processes on one machine share its link; ``--sync-bn`` adds one small
+allreduce per BatchNorm layer; real links deliver less than their line rate. Like nnscratch,
+it does not overlap the allreduce of one bucket with the backward pass of the layers below,
+which is how large frameworks hide part of it.
 """
 
 from __future__ import annotations
@@ -32,13 +35,13 @@ from typing import Any
 
 from benchmarks.alpha_beta import ring_allreduce_seconds
 from benchmarks.report import REPORTS_DIR, write_report
+from nnscratch.common.distributed import GradientAverager, World
 from nnscratch.convolutional.architectures import build
 from scripts.docsgen.distributed import models_table, predicted_from, scaling_table
 from scripts.docsgen.reports import ALLREDUCE_FILE, SCALING_MODEL_FILE, THROUGHPUT_FILE, load_report
 
 MODELS = ("lenet", "baseline", "resnet18")
 PROCESSES = (1, 2, 8, 64)
-FLOAT32_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -59,24 +62,28 @@ ASSUMED = (
 )
 
 
-def gradient_bytes(model: str) -> tuple[int, int]:
-    """(parameters, bytes of their float32 gradients) of ``model`` built for 1x28x28 images and 10 classes."""
-    parameters = sum(parameter.data.size for parameter in build(model, 1, 10, 28).parameters())
-    return parameters, FLOAT32_BYTES * parameters
+def gradient_buckets(model: str) -> tuple[int, list[int]]:
+    """(parameters, bytes of each bucket of their float32 gradients) of ``model`` built for 1x28x28
+    images and 10 classes, cut into buckets by ``GradientAverager`` as in training."""
+    parameters = build(model, 1, 10, 28).parameters()
+    averager = GradientAverager(parameters, World())  # a single process: it only cuts the buckets
+    return sum(parameter.data.size for parameter in parameters), [buffer.nbytes for _, buffer in averager.buckets]
 
 
-def step_seconds(compute_s: float, nbytes: float, processes: int, network: Network) -> float:
-    """T(K) of the module docstring: the compute split K ways, then one ring allreduce of the gradients."""
-    allreduce = ring_allreduce_seconds(nbytes, processes, network.alpha_s, network.beta_s_per_byte)
+def step_seconds(compute_s: float, buckets: list[int], processes: int, network: Network) -> float:
+    """T(K) of the module docstring: the compute split K ways, then one ring allreduce per bucket."""
+    allreduce = sum(
+        ring_allreduce_seconds(nbytes, processes, network.alpha_s, network.beta_s_per_byte) for nbytes in buckets
+    )
     return compute_s / processes + allreduce
 
 
-def predictions(compute_s: float, nbytes: float, networks: list[Network]) -> list[dict[str, Any]]:
+def predictions(compute_s: float, buckets: list[int], networks: list[Network]) -> list[dict[str, Any]]:
     """Step time and speedup over one process, for every network and number of processes."""
     rows = []
     for network in networks:
         for count in PROCESSES:
-            seconds = step_seconds(compute_s, nbytes, count, network)
+            seconds = step_seconds(compute_s, buckets, count, network)
             rows.append(
                 {"network": network.name, "processes": count, "step_s": seconds, "speedup": compute_s / seconds}
             )
@@ -105,16 +112,17 @@ def scaling_report(allreduce: dict[str, Any], throughput: dict[str, Any]) -> dic
     results = []
     for model in MODELS:
         compute_s, batch_size = compute_seconds(throughput, model)
-        parameters, nbytes = gradient_bytes(model)
+        parameters, buckets = gradient_buckets(model)
         results.append(
             {
                 "model": model,
                 "parameters": parameters,
-                "gradient_bytes": nbytes,
+                "gradient_bytes": sum(buckets),
+                "buckets": len(buckets),
                 "batch_size": batch_size,
                 "compute_s": compute_s,
                 "compute_source": f"{THROUGHPUT_FILE} of {throughput['date']}: one process, {threads} BLAS threads",
-                "predictions": predictions(compute_s, nbytes, networks),
+                "predictions": predictions(compute_s, buckets, networks),
             }
         )
     return {
@@ -129,8 +137,8 @@ def scaling_report(allreduce: dict[str, Any], throughput: dict[str, Any]) -> dic
 
 def markdown(report: dict[str, Any]) -> str:
     notes = [
-        "step time T(K) = C / K + 2 (K - 1) α + 2 (K - 1) / K · n · β; speedup = C / T(K); "
-        "C: one training step in one process, n: the float32 gradient bytes.",
+        "step time T(K) = C / K + Σ_b [2 (K - 1) α + 2 (K - 1) / K · n_b · β]; speedup = C / T(K); "
+        "C: one training step in one process, n_b: the bytes of gradient bucket b (one allreduce each).",
         "The speedups are upper bounds: compute is assumed to shrink as 1/K at any per-process batch, and "
         "links to run at their line rate (see benchmarks/scaling_model.py).",
     ]

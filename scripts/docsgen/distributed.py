@@ -32,6 +32,10 @@ def size_text(nbytes: float) -> str:
     return f"{nbytes:.0f} B"
 
 
+def processes_text(count: int) -> str:
+    return f"{count} process" if count == 1 else f"{count} processes"
+
+
 def microseconds(spread: dict[str, float]) -> str:
     return f"{thousands(1e6 * spread['median'])} ({thousands(1e6 * spread['min'])}–{thousands(1e6 * spread['max'])})"
 
@@ -64,7 +68,10 @@ def allreduce_table(report: dict[str, Any]) -> str:
 def data_parallel_table(report: dict[str, Any]) -> str:
     """Per model: samples/s of each configuration (median, range) and their ratio, paired by round."""
     first_result = report["results"][0]
-    names = [f"{c['processes']} process(es) × {c['threads']} thread(s)" for c in first_result["configurations"]]
+    names = [
+        f"{processes_text(c['processes'])} × {c['threads']} thread{'s' if c['threads'] > 1 else ''}"
+        for c in first_result["configurations"]
+    ]
     rows = [
         (
             result["model"],
@@ -100,10 +107,11 @@ def scaling_table(report: dict[str, Any]) -> str:
         for network in report["networks"]:
             predicted = {p["processes"]: p for p in result["predictions"] if p["network"] == network["name"]}
             cells = [
-                f"{1e3 * predicted[count]['step_s']:.3g} ms ({predicted[count]['speedup']:.2f}×)" for count in processes
+                f"{thousands(1e3 * predicted[count]['step_s'])} ms ({predicted[count]['speedup']:.3g}×)"
+                for count in processes
             ]
             rows.append((result["model"], size_text(result["gradient_bytes"]), network["name"], *cells))
-    headers = ["model", "gradients", "network", *(f"{count} process(es)" for count in processes)]
+    headers = ["model", "gradients", "network", *(processes_text(count) for count in processes)]
     return networks_table(report) + "\n\n" + table(headers, rows, "lrl" + "r" * len(processes))
 
 
@@ -114,12 +122,14 @@ def models_table(report: dict[str, Any]) -> str:
             result["model"],
             f"{result['parameters']:,}",
             size_text(result["gradient_bytes"]),
+            result["buckets"],
             result["batch_size"],
-            f"{1e3 * result['compute_s']:.3g}",
+            thousands(1e3 * result["compute_s"]),
         )
         for result in report["results"]
     ]
-    return table(["model", "parameters", "gradients (float32)", "global batch", "compute ms per step"], rows, "lrrrr")
+    headers = ["model", "parameters", "gradients (float32)", "buckets", "global batch", "compute ms per step"]
+    return table(headers, rows, "lrrrrr")
 
 
 def predicted_from(report: dict[str, Any]) -> str:

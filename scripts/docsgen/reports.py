@@ -84,7 +84,7 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
     {"date": "...", "command": "...", "inputs": "allreduce.json and throughput.json", "processes": [1, 2, 8, 64],
      "networks": [{"name": "10 Gb/s Ethernet", "alpha_s": 5e-05, "beta_s_per_byte": 8e-10, "source": "..."}, ...],
      "results": [
-       {"model": "lenet", "parameters": 61706, "gradient_bytes": 246824, "batch_size": 64,
+       {"model": "lenet", "parameters": 61706, "gradient_bytes": 246824, "buckets": 1, "batch_size": 64,
         "compute_s": 0.0087, "compute_source": "...",          (one training step in one process)
         "predictions": [{"network": "10 Gb/s Ethernet", "processes": 8,
                          "step_s": 0.0015, "speedup": 5.8}, ...]},
@@ -278,7 +278,7 @@ def _check_data_parallel(result: dict, path: Path, where: str) -> None:
 
 
 def _check_scaling_model(result: dict, path: Path, where: str) -> None:
-    for key in ("parameters", "gradient_bytes", "batch_size", "compute_s"):
+    for key in ("parameters", "gradient_bytes", "buckets", "batch_size", "compute_s"):
         _number(result.get(key), path, f"{where}.{key}")
     predictions = result.get("predictions")
     _require(isinstance(predictions, list) and predictions, path, f"{where}.predictions must be a non-empty list")

@@ -39,7 +39,9 @@ class ConvTrainer(Trainer):
     turns everything off). schedule: a schedule object, or None for the default multistep drops.
     The other arguments are the vectorized ``Trainer``'s. Augmentation draws from its own
     generator, seeded from ``seed``, so changing the augmentation does not change the
-    shuffling order.
+    shuffling order. With several processes, each rank draws its own augmentations, from a
+    generator seeded anew each epoch from (seed, rank, epoch): different on every rank, and the
+    same again when a run is resumed, whatever number of processes saved it.
     """
 
     def __init__(
@@ -54,8 +56,12 @@ class ConvTrainer(Trainer):
         quiet: bool = False,
         seed: int = 0,
         watcher: Watcher | None = None,
+        distributed: bool | None = None,
+        sync_bn: bool = False,
     ) -> None:
-        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
+        super().__init__(
+            model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher, distributed, sync_bn
+        )
         self.augmentation = Augmentation() if augmentation is None else augmentation
         self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
 
@@ -79,6 +85,11 @@ class ConvTrainer(Trainer):
         if self.schedule is None and self.epoch == 0:
             self.schedule = MultiStepLR(self.optimizer, multistep_milestones(epochs), gamma=LR_DROP)
         return super().fit(x, y, epochs, batch_size, **options)
+
+    def _train_epoch(self, x: Any, y: Any, batch_size: int) -> tuple[float, float]:
+        if self.parallel is not None:  # (a checkpoint holds rank 0's generator only, so it is not carried over)
+            self.augment_rng = np.random.default_rng([self.seed, 1, self.parallel.world.rank, self.epoch])
+        return super()._train_epoch(x, y, batch_size)
 
     def _augment_batch(self, images: Any) -> Any:
         """Random per-image changes of one batch (N, C, H, W): by default shifts of up to +-2 pixels

@@ -30,6 +30,14 @@ two passes over x, not four), sums over the channel's m values go over the batch
 first (``_channel_sum``), and the per-channel constants meet the big arrays written out over
 one sample (``per_channel``: the same numbers as a (1, C, 1, 1) view, in less time).
 
+Synchronised BatchNorm (data-parallel training with ``--sync-bn``, ``data_parallel.py``): each
+process holds a K-th of the batch, and ``sync`` sums every per-channel sum above over the
+processes, with the counts: in forward sum(x) and then sum((x - mean_c)^2) (two passes, as
+above, rather than sums of squares, whose difference loses digits in float32), in backward
+sum(g) and sum(g * x_hat). The statistics are then the global batch's, as one process would
+compute them. The weight and bias gradients keep this process's own sums: the trainer averages
+them over the processes with every other gradient.
+
 ``BatchNorm1D`` ((N, C) or (N, C, L)) lives here and ``BatchNorm2D`` ((N, C, H, W)) in the
 convolutional tier; both are this one implementation with a different input rank.
 """
@@ -37,6 +45,7 @@ convolutional tier; both are this one implementation with a different input rank
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from ..common.backend import get_array_module, xp
@@ -54,6 +63,8 @@ class BatchNorm(Module):
     input_ranks: tuple[int, ...] = (2, 3, 4)
     input_layout = "(N, C, ...)"
     torch_name: str | None = None  # the torch.nn class of each subclass
+    # (C,) sums and a count over this process's batch -> over every process's (see the module docstring)
+    sync: Callable[[Any, int], tuple[Any, int]] | None = None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
         name = type(self).__name__
@@ -104,16 +115,17 @@ class BatchNorm(Module):
 
     def forward(self, x: Any) -> Any:
         self._check_input(x)
-        count = x.size // x.shape[1]
+        local_count = x.size // x.shape[1]
         if self.training:
+            x_sum, count = self._global_sums(self._channel_sum(x), local_count)
             if count < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs more than 1 value per channel in training mode, "
                     f"got input of shape {tuple(x.shape)}"
                 )
-            mean = self._channel_sum(x) / count
+            mean = x_sum / count
             centered = x - per_channel(mean, x.shape)
-            var = self._channel_dot(centered, centered) / count
+            var = self._global_sums(self._channel_dot(centered, centered), local_count)[0] / count
             self._update_running_stats(mean, var, count)
         else:
             mean, var = self.running_mean.astype(x.dtype), self.running_var.astype(x.dtype)
@@ -129,6 +141,11 @@ class BatchNorm(Module):
         y += per_channel(self.bias.data, x.shape)
         self._save_for_backward(centered, inv_std, True)
         return y
+
+    def _global_sums(self, sums: Any, count: int) -> tuple[Any, int]:
+        """(C,) sums over ``count`` values per channel -> the same over every process's batch with
+        ``sync`` (--sync-bn), else unchanged."""
+        return (sums, count) if self.sync is None else self.sync(sums, count)
 
     def _update_running_stats(self, mean: Any, var: Any, count: int) -> None:
         # in place, so arrays handed out by state_dict() stay the live buffers
@@ -154,7 +171,10 @@ class BatchNorm(Module):
         if not used_batch_stats:
             return grad_x
         # scale * (g - mean(g) - x_hat * mean(g * x_hat)), with x_hat = centered * inv_std
-        count = grad_out.size // grad_out.shape[1]
+        # (with --sync-bn, means over the global batch, as forward took them: one Allreduce for both sums)
+        both = get_array_module(grad_sum).concatenate([grad_sum, grad_x_hat_sum])
+        both, count = self._global_sums(both, grad_out.size // grad_out.shape[1])
+        grad_sum, grad_x_hat_sum = both[: self.num_features], both[self.num_features :]
         grad_x -= centered * per_channel(scale * inv_std * grad_x_hat_sum / count, shape)
         grad_x -= per_channel(scale * grad_sum / count, shape)
         return grad_x

@@ -21,6 +21,18 @@ Subclasses change the loop through small hooks instead of copying it: ``_augment
 (identity here; ConvTrainer shifts the images) and ``_train_batch`` (one optimization
 step on one batch).
 
+Several processes (``mpiexec -n K``, or ``distributed=True``): each trains on its share of every
+batch and the gradients are averaged before each step (``data_parallel.py``); the loop calls it
+at four points, each one visible below as ``self.parallel``. ``batch_size`` is the global batch.
+Each epoch's permutation is the same on every rank (the shared seed); rank r takes the
+samples at positions r, r + K, r + 2K, ... of it, the order padded to a multiple of K by
+repeating its first samples (as PyTorch's DistributedSampler). So batch j of the K ranks
+together holds the samples of batch j of one process with the same global batch, the last
+one included, and training matches one process (to rounding) when K divides the number of
+samples; otherwise the last batch sees its K - N mod K padding samples twice. Metrics are
+summed over the ranks; only rank 0 runs the callbacks (printing, checkpoints); an exception
+on any rank stops every rank (``World.stop_all_on_error``).
+
 Resuming a run from a checkpoint (``state_dict``, ``save_checkpoint``, ``load_checkpoint``) is
 written in ``trainer_state.py``, which ``Trainer`` inherits.
 
@@ -35,6 +47,7 @@ losses are checked together when it ends (``CrossEntropyLoss(check_values=...)``
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -44,11 +57,13 @@ from ..common.backend import get_array_module, to_cpu, to_device
 from ..common.checks import check_int
 from ..common.cross_entropy import CrossEntropyLoss
 from ..common.datasets import train_val_split
+from ..common.distributed import world
 from ..common.divergence import NonFiniteLossError, divergence_message
 from ..common.memory import keep_freed_memory
 from ..common.progress import progress_bar
 from ..common.seed import new_generator
 from .batchnorm import BatchNorm
+from .data_parallel import DataParallel
 from .diagnose import locate_non_finite
 from .fit_checks import check_data, check_fit_arguments, check_labels
 from .module import Module, no_grad
@@ -72,6 +87,9 @@ class Trainer(TrainerState):
     quiet: no progress bar (there is none anyway when the output is not a terminal).
     seed: the shuffling order (and the validation split of ``fit(val_split=...)``).
     watcher: a ``watch.Watcher`` of the model, told about every training step (None: not watched).
+    distributed: train with every process of an MPI run (True), alone (False), or with every
+    process when mpiexec started more than one (None). sync_bn: with several processes,
+    BatchNorm statistics over the global batch rather than each process's share.
     """
 
     def __init__(
@@ -85,6 +103,8 @@ class Trainer(TrainerState):
         quiet: bool = False,
         seed: int = 0,
         watcher: Watcher | None = None,
+        distributed: bool | None = None,
+        sync_bn: bool = False,
     ) -> None:
         loss = CrossEntropyLoss() if loss is None else loss
         if getattr(loss, "reduction", "mean") != "mean":
@@ -100,6 +120,9 @@ class Trainer(TrainerState):
         self.quiet = quiet
         self.seed = seed
         self.watcher = watcher
+        self.distributed = distributed
+        self.sync_bn = sync_bn
+        self.parallel: DataParallel | None = None  # set by fit when several processes train
         self.rng = new_generator(seed)
         self.epoch = 0  # epochs completed, over every call of fit
         self.history: list[dict[str, Any]] = []
@@ -133,9 +156,27 @@ class Trainer(TrainerState):
         accuracy, val_loss, val_accuracy (None without validation), lr (used in that epoch),
         seconds (the whole epoch) and samples_per_s (training samples over the time of the
         training batches). Training first calls ``common.memory.keep_freed_memory()``, so that
-        each step reuses the memory the last one freed.
+        each step reuses the memory the last one freed. With several processes, ``batch_size``
+        is the global batch (a ValueError when their number does not divide it).
         """
         check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        processes = world(self.distributed)
+        with processes.stop_all_on_error():
+            if processes.size > 1:
+                self.parallel = DataParallel(self.model, processes, self.sync_bn)
+                self.parallel.local_batch_size(batch_size)
+            return self._fit(x, y, epochs, batch_size, val_split, validation, early_stopping)
+
+    def _fit(
+        self,
+        x: Any,
+        y: Any,
+        epochs: int,
+        batch_size: int,
+        val_split: float,
+        validation: tuple[Any, Any] | None,
+        early_stopping: int | None,
+    ) -> list[dict[str, Any]]:
         keep_freed_memory()
         if val_split:
             x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
@@ -159,7 +200,9 @@ class Trainer(TrainerState):
         lr = self.optimizer.lr
         loss, accuracy = self._train_epoch(x, y, batch_size)
         train_seconds = time.perf_counter() - start
-        val_loss, val_accuracy = self.evaluate(*validation) if validation is not None else (None, None)
+        if self.parallel is not None:
+            self.parallel.end_epoch(self.epoch)
+        val_loss, val_accuracy = self._validate(validation) if validation is not None else (None, None)
         if self.schedule is not None:
             if self.schedule.needs_metric:
                 self.schedule.step(loss if val_loss is None else val_loss)
@@ -179,22 +222,33 @@ class Trainer(TrainerState):
         if patience is not None:
             # before the callbacks, so that a checkpoint written by one holds this epoch's bookkeeping
             self.stopped_early = self._should_stop(entry, patience)
-        for callback in self.callbacks:
-            callback(self, entry)
+        if self.parallel is None or self.parallel.world.is_root:  # one rank prints and writes
+            for callback in self.callbacks:
+                callback(self, entry)
         return entry
+
+    def _validate(self, validation: tuple[Any, Any]) -> tuple[float, float]:
+        """(loss, accuracy) on the validation data; with several processes, each evaluates its share."""
+        if self.parallel is None:
+            return self.evaluate(*validation)
+        return self.parallel.evaluate(self.evaluate, *validation)
 
     def _train_epoch(self, x: Any, y: Any, batch_size: int) -> tuple[float, float]:
         """One pass over the shuffled data; returns (mean loss, accuracy) over its samples."""
         self.model.train()
         # the order is drawn on the host, so NumPy and CuPy runs see the same batches
         order = to_device(self.rng.permutation(len(x)))
-        num_batches = self._num_batches(len(x), batch_size)
+        quiet = self.quiet
+        if self.parallel is not None:  # this rank's share of the order and of each batch
+            order, batch_size = self.parallel.shard(order), self.parallel.local_batch_size(batch_size)
+            quiet = quiet or not self.parallel.world.is_root
+        num_batches = self._num_batches(len(order), batch_size)
         loss_sum, correct, batch_losses = 0.0, 0, []
-        bar = progress_bar(range(num_batches), quiet=self.quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
+        bar = progress_bar(range(num_batches), quiet=quiet, desc=f"epoch {self.epoch}", unit="batch", leave=False)
 
         def batch_indices(batch: int) -> Any:
             # the last batch runs to the end: it holds the leftover samples, merged or not
-            end = len(x) if batch == num_batches - 1 else (batch + 1) * batch_size
+            end = len(order) if batch == num_batches - 1 else (batch + 1) * batch_size
             return order[batch * batch_size : end]
 
         for batch in bar:
@@ -203,14 +257,16 @@ class Trainer(TrainerState):
             try:
                 loss, logits = self._train_batch(inputs, labels, batch, num_batches)
             except NonFiniteLossError as error:
-                where = locate_non_finite(self.model, self.loss, inputs, labels)
-                raise NonFiniteLossError(f"{error}; {where}") from error
+                raise NonFiniteLossError(f"{error}; {self._where_non_finite(inputs, labels)}") from error
             # device-side sums: no host round-trip per batch
             batch_losses.append(loss)
             loss_sum = loss_sum + loss * len(labels)
             correct = correct + (logits.argmax(axis=1) == labels).sum()
         self._check_finite(batch_losses, num_batches, lambda batch: (x[batch_indices(batch)], y[batch_indices(batch)]))
-        return float(loss_sum) / len(x), int(correct) / len(x)
+        loss_sum, correct, count = float(loss_sum), int(correct), len(order)
+        if self.parallel is not None:
+            loss_sum, correct, count = self.parallel.sum([loss_sum, correct, count])
+        return loss_sum / count, correct / count
 
     def _num_batches(self, num_samples: int, batch_size: int) -> int:
         """Batches per epoch: ceil(num_samples / batch_size), except that a last batch of a single
@@ -235,6 +291,8 @@ class Trainer(TrainerState):
         loss = self._loss(logits, targets, batch, num_batches)
         self.optimizer.zero_grad()
         self.model.backward(self.loss.backward())
+        if self.parallel is not None:
+            self.parallel.average_gradients()
         if watcher is not None:
             watcher.after_backward()
         if self.grad_clip is not None:
@@ -264,8 +322,13 @@ class Trainer(TrainerState):
         finite = xp.isfinite(xp.stack(batch_losses))
         if not bool(finite.all()):
             batch = int(xp.argmax(~finite))
-            where = locate_non_finite(self.model, self.loss, *batch_data(batch))
+            where = self._where_non_finite(*batch_data(batch))
             raise NonFiniteLossError(f"{self._divergence_message(batch, num_batches, 'the loss')}; {where}")
+
+    def _where_non_finite(self, inputs: Any, labels: Any) -> str:
+        """``locate_non_finite`` on this batch, run by this process alone (see ``DataParallel.alone``)."""
+        with self.parallel.alone() if self.parallel is not None else contextlib.nullcontext():
+            return locate_non_finite(self.model, self.loss, inputs, labels)
 
     def _divergence_message(self, batch: int, num_batches: int, what: str) -> str:
         where = divergence_message(self.epoch, batch, num_batches, what, self.optimizer.lr)

@@ -233,6 +233,19 @@ def tensorboard_problem() -> str | None:
     return None
 
 
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """--distributed --sync-bn: training by several processes, started with ``mpiexec -n K nnscratch ...``."""
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train with every process of the MPI run (needs the [distributed] extra; under `mpiexec -n K` with "
+        "K > 1 this is the default): --batch-size is the global batch, each process takes batch-size / K",
+    )
+    parser.add_argument(
+        "--sync-bn", action="store_true", help="with several processes, BatchNorm statistics over the global batch"
+    )
+
+
 def training_problems(args: argparse.Namespace) -> list[str]:
     """What is wrong with a combination of optimizer/schedule flags (each alone passed its argparse type).
 

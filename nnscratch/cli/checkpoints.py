@@ -146,7 +146,13 @@ def _keep_last_good_epoch(autosave, trainer, args: argparse.Namespace, start_epo
 
 
 def fit_with_checkpoints(
-    trainer, fit: Callable[[], object], args: argparse.Namespace, metadata: dict, command: str, run_name: str
+    trainer,
+    fit: Callable[[], object],
+    args: argparse.Namespace,
+    metadata: dict,
+    command: str,
+    run_name: str,
+    writes: bool = True,
 ):
     """Run ``fit()`` under the checkpoint flags; None when training ended normally, else the exit code.
 
@@ -156,6 +162,9 @@ def fit_with_checkpoints(
       written to ``interrupted_path`` and the command that resumes it is printed (exit 130, 143).
     - Divergence (NonFiniteLossError): nothing of the failing epoch is written; with --save, the
       last good epoch is (when --save-every has not written it already); exit 1.
+
+    writes: False on the ranks other than 0 of a run of several processes, which write nothing
+    (their trainer runs no callbacks, so --save-every writes from rank 0 only as well).
     """
     from ..common.autosave import Autosave
     from ..common.divergence import NonFiniteLossError
@@ -191,7 +200,7 @@ def fit_with_checkpoints(
         if autosave is not None:
             _keep_last_good_epoch(autosave, trainer, args, start_epoch)
         return 1
-    if args.save:
+    if args.save and writes:
         autosave.record(trainer)  # keeps the last finite state, should the final one hold NaN
         print(f"checkpoint: {autosave.write()} (after epoch {autosave.epoch})")
     return None

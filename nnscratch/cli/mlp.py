@@ -8,6 +8,7 @@ import math
 from . import arguments
 from .arguments import (
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_layer_arguments,
     add_optimizer_arguments,
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
+    add_distributed_arguments(parser)
 
 
 class MLPRun(TrainingRun):
@@ -104,6 +106,8 @@ class MLPRun(TrainingRun):
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
         record["architecture"].update(input_size=input_size, num_classes=dataset.num_classes)
 

@@ -10,6 +10,12 @@ a few flags differ. ``TrainingRun.run`` is that order, written once:
     5. train    fit under --save/--save-every, Ctrl-C, SIGTERM, divergence      (exit 1, 130, 143)
     6. report   test accuracy, plots
 
+Under ``mpiexec -n K`` (K > 1, or with --distributed) every process runs these steps: each
+checks the same flags, reads the same data and resumes the same checkpoint, and the trainer
+shares the training out (``vectorized/data_parallel.py``). Only rank 0 prints, writes
+checkpoints and reports; a failure on any rank, caught or not, ends every rank with a line
+naming the rank (``World.stop_all_on_error``), so that none is left waiting for it.
+
 A command subclasses ``TrainingRun`` and fills in ``problems`` (its own flag combinations),
 ``record`` (what its checkpoints record), ``build`` and ``describe``. Everything that can be
 checked without training is checked before step 5, so a typo costs a second, not an hour.
@@ -18,7 +24,9 @@ checked without training is checked before step 5, so a typo costs a second, not
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 from typing import Any
 
 from . import arguments, output
@@ -35,6 +43,7 @@ class TrainingRun:
     """The skeleton of ``nnscratch train|mlp|scalar`` (see the module docstring)."""
 
     command = ""  # the subcommand's name, for messages and the interrupted-run file
+    data_parallel = True  # whether several processes can train it (under mpiexec)
     bytes_per_parameter = 28  # what training holds per parameter: see ``memory_problem``
 
     def __init__(self, args: argparse.Namespace) -> None:
@@ -50,6 +59,7 @@ class TrainingRun:
         self.metadata: dict = {}  # what the checkpoints record: the architecture and the training options
         self.plan = ""  # the line ``describe`` printed before training
         self.tensorboard: Any = None  # the --tensorboard log (``vectorized.tensorboard.TensorBoardLog``)
+        self.world: Any = None  # the processes training together (``common.distributed.World``)
 
     # ------------------------------------------------------------------ what each command fills in
 
@@ -126,6 +136,23 @@ class TrainingRun:
     # ------------------------------------------------------------------ the skeleton
 
     def run(self) -> int:
+        """``run_steps`` in this process, or in every process of an MPI run; the exit code."""
+        from ..common.distributed import world
+
+        try:
+            self.world = world(True if getattr(self.args, "distributed", False) else None)
+        except RuntimeError as error:  # --distributed without mpi4py
+            return fail(self.command, str(error))
+        if self.world.size == 1:
+            return self.run_steps()
+        with self.world.stop_all_on_error(), open(os.devnull, "w") as nowhere:
+            with contextlib.nullcontext() if self.world.is_root else contextlib.redirect_stdout(nowhere):
+                code = self.run_steps()
+            if code:  # said on stderr already; the other ranks may be waiting for this one
+                self.world.abort(f"nnscratch {self.command} stopped with exit status {code}", code)
+        return code
+
+    def run_steps(self) -> int:
         """Check, resume, load, build, train, report; the exit code (see the module docstring)."""
         from ..common.checkpoint import load_checkpoint
         from ..common.seed import manual_seed
@@ -152,12 +179,16 @@ class TrainingRun:
         print(self.plan)
         args.run_started = True  # from here on an error is a failure of the run (exit 1), not bad input
         self.metadata = {**record, "epochs": args.epochs}
-        self.open_tensorboard()
+        if self.world.is_root:
+            self.open_tensorboard()
         try:
-            code = fit_with_checkpoints(self.trainer, self.fit, args, self.metadata, self.command, self.run_name)
+            code = fit_with_checkpoints(
+                self.trainer, self.fit, args, self.metadata, self.command, self.run_name, self.world.is_root
+            )
             if code is not None:
                 return code
-            self.report(dataset)
+            if self.world.is_root:
+                self.report(dataset)
         finally:
             if self.tensorboard is not None:
                 self.tensorboard.close()  # what was logged stays readable, even after a failed run
@@ -202,7 +233,22 @@ class TrainingRun:
         if getattr(args, "tensorboard", None) is not None:
             problems.append(arguments.tensorboard_problem())
         problems.append(self.memory_problem(self.num_parameters_planned()))
+        problems.append(self.processes_problem())
         return [problem for problem in problems if problem]
+
+    def processes_problem(self) -> str | None:
+        """Why this run cannot be shared by the processes mpiexec started (None: it can, or there is one)."""
+        processes = self.world.size
+        if processes == 1:
+            return None
+        if not self.data_parallel:
+            return f"nnscratch {self.command} trains in one process: run it without mpiexec -n {processes}"
+        if self.args.batch_size % processes:
+            return (
+                f"--batch-size {self.args.batch_size} is the global batch: it must be divisible by the {processes} "
+                f"processes (each takes --batch-size / {processes})"
+            )
+        return None
 
     def memory_problem(self, num_parameters: int | None) -> str | None:
         """Why a model of ``num_parameters`` cannot be trained in the memory this machine has free.

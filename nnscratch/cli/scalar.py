@@ -66,6 +66,7 @@ class ScalarRun(TrainingRun):
     """``nnscratch scalar``: the scalar network (tier 1), in pure Python on the CPU."""
 
     command = "scalar"
+    data_parallel = False  # pure Python, one sample at a time: nothing to share out
     title = "scalar network"
     # a scalar parameter is a Python object with its value, gradient and the optimizer's floats
     # (about 330 bytes measured for the object alone, with tracemalloc)

@@ -11,6 +11,7 @@ from .arguments import (
     add_augment_arguments,
     add_conv_algorithm_argument,
     add_data_arguments,
+    add_distributed_arguments,
     add_epoch_arguments,
     add_optimizer_arguments,
     add_option_argument,
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_checkpoint_arguments(parser)
     add_watch_argument(parser)
     add_data_arguments(parser)
+    add_distributed_arguments(parser)
     parser.set_defaults(nesterov=None)
 
 
@@ -183,6 +185,8 @@ class TrainRun(TrainingRun):
             quiet=args.quiet,
             seed=args.seed,
             watcher=self.start_watching(),
+            distributed=self.world.size > 1,
+            sync_bn=args.sync_bn,
         )
 
     def describe(self, dataset) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ from .backend import get_array_module
 LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 # the buffers one Allreduce sums; large enough that the call's latency is small beside the transfer
 BUCKET_BYTES = 4 * 2**20
+ABORT_GRACE_SECONDS = 1.0
 MISSING_MPI = "distributed training needs mpi4py and an MPI library: pip install 'nnscratch[distributed]'"
 
 
@@ -106,10 +108,13 @@ class World:
         if self.comm is not None:
             self.comm.Barrier()
 
-    def abort(self, cause: str) -> None:
-        """Print "rank R: cause" on stderr and end every rank of the run with exit status 1."""
+    def abort(self, cause: str, status: int = 1) -> None:
+        """Print "rank R: cause" on stderr and end every rank of the run (mpiexec exits with ``status``)."""
         print(f"rank {self.rank}: {cause}", file=sys.stderr, flush=True)
-        self.comm.Abort(1)
+        # mpiexec tears the job down as soon as it hears of the abort, dropping what its pipes still
+        # hold: a moment first, so that the line reaches the user
+        time.sleep(ABORT_GRACE_SECONDS)
+        self.comm.Abort(status)
 
     @contextlib.contextmanager
     def stop_all_on_error(self) -> Iterator[None]:
@@ -125,7 +130,7 @@ class World:
             yield
         except SystemExit as exit_:
             if exit_.code not in (0, None):
-                self.abort(f"exited with status {exit_.code}")
+                self.abort(f"exited with status {exit_.code}", exit_.code if isinstance(exit_.code, int) else 1)
             raise
         except BaseException as error:  # noqa: BLE001 (Ctrl-C or a bug alike: no rank may be left waiting)
             self.abort(f"{type(error).__name__}: {error}")

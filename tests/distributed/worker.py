@@ -1,6 +1,6 @@
 """What the distributed tests run, in one process or under ``mpiexec -n K``.
 
-    python -m tests.distributed.worker MODEL OUT [--steps S] [--fail-rank R] [--sleep-rank R]
+    python -m tests.distributed.worker MODEL OUT [--fail-rank R] [--sleep-rank R] [--perturb]
 
 trains MODEL (``mlp``, ``lenet`` or ``bn-cnn``, the last with --sync-bn) on the first
 ``SAMPLES`` images of the bundled sample for ``STEPS`` optimizer steps of the global batch
@@ -9,7 +9,8 @@ trains MODEL (``mlp``, ``lenet`` or ``bn-cnn``, the last with --sync-bn) on the 
 no augmentation, so that one process and K processes draw nothing differently.
 
 --fail-rank R: rank R raises a ValueError in its first step (the others train on);
---sleep-rank R: rank R sleeps in its first step, for the test to kill it with SIGKILL.
+--sleep-rank R: rank R sleeps in its first step, for the test to kill it with SIGKILL;
+--perturb: after epoch 1, rank 0 (the only one that runs callbacks) changes its ``0.bias``.
 """
 
 from __future__ import annotations
@@ -67,18 +68,26 @@ class FailOnce:
         return images
 
 
+def perturb_first_bias(trainer: Trainer, entry: dict) -> None:
+    if entry["epoch"] == 1:
+        trainer.model.parameters()[1].data += 1e-3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("model", choices=["mlp", "lenet", "bn-cnn"])
     parser.add_argument("out")
     parser.add_argument("--fail-rank", type=int)
     parser.add_argument("--sleep-rank", type=int)
+    parser.add_argument("--perturb", action="store_true")
     args = parser.parse_args()
     trainer = build_trainer(args.model)
     rank = world().rank
     if rank in (args.fail_rank, args.sleep_rank):
         trainer._augment_batch = FailOnce("raise" if rank == args.fail_rank else "sleep")
         print(f"rank {rank} pid {os.getpid()}", flush=True)
+    if args.perturb:
+        trainer.callbacks.append(perturb_first_bias)
     dataset = load_dataset("sample")
     x = dataset.normalize(dataset.x_train[:SAMPLES])
     if args.model == "mlp":

@@ -8,6 +8,9 @@
     <!-- generate: layer-times -->             where a training step's time goes, per kind of layer
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
+    <!-- generate: allreduce -->               allreduce time and bandwidth per size, and the fitted alpha, beta
+    <!-- generate: data-parallel -->           1 process x 2 threads against 2 processes x 1 thread
+    <!-- generate: scaling-model -->           the predicted speedups of data-parallel training (a model)
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
     <!-- generate: exercises -->               the table of the exercises a learner writes (exercises.py)
@@ -28,6 +31,7 @@ from pathlib import Path
 from . import REPORTS_DIR
 from .cli_reference import cli_reference
 from .commands import Run, run_nnscratch
+from .distributed import allreduce_section, data_parallel_section, scaling_section
 from .exercises import overview as exercises_overview
 from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
@@ -58,6 +62,9 @@ class Generator:
             "layer-times": (0, lambda: layer_times_section(self.reports_dir)),
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
+            "allreduce": (0, lambda: allreduce_section(self.reports_dir)),
+            "data-parallel": (0, lambda: data_parallel_section(self.reports_dir)),
+            "scaling-model": (0, lambda: scaling_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),
             "exercises": (0, exercises_overview),

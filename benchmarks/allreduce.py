@@ -30,6 +30,7 @@ import numpy as np
 
 from benchmarks.alpha_beta import fit_alpha_beta, ring_allreduce_seconds
 from benchmarks.machine import load_average, machine_info
+from benchmarks.options import add_report_arguments
 from benchmarks.report import new_report, publish, reports_dir
 from benchmarks.timing import Spread
 from nnscratch.cli.arguments import positive_int
@@ -120,10 +121,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "Writes allreduce.json and allreduce.md.",
     )
     parser.add_argument("--rounds", type=positive_int, help=f"rounds over all sizes (default {ROUNDS}; quick 2)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 4 sizes, 2 rounds")
-    parser.add_argument(
-        "--report-dir", help="where to write the reports (default: benchmarks/reports; smoke runs: out/benchmarks)"
-    )
+    add_report_arguments(parser, "a smoke run: 4 sizes, 2 rounds")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     return args

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import load_average, machine_info
+from benchmarks.options import add_report_arguments
 from benchmarks.report import new_report, publish, reports_dir
 from benchmarks.timing import Spread
 from benchmarks.workloads import cli_settings
@@ -109,10 +110,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batches", type=positive_int, help=f"global batches per timed epoch (default: {defaults})")
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few batches, one round")
-    parser.add_argument(
-        "--report-dir", help="where to write the reports (default: benchmarks/reports; smoke runs: out/benchmarks)"
-    )
+    add_report_arguments(parser, "a smoke run: few batches, one round")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
     return args

@@ -8,13 +8,15 @@ train`` command builds it: one process multiplies the whole batch's matrices wit
 threads; two processes each take half of every batch with one thread, then average their
 gradients with an allreduce (``nnscratch/vectorized/data_parallel.py``). Which is faster
 depends on how well the BLAS splits small matrix products between threads, against what the
-allreduce and the per-batch Python work cost twice over.
+allreduce and the per-batch Python work cost twice over. A third configuration, one process
+with one thread, is the reference for both: it shows what the second core adds either way.
 
 A measurement is a child process (``benchmarks/data_parallel_worker.py``: one warm-up epoch,
 then one timed epoch of ``--batches`` global batches, timed by ``fit``), so the two
-configurations start alike. They take turns, A, B, A, B, ... for ``--rounds`` rounds, so that
-load from elsewhere hits both; the report gives the median and range of samples/s over the
-rounds, and the ratio two processes / one process per round (above 1: two processes faster).
+configurations start alike. They take turns, A, B, C, A, B, C, ... for ``--rounds`` rounds, so
+that load from elsewhere hits all of them; the report gives the median and range of samples/s
+over the rounds, and the ratio 2 processes x 1 thread / 1 process x 2 threads in each round
+(above 1: two processes are faster).
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ MODELS = ("lenet", "baseline")
 BATCHES = {"lenet": 40, "baseline": 10}  # global batches per timed epoch, as python -m benchmarks
 QUICK_BATCHES = {"lenet": 4, "baseline": 2}
 ROUNDS, QUICK_ROUNDS = 5, 1
-CONFIGURATIONS = ((1, 2), (2, 1))  # (processes, threads per process): two cores either way
+# (processes, threads per process): the two ways to use two cores, compared, then the one-core reference
+CONFIGURATIONS = ((1, 2), (2, 1), (1, 1))
 
 
 def mpiexec() -> str:
@@ -74,14 +77,14 @@ def run_worker(command: list[str]) -> float:
 
 
 def measure(model: str, batches: int, rounds: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Samples/s of both configurations, interleaved over the rounds, and their ratio: one result of the report."""
+    """Samples/s of every configuration, interleaved over the rounds, and the ratio of the first two: one result."""
     rates: dict[tuple[int, int], list[float]] = {configuration: [] for configuration in CONFIGURATIONS}
     for _ in range(rounds):
         for processes, threads in CONFIGURATIONS:
             rate = run_worker(worker_command(model, processes, threads, batches, args))
             rates[processes, threads].append(rate)
             print(f"  {model}: {processes} x {threads} (processes x threads): {rate:,.0f} samples/s", flush=True)
-    one, two = (rates[configuration] for configuration in CONFIGURATIONS)
+    threads, processes = (rates[configuration] for configuration in CONFIGURATIONS[:2])
     return {
         "model": model,
         "batch_size": cli_settings(model, args.dataset).batch_size,
@@ -94,7 +97,7 @@ def measure(model: str, batches: int, rounds: int, args: argparse.Namespace) -> 
             }
             for processes, threads in CONFIGURATIONS
         ],
-        "ratio": Spread.of([b / a for a, b in zip(one, two, strict=True)]).as_dict(),
+        "ratio": Spread.of([b / a for a, b in zip(threads, processes, strict=True)]).as_dict(),
     }
 
 
@@ -124,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     results = [measure(model, args.batches or defaults[model], args.rounds, args) for model in args.models]
     load_after = load_average()
     notes = [
-        f"{args.rounds} rounds, the two configurations taking turns; a measurement: a child process trains one "
+        f"{args.rounds} rounds, the configurations taking turns; a measurement: a child process trains one "
         "warm-up epoch, then one timed epoch (by fit) of the given number of global batches; float32.",
-        "samples/s: median (min–max) over the rounds; ratio: two processes / one process in the same round, "
-        "median (min–max); above 1, two processes are faster.",
+        "samples/s: median (min–max) over the rounds; ratio: 2 processes × 1 thread / 1 process × 2 threads in "
+        "the same round, median (min–max); above 1, two processes are faster. 1 process × 1 thread: the one-core "
+        "reference.",
         f"Load average {load_before:.2f} before, {load_after:.2f} after (other jobs share the 2 cores).",
     ]
     machine = {key: value for key, value in machine_info(threads=2).items() if key not in ("threads", "blas")}

@@ -66,7 +66,7 @@ def allreduce_table(report: dict[str, Any]) -> str:
 
 
 def data_parallel_table(report: dict[str, Any]) -> str:
-    """Per model: samples/s of each configuration (median, range) and their ratio, paired by round."""
+    """Per model: samples/s of each configuration (median, range) and the ratio of the first two, paired by round."""
     first_result = report["results"][0]
     names = [
         f"{processes_text(c['processes'])} × {c['threads']} thread{'s' if c['threads'] > 1 else ''}"
@@ -81,8 +81,8 @@ def data_parallel_table(report: dict[str, Any]) -> str:
         )
         for result in report["results"]
     ]
-    headers = ["model", "global batch", *(f"samples/s, {name}" for name in names), "ratio"]
-    return table(headers, rows, "lrrrr")
+    headers = ["model", "global batch", *(f"samples/s, {name}" for name in names), f"ratio {names[1]} / {names[0]}"]
+    return table(headers, rows, "lr" + "r" * (len(names) + 1))
 
 
 def networks_table(report: dict[str, Any]) -> str:

@@ -75,7 +75,7 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
      "results": [
        {"model": "lenet", "batch_size": 32, "batches": 40,       (the global batch: split over the processes)
         "configurations": [{"processes": 1, "threads": 2, "samples_per_s": {"median": ..., "min": ..., "max": ...}},
-                           {"processes": 2, "threads": 1, "samples_per_s": {...}}],
+                           {"processes": 2, "threads": 1, "samples_per_s": {...}}, ...],   (2 or more)
         "ratio": {"median": 1.1, "min": ..., "max": ...}},     (second / first, paired by round)
        ...]}
 
@@ -267,7 +267,8 @@ def _check_allreduce_fit(report: dict, path: Path) -> None:
 def _check_data_parallel(result: dict, path: Path, where: str) -> None:
     _number(result.get("batch_size"), path, f"{where}.batch_size")
     configurations = result.get("configurations")
-    _require(isinstance(configurations, list) and len(configurations) == 2, path, f"{where} needs 2 configurations")
+    enough = isinstance(configurations, list) and len(configurations) >= 2
+    _require(enough, path, f"{where} needs at least 2 configurations")
     for index, configuration in enumerate(configurations):
         at = f"{where}.configurations[{index}]"
         _require(isinstance(configuration, dict), path, f"{at} must be an object")

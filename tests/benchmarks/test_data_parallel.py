@@ -44,9 +44,10 @@ def test_the_report_gives_each_configuration_and_the_paired_ratio(tmp_path):
     report = {"machine": {}, "date": "2026-12-06", "command": "test", "results": [result]}
     publish(report, DATA_PARALLEL_FILE, "test", data_parallel_table, tmp_path)
     section = data_parallel_section(tmp_path)
-    assert "| model | global batch | samples/s, 1 process × 2 threads | samples/s, 2 processes × 1 thread |" in section
+    names = "samples/s, 1 process × 2 threads | samples/s, 2 processes × 1 thread"
+    assert f"| model | global batch | {names} | ratio 2 processes × 1 thread / 1 process × 2 threads |" in section
     assert "| lenet | 32 | 1,000 (900–1,100) | 1,500 (1,400–1,600) | 1.50× (1.30–1.70) |" in section
     del result["configurations"][1]
     (tmp_path / DATA_PARALLEL_FILE).write_text(json.dumps(report))
-    with pytest.raises(ReportError, match="needs 2 configurations"):
+    with pytest.raises(ReportError, match="needs at least 2 configurations"):
         load_report(DATA_PARALLEL_FILE, tmp_path)

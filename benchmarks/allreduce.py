@@ -5,8 +5,8 @@
 
 What is timed is the sum of a float32 buffer over all processes, in place, through
 ``nnscratch.common.distributed``: the very call that averages gradients in training. The
-buffer sizes double from 4 KiB to 64 MiB (the gradients of LeNet-5 are ~250 KiB, those of
-ResNet18 ~45 MiB). Each round goes through every size once, smallest first, so that a burst
+buffer sizes double from 4 KiB to 64 MiB (the gradients of LeNet-5 are ~240 KiB, those of
+ResNet18 ~43 MiB). Each round goes through every size once, smallest first, so that a burst
 of load from elsewhere spreads over all sizes instead of spoiling one; one untimed round comes
 first. A measurement is a barrier, then ``calls`` allreduces in a row, of which the mean is
 kept: a single 4 KiB allreduce takes microseconds, below what one timer reading resolves on a

@@ -175,7 +175,7 @@ class TrainingRun:
         self.build(dataset, record)
         if not resume_run(resumed, record, dataset, self.parts, args, self.command):
             return 2
-        self.plan = self.describe(dataset)
+        self.plan = self.describe(dataset) + self.processes_note()
         print(self.plan)
         args.run_started = True  # from here on an error is a failure of the run (exit 1), not bad input
         self.metadata = {**record, "epochs": args.epochs}
@@ -235,6 +235,14 @@ class TrainingRun:
         problems.append(self.memory_problem(self.num_parameters_planned()))
         problems.append(self.processes_problem())
         return [problem for problem in problems if problem]
+
+    def processes_note(self) -> str:
+        """What the plan line adds for a run of several processes: how they share each batch."""
+        processes = self.world.size
+        if processes == 1:
+            return ""
+        statistics = ", BatchNorm statistics over the global batch" if self.args.sync_bn else ""
+        return f"; {processes} processes of {self.args.batch_size // processes} samples per batch{statistics}"
 
     def processes_problem(self) -> str | None:
         """Why this run cannot be shared by the processes mpiexec started (None: it can, or there is one)."""

@@ -112,9 +112,12 @@ class World:
         """Print "rank R: cause" on stderr and end every rank of the run (mpiexec exits with ``status``)."""
         print(f"rank {self.rank}: {cause}", file=sys.stderr, flush=True)
         # mpiexec tears the job down as soon as it hears of the abort, dropping what its pipes still
-        # hold: a moment first, so that the line reaches the user
-        time.sleep(ABORT_GRACE_SECONDS)
+        # hold: a moment first, so that the line reaches the user (cut short when mpiexec interrupts
+        # this rank because another one aborted first)
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(ABORT_GRACE_SECONDS)
         self.comm.Abort(status)
+        os._exit(status)  # MPI_Abort returns when another rank's abort is already ending the job
 
     @contextlib.contextmanager
     def stop_all_on_error(self) -> Iterator[None]:
@@ -132,8 +135,8 @@ class World:
             if exit_.code not in (0, None):
                 self.abort(f"exited with status {exit_.code}", exit_.code if isinstance(exit_.code, int) else 1)
             raise
-        except BaseException as error:  # noqa: BLE001 (Ctrl-C or a bug alike: no rank may be left waiting)
-            self.abort(f"{type(error).__name__}: {error}")
+        except BaseException as error:  # Ctrl-C or a bug alike: no rank may be left waiting
+            self.abort(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
 
 
 def _check_contiguous(owner: str, array: Any) -> None:
@@ -171,7 +174,9 @@ def limit_blas_threads(world_: World) -> int | None:
     from threadpoolctl import threadpool_limits
 
     local_ranks = world_.comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_size()
-    threads = max(1, len(os.sched_getaffinity(0)) // local_ranks)
+    # the cores this process may run on (its affinity), where the system says (not on macOS)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, cores // local_ranks)
     threadpool_limits(limits=threads, user_api="blas")
     return threads
 

@@ -8,6 +8,11 @@ process; the trainer calls a few lines of this at fixed points of its loop::
     every batch      parallel.average_gradients()           between backward and the optimizer step
     end of an epoch  parallel.sum([...])                    loss, accuracy, validation over every rank
                      parallel.end_epoch(epoch)              rank 0's BatchNorm buffers; replicas checked
+    end of fit       parallel.close()                       BatchNorm back to this process's statistics
+
+The gradients are averaged by a call in the loop rather than by a backward hook on the model:
+a hook would also fire in a backward that one rank runs alone (``diagnose.locate_non_finite``
+after a NaN), whose Allreduce would then be paired with another rank's unrelated one.
 
 Each rank runs batches of ``batch_size / K`` (``local_batch_size``), so K ranks together take
 one step per global batch of ``batch_size``. Every rank starts from rank 0's weights and
@@ -125,12 +130,16 @@ class DataParallel:
                 f"{int(differing[first])} other rank(s): the replicas are no longer identical"
             )
 
+    def close(self) -> None:
+        """The end of the run together: every BatchNorm back to this process's own statistics."""
+        for module in self.batchnorms:
+            module.sync = None
+
     @contextlib.contextmanager
     def alone(self) -> Iterator[None]:
         """Inside: BatchNorm uses this rank's statistics only, so that a forward run by one rank
         alone (diagnosing a NaN) does not wait for the other ranks."""
-        for module in self.batchnorms:
-            module.sync = None
+        self.close()
         try:
             yield
         finally:

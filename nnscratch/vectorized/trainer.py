@@ -23,15 +23,17 @@ step on one batch).
 
 Several processes (``mpiexec -n K``, or ``distributed=True``): each trains on its share of every
 batch and the gradients are averaged before each step (``data_parallel.py``); the loop calls it
-at four points, each one visible below as ``self.parallel``. ``batch_size`` is the global batch.
-Each epoch's permutation is the same on every rank (the shared seed); rank r takes the
+at a few points, each one visible below as ``self.parallel``. ``batch_size`` is the global
+batch. Each epoch's permutation is the same on every rank (the shared seed); rank r takes the
 samples at positions r, r + K, r + 2K, ... of it, the order padded to a multiple of K by
 repeating its first samples (as PyTorch's DistributedSampler). So batch j of the K ranks
-together holds the samples of batch j of one process with the same global batch, the last
-one included, and training matches one process (to rounding) when K divides the number of
-samples; otherwise the last batch sees its K - N mod K padding samples twice. Metrics are
-summed over the ranks; only rank 0 runs the callbacks (printing, checkpoints); an exception
-on any rank stops every rank (``World.stop_all_on_error``).
+together holds the samples of batch j of one process with the same global batch, the last one
+included, and training matches one process (to rounding) when K divides the number of
+samples; otherwise the last batch sees its K - N mod K padding samples twice. (With BatchNorm,
+a rank's last batch of one sample joins the one before, as in one process: the last batches
+then differ from one process's.) Metrics are summed over the ranks; only rank 0 runs the
+callbacks (printing, checkpoints); an exception on any rank stops every rank
+(``World.stop_all_on_error``).
 
 Resuming a run from a checkpoint (``state_dict``, ``save_checkpoint``, ``load_checkpoint``) is
 written in ``trainer_state.py``, which ``Trainer`` inherits.
@@ -50,7 +52,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..common.backend import get_array_module, to_cpu, to_device
@@ -160,37 +162,37 @@ class Trainer(TrainerState):
         is the global batch (a ValueError when their number does not divide it).
         """
         check_fit_arguments(x, y, epochs, batch_size, val_split, validation, early_stopping)
+        with self._together(batch_size):
+            keep_freed_memory()
+            if val_split:
+                x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
+                validation = (x_val, y_val)
+            x, y = to_device(x), to_device(y)
+            if validation is not None:
+                validation = (to_device(validation[0]), to_device(validation[1]))
+            self._check_model_accepts(x, y, validation)
+            entries = []
+            while self.epoch < epochs and not self.stopped_early:
+                entries.append(self._run_epoch(x, y, batch_size, validation, early_stopping))
+            if early_stopping is not None and self.best_epoch not in (None, self.epoch):
+                self.model.load_state_dict(self.best_state)
+            return entries
+
+    @contextlib.contextmanager
+    def _together(self, batch_size: int) -> Iterator[None]:
+        """The inside of ``fit``: with several processes, ``self.parallel`` (a ``DataParallel``, built on
+        every rank at once) and an exception on any rank that stops every rank."""
         processes = world(self.distributed)
         with processes.stop_all_on_error():
             if processes.size > 1:
                 self.parallel = DataParallel(self.model, processes, self.sync_bn)
                 self.parallel.local_batch_size(batch_size)
-            return self._fit(x, y, epochs, batch_size, val_split, validation, early_stopping)
-
-    def _fit(
-        self,
-        x: Any,
-        y: Any,
-        epochs: int,
-        batch_size: int,
-        val_split: float,
-        validation: tuple[Any, Any] | None,
-        early_stopping: int | None,
-    ) -> list[dict[str, Any]]:
-        keep_freed_memory()
-        if val_split:
-            x, y, x_val, y_val = train_val_split(to_cpu(x), to_cpu(y), val_split, self.seed)
-            validation = (x_val, y_val)
-        x, y = to_device(x), to_device(y)
-        if validation is not None:
-            validation = (to_device(validation[0]), to_device(validation[1]))
-        self._check_model_accepts(x, y, validation)
-        entries = []
-        while self.epoch < epochs and not self.stopped_early:
-            entries.append(self._run_epoch(x, y, batch_size, validation, early_stopping))
-        if early_stopping is not None and self.best_epoch not in (None, self.epoch):
-            self.model.load_state_dict(self.best_state)
-        return entries
+            try:
+                yield
+            finally:
+                if self.parallel is not None:
+                    self.parallel.close()
+                    self.parallel = None
 
     def _run_epoch(
         self, x: Any, y: Any, batch_size: int, validation: tuple[Any, Any] | None, patience: int | None

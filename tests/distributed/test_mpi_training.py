@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("mpi4py", reason="the [distributed] extra (mpi4py, mpich) is not installed")
+pytestmark = pytest.mark.slow  # end-to-end runs on the bundled sample
 
 REPO = Path(__file__).resolve().parents[2]
 MPIEXEC = shutil.which("mpiexec", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
@@ -104,12 +105,18 @@ def test_a_batch_size_the_ranks_cannot_share_is_refused_by_name(tmp_path):
     assert "--batch-size 63 is the global batch: it must be divisible by the 2 processes" in result.stderr
 
 
-def test_a_rank_that_raises_stops_both_ranks_within_seconds_with_one_line_naming_it(tmp_path):
+def test_a_rank_that_raises_stops_both_ranks_within_seconds_and_the_last_checkpoint_is_intact(tmp_path):
+    from tests.distributed.worker import build_trainer
+
+    args = ["tests.distributed.worker", "mlp", "weights", "--save", "last.npz", "--fail-rank", "1", "--fail-epoch", "2"]
     start = time.monotonic()
-    result = launch(["tests.distributed.worker", "mlp", "weights", "--fail-rank", "1"], 2, tmp_path, timeout=30)
+    result = launch(args, 2, tmp_path, timeout=30)
     assert time.monotonic() - start < 10
     assert result.returncode != 0
     assert "rank 1: ValueError: bad input on purpose" in result.stderr
+    trainer = build_trainer("mlp")
+    trainer.load_checkpoint(tmp_path / "last.npz")
+    assert trainer.epoch == 1
 
 
 def test_a_rank_killed_with_sigkill_ends_the_run_instead_of_hanging(tmp_path):

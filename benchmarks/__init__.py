@@ -6,6 +6,9 @@
     python -m benchmarks.conv_modules Conv2D alone against torch.nn.Conv2d, per layer shape
     python -m benchmarks.layer_times  one model's training step, layer by layer, in both libraries
     python -m benchmarks.overfit      can every full-size architecture overfit one batch?
+    mpiexec -n 2 python -m benchmarks.allreduce   allreduce time per size; the fitted alpha-beta model
+    python -m benchmarks.data_parallel            1 process x 2 threads against 2 processes x 1 thread
+    python -m benchmarks.scaling_model            predicted speedups on K processes (a model, not a measurement)
 
 Shared pieces: ``timing`` (thread limits, interleaved timing, pauses, medians), ``machine``
 (CPU, BLAS and threads), ``workloads`` (the models as the ``nnscratch`` commands build them),

@@ -20,8 +20,13 @@ def add_shared_arguments(parser: argparse.ArgumentParser, models: Sequence[str],
         default=PAUSE,
         help="seconds of sleep before each timed run, so that the other library's threads stop spinning (%(default)s)",
     )
-    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
+    add_report_arguments(parser, quick_help)
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, quick_help: str) -> None:
+    """--quick (a smoke run, ``quick_help`` says what it shortens) and --report-dir: every benchmark has both."""
+    parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
         "--report-dir", help="where to write the reports (default: benchmarks/reports; smoke runs: out/benchmarks)"
     )

@@ -10,6 +10,9 @@
     <!-- generate: watch-overhead -->          what hooks and --watch cost per training step
     <!-- generate: onnx-inference -->          ONNX Runtime against nnscratch: speed, and parity per architecture
     <!-- generate: conv-modules -->            every convolution of three models against PyTorch's, with its floor
+    <!-- generate: allreduce -->               allreduce time and bandwidth per size, and the fitted alpha, beta
+    <!-- generate: data-parallel -->           1 process x 2 threads against 2 processes x 1 thread
+    <!-- generate: scaling-model -->           the predicted speedups of data-parallel training (a model)
     <!-- generate: demo-run -->                the LeNet run of "Getting started" as a console block
     <!-- generate: run autoencoder -->         a run the build made (``commands.PAGE_RUNS``) as a console block
     <!-- generate: command summary lenet -->   ``nnscratch summary lenet``, run now, as a console block
@@ -31,6 +34,7 @@ from pathlib import Path
 from . import REPORTS_DIR
 from .cli_reference import cli_reference
 from .commands import Run, run_nnscratch
+from .distributed import allreduce_section, data_parallel_section, scaling_section
 from .exercises import overview as exercises_overview
 from .exercises import section as exercise_section
 from .gallery import model_section, overview, recipes_table
@@ -72,6 +76,9 @@ class Generator:
             "conv-modules": (0, lambda: conv_modules_section(self.reports_dir)),
             "watch-overhead": (0, lambda: watch_overhead_section(self.reports_dir)),
             "onnx-inference": (0, lambda: onnx_inference_section(self.reports_dir)),
+            "allreduce": (0, lambda: allreduce_section(self.reports_dir)),
+            "data-parallel": (0, lambda: data_parallel_section(self.reports_dir)),
+            "scaling-model": (0, lambda: scaling_section(self.reports_dir)),
             "demo-run": (0, self._demo_run),
             "run": (1, self._page_run),
             "command": (None, lambda *args: fenced(run_nnscratch(args).console(), "console")),

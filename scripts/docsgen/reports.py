@@ -81,6 +81,35 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
        {"model": "lenet", "input": "1x28x28", "options": {},       (the build options, {} for the defaults)
         "max_abs_diff": {"1": 6e-08, "7": 6e-08, "32": 7e-08},     (by batch size)
         "max_abs_logit": 3.2},
+``benchmarks/reports/allreduce.json`` (``mpiexec -n 2 python -m benchmarks.allreduce``)::
+
+    {"machine": {...}, "date": "...", "command": "...", "processes": 2,
+     "results": [
+       {"bytes": 4096, "calls": 256,                          (a result is named by its "bytes", not a model)
+        "seconds": {"median": 1.2e-05, "min": ..., "max": ...},  (one allreduce of the buffer)
+        "bytes_per_s": 3.4e+08, "model_over_measured": 1.05},    (the fitted model's time / the median)
+       ...],
+     "fit": {"alpha_s": 5e-06, "beta_s_per_byte": 2e-10, "formula": "...", "fitted_to": "..."}}
+
+``benchmarks/reports/data_parallel.json`` (``python -m benchmarks.data_parallel``)::
+
+    {"machine": {...}, "date": "...", "command": "...",
+     "results": [
+       {"model": "lenet", "batch_size": 32, "batches": 40,       (the global batch: split over the processes)
+        "configurations": [{"processes": 1, "threads": 2, "samples_per_s": {"median": ..., "min": ..., "max": ...}},
+                           {"processes": 2, "threads": 1, "samples_per_s": {...}}, ...],   (2 or more)
+        "ratio": {"median": 1.1, "min": ..., "max": ...}},     (second / first, paired by round)
+       ...]}
+
+``benchmarks/reports/scaling_model.json`` (``python -m benchmarks.scaling_model``: a model, not a measurement)::
+
+    {"date": "...", "command": "...", "inputs": "allreduce.json and throughput.json", "processes": [1, 2, 8, 64],
+     "networks": [{"name": "10 Gb/s Ethernet", "alpha_s": 5e-05, "beta_s_per_byte": 8e-10, "source": "..."}, ...],
+     "results": [
+       {"model": "lenet", "parameters": 61706, "gradient_bytes": 246824, "buckets": 1, "batch_size": 64,
+        "compute_s": 0.0087, "compute_source": "...",          (one training step in one process)
+        "predictions": [{"network": "10 Gb/s Ethernet", "processes": 8,
+                         "step_s": 0.0015, "speedup": 5.8}, ...]},
        ...]}
 
 "model" is an architecture of the gallery, "mlp" (the vectorized MLP) or "scalar". A
@@ -108,6 +137,9 @@ LAYER_TIMES_FILE = "layer_times.json"
 CONV_MODULES_FILE = "conv_modules.json"
 WATCH_OVERHEAD_FILE = "watch_overhead.json"
 ONNX_INFERENCE_FILE = "onnx_inference.json"
+ALLREDUCE_FILE = "allreduce.json"
+DATA_PARALLEL_FILE = "data_parallel.json"
+SCALING_MODEL_FILE = "scaling_model.json"
 WATCH_VARIANTS = {"plain": "plain", "idle_hooks": "idle hooks", "watched": "watched"}
 NOT_MEASURED = "not measured yet"
 LIBRARIES = ("nnscratch", "pytorch")
@@ -140,15 +172,13 @@ def load_report(name: str, reports_dir: Path = REPORTS_DIR) -> dict[str, Any] | 
     _require(isinstance(report, dict), path, "the top level must be an object")
     results = report.get("results")
     _require(isinstance(results, list), path, '"results" must be a list')
+    key, key_type = NAMED_BY.get(name, ("model", str))
     for index, result in enumerate(results):
-        _require(
-            isinstance(result, dict) and isinstance(result.get("model"), str), path, f"results[{index}] needs a model"
-        )
-        CHECKS[name](result, path, f"results[{index}] ({result['model']})")
-    if name == CONV_MODULES_FILE and "memory" in report:
-        _check_conv_memory(report, path)
-    if name == ONNX_INFERENCE_FILE:
-        _check_onnx_parity(report, path)
+        named = isinstance(result, dict) and isinstance(result.get(key), key_type)
+        _require(named, path, f"results[{index}] needs a {key}")
+        CHECKS[name](result, path, f"results[{index}] ({result[key]})")
+    if name in REPORT_CHECKS:
+        REPORT_CHECKS[name](report, path)
     return report
 
 
@@ -234,6 +264,8 @@ def _check_conv_module(result: dict, path: Path, where: str) -> None:
 
 
 def _check_conv_memory(report: dict, path: Path) -> None:
+    if "memory" not in report:  # optional
+        return
     memory = report["memory"]
     _require(isinstance(memory, dict) and isinstance(memory.get("layer"), str), path, "memory needs a layer text")
     _check_per_library(memory.get("peak_mib"), path, "memory.peak_mib", _number)
@@ -277,6 +309,62 @@ def _check_onnx_parity(report: dict, path: Path) -> None:
         _number(row.get("max_abs_logit"), path, f"{where}.max_abs_logit")
 
 
+def _check_allreduce(result: dict, path: Path, where: str) -> None:
+    _spread(result.get("seconds"), path, f"{where}.seconds")
+    for key in ("calls", "bytes_per_s", "model_over_measured"):
+        _number(result.get(key), path, f"{where}.{key}")
+
+
+def _check_allreduce_fit(report: dict, path: Path) -> None:
+    _number(report.get("processes"), path, "processes")
+    fit = report.get("fit")
+    _require(isinstance(fit, dict), path, "fit must be an object")
+    for key in ("alpha_s", "beta_s_per_byte"):
+        _number(fit.get(key), path, f"fit.{key}")
+
+
+def _check_data_parallel(result: dict, path: Path, where: str) -> None:
+    _number(result.get("batch_size"), path, f"{where}.batch_size")
+    configurations = result.get("configurations")
+    enough = isinstance(configurations, list) and len(configurations) >= 2
+    _require(enough, path, f"{where} needs at least 2 configurations")
+    for index, configuration in enumerate(configurations):
+        at = f"{where}.configurations[{index}]"
+        _require(isinstance(configuration, dict), path, f"{at} must be an object")
+        for key in ("processes", "threads"):
+            _number(configuration.get(key), path, f"{at}.{key}")
+        _spread(configuration.get("samples_per_s"), path, f"{at}.samples_per_s")
+    _spread(result.get("ratio"), path, f"{where}.ratio")
+
+
+def _check_scaling_model(result: dict, path: Path, where: str) -> None:
+    for key in ("parameters", "gradient_bytes", "buckets", "batch_size", "compute_s"):
+        _number(result.get(key), path, f"{where}.{key}")
+    predictions = result.get("predictions")
+    _require(isinstance(predictions, list) and predictions, path, f"{where}.predictions must be a non-empty list")
+    for index, prediction in enumerate(predictions):
+        at = f"{where}.predictions[{index}]"
+        _require(
+            isinstance(prediction, dict) and isinstance(prediction.get("network"), str), path, f"{at} needs a network"
+        )
+        for key in ("processes", "step_s", "speedup"):
+            _number(prediction.get(key), path, f"{at}.{key}")
+
+
+def _check_scaling_inputs(report: dict, path: Path) -> None:
+    _require(isinstance(report.get("inputs"), str), path, "inputs must say which reports the model read")
+    counts = report.get("processes")
+    _require(isinstance(counts, list) and all(map(_is_number, counts)), path, "processes must be a list of numbers")
+    networks = report.get("networks")
+    _require(isinstance(networks, list) and networks, path, "networks must be a non-empty list")
+    for index, network in enumerate(networks):
+        at = f"networks[{index}]"
+        _require(isinstance(network, dict) and isinstance(network.get("name"), str), path, f"{at} needs a name")
+        _require(isinstance(network.get("source"), str), path, f"{at} needs a source")
+        for key in ("alpha_s", "beta_s_per_byte"):
+            _number(network.get(key), path, f"{at}.{key}")
+
+
 CHECKS = {
     THROUGHPUT_FILE: _check_throughput,
     ACCURACY_FILE: _check_accuracy,
@@ -285,6 +373,18 @@ CHECKS = {
     CONV_MODULES_FILE: _check_conv_module,
     WATCH_OVERHEAD_FILE: _check_watch_overhead,
     ONNX_INFERENCE_FILE: _check_onnx_inference,
+    ALLREDUCE_FILE: _check_allreduce,
+    DATA_PARALLEL_FILE: _check_data_parallel,
+    SCALING_MODEL_FILE: _check_scaling_model,
+}
+# what names a result, when it is not its model: (key, type)
+NAMED_BY: dict[str, tuple[str, type]] = {ALLREDUCE_FILE: ("bytes", int)}
+# checks of a report's entries beside its results
+REPORT_CHECKS: dict[str, Callable[[dict, Path], None]] = {
+    CONV_MODULES_FILE: _check_conv_memory,
+    ALLREDUCE_FILE: _check_allreduce_fit,
+    SCALING_MODEL_FILE: _check_scaling_inputs,
+    ONNX_INFERENCE_FILE: _check_onnx_parity,
 }
 
 

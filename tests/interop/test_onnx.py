@@ -219,6 +219,25 @@ def test_the_export_command_writes_a_trained_checkpoint_that_onnx_runtime_runs_a
     assert max_difference(model.eval(), onnx_runtime(proto), images) <= TOLERANCE
 
 
+def test_a_reconstruct_checkpoint_exports_to_a_file_that_onnx_runtime_runs_alike(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--dataset", "sample", "--epochs", "1", "--quiet", "--save", "ae.npz"]
+    assert main(["reconstruct", "autoencoder", *flags]) == 0
+    capsys.readouterr()
+    assert main(["export", "ae.npz", "-o", "ae.onnx"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ae.onnx: autoencoder as ONNX (opset 17), input 'input' (N, 1, 28, 28) -> 'output' images\n")
+    model = build_image_to_image("autoencoder", 1, 28)
+    read_checkpoint("ae.npz").restore(model)
+    proto = onnx.load("ae.onnx")
+    properties = {entry.key: entry.value for entry in proto.metadata_props}
+    mean, std = (json.loads(properties[key]) for key in ("normalize_mean", "normalize_std"))
+    assert mean == [0.0] and std == [1.0]  # the autoencoder reads pixels in [0, 1], not standardised
+    pixels = normalize_images(load_dataset("sample").x_test[: max(BATCHES)], mean, std)
+    for batch in BATCHES:
+        assert max_difference(model.eval(), onnx_runtime(proto), pixels[:batch]) <= TOLERANCE
+
+
 def test_the_export_command_refuses_what_it_cannot_write(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_text("mine")

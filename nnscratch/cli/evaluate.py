@@ -212,10 +212,10 @@ def _evaluate_checkpoint(args: argparse.Namespace) -> int:
 def _report_images(args: argparse.Namespace, described: str, images, outputs, target: str, epochs: str) -> None:
     """Score an image-to-image model's ``outputs`` for the test ``images`` (pixels in [0, 1]) as
     ``nnscratch reconstruct`` scores them, against the images or their masks (``target``)."""
-    from .reconstruct import target_images, test_scores
+    from .reconstruct import scores_line, target_images
 
     print(f"{args.checkpoint}: {described}")
-    print(test_scores(outputs, target_images(images, target), target, epochs))
+    print(scores_line(outputs, target_images(images, target), target, epochs))
 
 
 def _report(args: argparse.Namespace, name: str, described: str, dataset, predicted, history: list) -> None:

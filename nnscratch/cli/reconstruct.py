@@ -59,7 +59,7 @@ def target_images(pixels, target: str):
     return foreground_mask(pixels) if target == "mask" else pixels
 
 
-def test_scores(outputs, targets, target: str, epochs: str) -> str:
+def scores_line(outputs, targets, target: str, epochs: str) -> str:
     """The line that scores test ``outputs`` against ``targets``: the reconstruction MSE, or the
     pixel accuracy and IoU of the masks (``target == "mask"``), "after" ``epochs`` of training."""
     from ..convolutional.segmentation import mask_scores
@@ -155,7 +155,7 @@ class ReconstructRun(TrainingRun):
     def report(self, dataset) -> None:
         """The test scores (MSE of the reconstructions, or pixel accuracy and IoU of the masks) and --plots."""
         outputs = self.trainer.predict(self.x_test)
-        print(test_scores(outputs, self.y_test, self.recipe.target, plural(len(self.trainer.history), "epoch")))
+        print(scores_line(outputs, self.y_test, self.recipe.target, plural(len(self.trainer.history), "epoch")))
         if self.args.plots:
             print(f"plots: {', '.join(str(path) for path in self.write_plots(dataset, outputs))}")
 

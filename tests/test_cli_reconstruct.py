@@ -36,6 +36,19 @@ def test_the_unet_reports_the_pixel_accuracy_and_iou_of_its_masks(capsys):
     assert "test masks: pixel accuracy" in out and ", IoU 0." in out
 
 
+@pytest.mark.parametrize("architecture", ["autoencoder", "tiny_unet"])
+def test_evaluate_rebuilds_a_reconstruct_checkpoint_and_scores_it_as_reconstruct_did(architecture, tmp_path, capsys):
+    saved = str(tmp_path / "run.npz")
+    assert main(["reconstruct", architecture, "--dataset", "sample", "--epochs", "1", "--quiet", "--save", saved]) == 0
+    scores = capsys.readouterr().out.splitlines()[-1]
+    assert main(["evaluate", saved]) == 0
+    described, evaluated = capsys.readouterr().out.splitlines()
+    assert described.startswith(f"{saved}: {architecture} (in_channels=1, image_size=28, options=")
+    assert described.endswith("1 epoch on sample") and evaluated == scores
+    assert main(["evaluate", saved, "--plots", str(tmp_path)]) == 2
+    assert f"--plots: {saved} holds an image-to-image model; use reconstruct --plots" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -40,10 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def rebuild_model(architecture: dict):
     """The untrained model an architecture record describes, and a function taking normalised images
-    (N, C, H, W) to predicted classes (N,) on the host. A ValueError when the record cannot be built.
+    (N, C, H, W) to its predictions on the host: classes (N,), or for an image-to-image model its
+    output images (N, C', H, W). A ValueError when the record cannot be built.
 
-    The record is what ``nnscratch mlp`` / ``scalar`` / ``train`` save as metadata["architecture"]:
-    "name" plus the builder's arguments (for ``train``: the sizes, and the build options under "options").
+    The record is what ``nnscratch mlp`` / ``scalar`` / ``train`` / ``reconstruct`` save as
+    metadata["architecture"]: "name" plus the builder's arguments (for the gallery's models: the
+    sizes, and the build options under "options").
     """
     from ..common.backend import to_cpu
     from ..vectorized.trainer import Trainer
@@ -62,13 +64,15 @@ def rebuild_model(architecture: dict):
 
             scalar_trainer = ScalarTrainer(Network(**options), None, quiet=True)
             return scalar_trainer.network, scalar_trainer.predict
-        if "image_size" in options:  # a CNN of the gallery (nnscratch train): build(name, sizes, **options)
-            from ..convolutional.architectures import build
+        if "image_size" in options:  # a model of the gallery (train, reconstruct): build(name, sizes, **options)
+            from ..convolutional.architectures import IMAGE_TO_IMAGE, build, build_image_to_image
 
+            image_to_image = name in IMAGE_TO_IMAGE
             sizes = {key: value for key, value in options.items() if key != "options"}
-            model = build(name, **sizes, **options.get("options", {}))
+            model = (build_image_to_image if image_to_image else build)(name, **sizes, **options.get("options", {}))
             trainer = Trainer(model, None, quiet=True)
-            return model, lambda images: to_cpu(trainer.predict(images))
+            predict = trainer.predict_logits if image_to_image else trainer.predict  # raw outputs, or classes
+            return model, lambda images: to_cpu(predict(images))
     except TypeError as error:  # an argument the builder does not take, or one it misses
         raise ValueError(f"the architecture record {architecture} does not fit its builder: {error}") from None
     raise ValueError(f"cannot rebuild architecture {name!r}: nnscratch evaluate knows mlp, scalar_mlp and the gallery")
@@ -102,6 +106,17 @@ def _rebuild_within_weights(path: str, architecture: dict, model_state) -> tuple
         ) from None
     except ValueError as error:
         raise CheckpointError(f"{path}: the architecture its metadata records cannot be built: {error}") from error
+
+
+def input_normalization(metadata: dict) -> tuple[list[float], list[float]]:
+    """The (mean, std) per channel a checkpoint's model reads its images normalised with (after
+    scaling to [0, 1]): the training set's statistics, or none for ``nnscratch reconstruct``'s models."""
+    from .reconstruct import pixel_scaling
+
+    trained_on = metadata["dataset"]
+    if "task" in metadata:  # only reconstruct records what its model learns to output
+        return pixel_scaling(len(trained_on["mean"]))
+    return trained_on["mean"], trained_on["std"]
 
 
 def load_saved_model(path: str) -> tuple:
@@ -168,6 +183,9 @@ def _evaluate_checkpoint(args: argparse.Namespace) -> int:
 
     checkpoint, _, predict = load_saved_model(args.checkpoint)
     architecture, trained_on = checkpoint.metadata["architecture"], checkpoint.metadata["dataset"]
+    task = checkpoint.metadata.get("task")  # what an image-to-image model of reconstruct learns to output
+    if task is not None and args.plots:
+        return fail("evaluate", f"--plots: {args.checkpoint} holds an image-to-image model; use reconstruct --plots")
     args.dataset = args.dataset or trained_on["name"]
     dataset = arguments.load_data(args)
     shape, num_classes = list(trained_on["image_shape"]), len(trained_on["classes"])
@@ -177,13 +195,27 @@ def _evaluate_checkpoint(args: argparse.Namespace) -> int:
             f"{args.checkpoint} was trained on {trained_on['name']} ({shape} images, {num_classes} classes); "
             f"{dataset.name} has {list(dataset.image_shape)} images and {dataset.num_classes} classes",
         )
-    # the training set's normalisation, as recorded: the model has only ever seen inputs scaled this way
-    predicted = predict(normalize_images(dataset.x_test, trained_on["mean"], trained_on["std"]))
+    # the normalisation of training, as recorded: the model has only ever seen inputs scaled this way
+    images = normalize_images(dataset.x_test, *input_normalization(checkpoint.metadata))
+    outputs = predict(images)
     options = ", ".join(f"{key}={value}" for key, value in architecture.items() if key != "name")
     history = checkpoint.state.get("trainer", {}).get("history", [])
-    described = f"{architecture['name']} ({options}), {plural(len(history), 'epoch')} on {trained_on['name']}"
-    _report(args, architecture["name"], described, dataset, predicted, history)
+    epochs = plural(len(history), "epoch")
+    described = f"{architecture['name']} ({options}), {epochs} on {trained_on['name']}"
+    if task is None:
+        _report(args, architecture["name"], described, dataset, outputs, history)
+    else:
+        _report_images(args, described, images, outputs, task.get("target"), epochs)
     return 0
+
+
+def _report_images(args: argparse.Namespace, described: str, images, outputs, target: str, epochs: str) -> None:
+    """Score an image-to-image model's ``outputs`` for the test ``images`` (pixels in [0, 1]) as
+    ``nnscratch reconstruct`` scores them, against the images or their masks (``target``)."""
+    from .reconstruct import scores_line, target_images
+
+    print(f"{args.checkpoint}: {described}")
+    print(scores_line(outputs, target_images(images, target), target, epochs))
 
 
 def _report(args: argparse.Namespace, name: str, described: str, dataset, predicted, history: list) -> None:

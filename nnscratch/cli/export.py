@@ -2,7 +2,8 @@
 
 The model is rebuilt from the checkpoint as ``evaluate`` rebuilds it, then written by
 ``interop.onnx.export_onnx`` (no PyTorch involved). The graph reads normalised images, as the
-model always has: the file's metadata records the mean and standard deviation to apply.
+model always has: the file's metadata records the mean and standard deviation to apply (for
+``nnscratch reconstruct``'s image-to-image models 0 and 1: they read pixels in [0, 1]).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .checkpoints import existing_file
 from .errors import fail
-from .evaluate import load_saved_model
+from .evaluate import input_normalization, load_saved_model
 from .paths import output_file_problem
 
 
@@ -46,16 +47,20 @@ def run(args: argparse.Namespace) -> int:
         )
     # a gallery model records its image shape; the MLP reads each image flattened
     input_shape = getattr(model, "input_shape", (math.prod(trained_on["image_shape"]),))
+    normalize_mean, normalize_std = input_normalization(checkpoint.metadata)
     metadata = {
         "architecture": json.dumps(architecture),
         "dataset": trained_on["name"],
-        "normalize_mean": json.dumps(trained_on["mean"]),
-        "normalize_std": json.dumps(trained_on["std"]),
+        "normalize_mean": json.dumps(normalize_mean),
+        "normalize_std": json.dumps(normalize_std),
     }
     export_onnx(model, args.output, input_shape, metadata)
     shape = ", ".join(["N", *map(str, input_shape)])
-    print(f"{args.output}: {architecture['name']} as ONNX (opset {OPSET}), input 'input' ({shape}) -> 'output' logits")
-    mean, std = (", ".join(f"{value:.4f}" for value in trained_on[key]) for key in ("mean", "std"))
+    output = "images" if "task" in checkpoint.metadata else "logits"  # reconstruct's models give images
+    print(
+        f"{args.output}: {architecture['name']} as ONNX (opset {OPSET}), input 'input' ({shape}) -> 'output' {output}"
+    )
+    mean, std = (", ".join(f"{value:.4f}" for value in values) for values in (normalize_mean, normalize_std))
     print(
         f"it reads images scaled to [0, 1] then normalised as in training, (x - [{mean}]) / [{std}] (in its metadata)"
     )

@@ -45,6 +45,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(nesterov=None)
 
 
+def pixel_scaling(channels: int) -> tuple[list[float], list[float]]:
+    """The (mean, std) per channel these models' images are normalised with: none, pixels stay in
+    [0, 1] (the module docstring says why). ``evaluate`` and ``export`` read their checkpoints so."""
+    return [0.0] * channels, [1.0] * channels
+
+
+def target_images(pixels, target: str):
+    """What a model learns to output for images ``pixels`` (N, C, H, W) in [0, 1]: the images
+    themselves, or (``target == "mask"``) their foreground masks (N, 1, H, W)."""
+    from ..convolutional.segmentation import foreground_mask
+
+    return foreground_mask(pixels) if target == "mask" else pixels
+
+
+def scores_line(outputs, targets, target: str, epochs: str) -> str:
+    """The line that scores test ``outputs`` against ``targets``: the reconstruction MSE, or the
+    pixel accuracy and IoU of the masks (``target == "mask"``), "after" ``epochs`` of training."""
+    from ..convolutional.segmentation import mask_scores
+    from ..vectorized.losses import mse_loss
+
+    if target == "mask":
+        scores = mask_scores(outputs, targets)
+        return f"test masks: pixel accuracy {scores['pixel_accuracy']:.2%}, IoU {scores['iou']:.3f} after {epochs}"
+    return f"test reconstruction MSE {float(mse_loss(outputs, targets)):.4f} after {epochs}"
+
+
 class ReconstructRun(TrainingRun):
     """``nnscratch reconstruct ARCH``: a model of ``IMAGE_TO_IMAGE``, ReconstructionTrainer, its recipe."""
 
@@ -93,18 +119,13 @@ class ReconstructRun(TrainingRun):
     def build(self, dataset, record: dict) -> None:
         from ..common.datasets import normalize_images
         from ..convolutional.reconstruction_trainer import ReconstructionTrainer
-        from ..convolutional.segmentation import foreground_mask
         from ..vectorized.losses import make_loss
 
         args = self.args
-        channels = dataset.image_shape[0]
         self.model.to()
-        # pixels in [0, 1]: what a sigmoid can give back, and what a mask threshold reads
-        self.x_train, self.x_test = (
-            normalize_images(x, [0.0] * channels, [1.0] * channels) for x in (dataset.x_train, dataset.x_test)
-        )
-        target = foreground_mask if self.recipe.target == "mask" else (lambda images: images)
-        self.y_train, self.y_test = target(self.x_train), target(self.x_test)
+        scaling = pixel_scaling(dataset.image_shape[0])
+        self.x_train, self.x_test = (normalize_images(x, *scaling) for x in (dataset.x_train, dataset.x_test))
+        self.y_train, self.y_test = (target_images(x, self.recipe.target) for x in (self.x_train, self.x_test))
         self.optimizer, self.schedule = arguments.optimizer_and_schedule(args, self.model.parameters())
         self.trainer = ReconstructionTrainer(
             self.model,
@@ -133,17 +154,8 @@ class ReconstructRun(TrainingRun):
 
     def report(self, dataset) -> None:
         """The test scores (MSE of the reconstructions, or pixel accuracy and IoU of the masks) and --plots."""
-        from ..convolutional.segmentation import mask_scores
-        from ..vectorized.losses import mse_loss
-
-        trainer = self.trainer
-        outputs = trainer.predict(self.x_test)
-        epochs = plural(len(trainer.history), "epoch")
-        if self.recipe.target == "mask":
-            scores = mask_scores(outputs, self.y_test)
-            print(f"test masks: pixel accuracy {scores['pixel_accuracy']:.2%}, IoU {scores['iou']:.3f} after {epochs}")
-        else:
-            print(f"test reconstruction MSE {float(mse_loss(outputs, self.y_test)):.4f} after {epochs}")
+        outputs = self.trainer.predict(self.x_test)
+        print(scores_line(outputs, self.y_test, self.recipe.target, plural(len(self.trainer.history), "epoch")))
         if self.args.plots:
             print(f"plots: {', '.join(str(path) for path in self.write_plots(dataset, outputs))}")
 

@@ -136,6 +136,18 @@ class ConvTranspose2D(Module):
             "dilation": self.dilation,
         }
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """ONNX's ConvTranspose: the same weight layout (C_in, F/g, kh, kw) and the same size rule,
+        H_out = s*(H - 1) + output_padding + d*(k - 1) + 1 - pad_top - pad_bottom, with the output
+        padding added at the bottom and right before the pads crop, as ``forward`` does."""
+        geometry = {
+            **graph.window(self),
+            "dilations": list(self.dilation),
+            "group": self.groups,
+            "output_padding": list(self.output_padding),
+        }
+        return graph.node("ConvTranspose", [x, *graph.weight_and_bias(self)], **geometry)
+
     def forward(self, x: Any) -> Any:
         """Conv2D's backward as a layer: W^T @ x, col2im onto the full canvas, grow, crop, add the bias."""
         check_images(self.owner(), x, self.in_channels)

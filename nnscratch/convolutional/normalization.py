@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..common.checks import check_int, check_number
 from ..vectorized.batchnorm import BatchNorm
 from ..vectorized.layernorm import affine_parameters, standardize, standardize_backward
@@ -138,6 +140,27 @@ class GroupNorm(Module):
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "GroupNorm", {"num_groups": self.num_groups, "num_channels": self.num_channels, "eps": self.eps}
+
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Group statistics by InstanceNormalization, then the per-channel affine map.
+
+        Opset 17 has no GroupNormalization, and the one opset 18 added took its scale and bias per
+        group, a meaning opset 21 changed to per channel; so this is written with operators whose
+        meaning never moved. InstanceNormalization standardises each (sample, channel) over the
+        axes after the channel: on x reshaped to (N, G, C/G*H*W) that is each sample's group over
+        its (C/G)*H*W values, the statistics of ``forward``. Its own affine map is per "channel",
+        here per group, so it is left the identity (ones, zeros) and the layer's (C,) weight and
+        bias are applied after the reshape back to (N, C, H, W), as ``forward`` applies them.
+        """
+        grouped = graph.node("Reshape", [x, graph.integers("group_shape", [0, self.num_groups, -1])])
+        identity = [
+            graph.parameter("group_scale", np.ones(self.num_groups)),
+            graph.parameter("group_bias", np.zeros(self.num_groups)),
+        ]
+        standardized = graph.node("InstanceNormalization", [grouped, *identity], epsilon=self.eps)
+        x_hat = graph.node("Reshape", [standardized, graph.node("Shape", [x])])
+        scaled = graph.node("Mul", [x_hat, graph.per_channel("weight", self.weight.data)])
+        return graph.node("Add", [scaled, graph.per_channel("bias", self.bias.data)])
 
     def grouped(self, x: Any) -> Any:
         """x (N, C, H, W) as (N, G, C/G, H, W), a view: the axes 2-4 of one (n, g) are one group."""

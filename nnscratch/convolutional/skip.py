@@ -41,6 +41,10 @@ class ConcatSkip(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "ConcatSkip", {"channels": self.channels}  # written in ``interop.torch``, from this docstring
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """Concat of x and the inner network's output along the channels, in forward's order."""
+        return graph.node("Concat", [x, graph.add("inner", self.inner, x)], axis=1)
+
     def forward(self, x: Any) -> Any:
         owner = f"ConcatSkip(channels={self.channels})"
         check_images(owner, x, self.channels)

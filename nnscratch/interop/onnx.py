@@ -132,8 +132,12 @@ class OnnxGraph:
 
         The initializer keeps the parameter's own shape and name; an ``Unsqueeze`` node reshapes it.
         """
-        axes = self._initializer(f"{name}_axes", np.asarray([1, 2], dtype=np.int64))
-        return self.node("Unsqueeze", [self.parameter(name, array), axes])
+        return self.node("Unsqueeze", [self.parameter(name, array), self.integers(f"{name}_axes", [1, 2])])
+
+    def integers(self, name: str, values: list[int]) -> str:
+        """An int64 initializer of the module being written: the axes and shapes that operators
+        such as Unsqueeze and Reshape take as inputs (in int64 whatever the graph's dtype)."""
+        return self._initializer(name, np.asarray(values, dtype=np.int64))
 
     def _initializer(self, name: str, values: np.ndarray) -> str:
         full_name = f"{self.path}.{name}" if self.path else name

@@ -226,7 +226,8 @@ class GELU(Elementwise):
 
 
 class AlongAxis(Elementwise):
-    """A layer that normalises along one ``axis`` (Softmax, LogSoftmax): the axis is its one setting."""
+    """A layer that normalises along one ``axis`` (Softmax, LogSoftmax): the axis is its one setting,
+    and its ONNX form the operator of the same name, which takes the axis too."""
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -237,14 +238,14 @@ class AlongAxis(Elementwise):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return type(self).__name__, {"dim": self.axis}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        return graph.node(type(self).__name__, [x], axis=self.axis)
+
 
 class Softmax(AlongAxis):
     """Softmax along ``axis`` as a layer. For training a classifier, feed logits to
     ``CrossEntropyLoss`` instead: its fused gradient softmax - target is cheaper and exact.
     """
-
-    def onnx_nodes(self, graph: Any, x: str) -> str:
-        return graph.node("Softmax", [x], axis=self.axis)
 
     def forward(self, x: Any) -> Any:
         y = softmax(x, self.axis)

@@ -79,6 +79,10 @@ class LayerNorm(Module):
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
         return "LayerNorm", {"normalized_shape": self.normalized_shape, "eps": self.eps}
 
+    def onnx_nodes(self, graph: Any, x: str) -> str:
+        """ONNX's LayerNormalization over the last axis: the same statistics, weight and bias."""
+        return graph.node("LayerNormalization", [x, *graph.weight_and_bias(self)], axis=-1, epsilon=self.eps)
+
     def forward(self, x: Any) -> Any:
         if x.ndim < 1 or x.shape[-1] != self.normalized_shape:
             raise ValueError(

@@ -14,8 +14,9 @@ import pytest
 from nnscratch.cli import main
 from nnscratch.common.checkpoint import read_checkpoint
 from nnscratch.common.datasets import load_dataset, normalize_images
-from nnscratch.convolutional.architectures import ARCHITECTURES, build
+from nnscratch.convolutional.architectures import ARCHITECTURES, IMAGE_TO_IMAGE, build, build_image_to_image
 from nnscratch.convolutional.blocks import ConvNeXtBlock, MBConvBlock, ResidualBlock
+from nnscratch.convolutional.conv_transpose import ConvTranspose2D
 from nnscratch.convolutional.modules import (
     GELU,
     AvgPool2D,
@@ -25,9 +26,11 @@ from nnscratch.convolutional.modules import (
     Dropout,
     Flatten,
     GlobalAvgPool2D,
+    GroupNorm,
     Identity,
     LayerNorm2D,
     LeakyReLU,
+    LogSoftmax,
     MaxPool2D,
     ReLU,
     ReLU6,
@@ -39,8 +42,10 @@ from nnscratch.convolutional.modules import (
     Tanh,
 )
 from nnscratch.convolutional.recipes import RECIPES
+from nnscratch.convolutional.skip import ConcatSkip
 from nnscratch.interop import onnx as interop_onnx
 from nnscratch.vectorized.batchnorm import BatchNorm1D
+from nnscratch.vectorized.layernorm import LayerNorm
 from nnscratch.vectorized.module import Module
 from nnscratch.vectorized.modules import Linear
 
@@ -48,29 +53,40 @@ TOLERANCE = 1e-4  # max abs difference of float32 logits, as the issue asks
 INPUTS = [(1, 28), (3, 32)]
 # the full widths, but ConvNeXt-Tiny's, whose nnscratch forward alone takes seconds per batch
 REDUCED = {"convnext_tiny": {"depths": (1, 1, 2, 1), "widths": (32, 64, 128, 256)}}
-IMAGES = (2, 4, 6, 6)
+IMAGE = (4, 6, 6)  # one sample; every layer runs at batch 1 and 7
+BATCHES = (1, 7)
 LAYERS = [
-    (Conv2D(4, 3, 3, stride=2, padding=1, seed=0), IMAGES),
-    (Conv2D(4, 3, (1, 3), bias=False, seed=0), IMAGES),
-    (DepthwiseConv2D(4, 3, stride=2, padding=1, seed=0), IMAGES),
-    (Linear(5, 3, seed=0), (2, 5)),
-    (Linear(5, 3, bias=False, seed=0), (2, 5)),
-    (BatchNorm1D(5), (3, 5)),
-    (BatchNorm2D(4, eps=1e-3), IMAGES),
-    (LayerNorm2D(4), IMAGES),
-    (MaxPool2D(3, stride=2, padding=1), IMAGES),
-    (AvgPool2D(3, stride=2, padding=1), IMAGES),
-    (GlobalAvgPool2D(), IMAGES),
-    (SqueezeExcite(4, 2), IMAGES),
-    (ResidualBlock(4, 8, stride=2), IMAGES),
-    (ResidualBlock(4, 4), IMAGES),
-    (MBConvBlock(4, 4, 3, expand_ratio=2, use_se=True), IMAGES),
-    (MBConvBlock(4, 6, 3, stride=2, expand_ratio=1, activation="relu6"), IMAGES),
-    (ConvNeXtBlock(4, kernel_size=3), IMAGES),
-    (ConvNeXtBlock(4, kernel_size=3, layer_scale_init=None), IMAGES),
-    (Sequential(Flatten(), Dropout(0.3), Identity(), Linear(144, 2, seed=1)), IMAGES),
-    (Sequential(ReLU(), ReLU6(), LeakyReLU(0.2), Tanh(), Sigmoid(), SiLU(), Softmax(axis=1)), IMAGES),
-    (Sequential(GELU(), GELU("tanh")), IMAGES),
+    (Conv2D(4, 3, 3, stride=2, padding=1, seed=0), IMAGE),
+    (Conv2D(4, 3, (1, 3), bias=False, seed=0), IMAGE),
+    (Conv2D(4, 3, 3, padding=2, dilation=2, seed=0), IMAGE),
+    (Conv2D(4, 6, 3, padding=1, groups=2, seed=0), IMAGE),
+    (DepthwiseConv2D(4, 3, stride=2, padding=1, seed=0), IMAGE),
+    (ConvTranspose2D(4, 3, 3, stride=2, padding=1, output_padding=1, seed=0), IMAGE),
+    (ConvTranspose2D(4, 3, (2, 3), padding=(0, 1), dilation=2, bias=False, seed=0), IMAGE),
+    (ConvTranspose2D(4, 6, 3, stride=2, groups=2, seed=0), IMAGE),
+    (Linear(5, 3, seed=0), (5,)),
+    (Linear(5, 3, bias=False, seed=0), (5,)),
+    (BatchNorm1D(5), (5,)),
+    (BatchNorm2D(4, eps=1e-3), IMAGE),
+    (LayerNorm2D(4), IMAGE),
+    (GroupNorm(2, 4), IMAGE),
+    (LayerNorm(5, eps=1e-3), (5,)),
+    (MaxPool2D(3, stride=2, padding=1), IMAGE),
+    (AvgPool2D(3, stride=2, padding=1), IMAGE),
+    (GlobalAvgPool2D(), IMAGE),
+    (SqueezeExcite(4, 2), IMAGE),
+    (ConcatSkip(4, Sequential(Conv2D(4, 2, 3, padding=1, seed=0), ReLU())), IMAGE),
+    (ResidualBlock(4, 8, stride=2), IMAGE),
+    (ResidualBlock(4, 4), IMAGE),
+    (MBConvBlock(4, 4, 3, expand_ratio=2, use_se=True), IMAGE),
+    (MBConvBlock(4, 6, 3, stride=2, expand_ratio=1, activation="relu6"), IMAGE),
+    (ConvNeXtBlock(4, kernel_size=3), IMAGE),
+    (ConvNeXtBlock(4, kernel_size=3, layer_scale_init=None), IMAGE),
+    (Sequential(Flatten(), Dropout(0.3), Identity(), Linear(144, 2, seed=1)), IMAGE),
+    (Sequential(ReLU(), ReLU6(), LeakyReLU(0.2), Tanh(), Sigmoid(), SiLU(), Softmax(axis=1)), IMAGE),
+    (Sequential(GELU(), GELU("tanh")), IMAGE),
+    (LogSoftmax(axis=1), IMAGE),
+    (LogSoftmax(), (5,)),
 ]
 
 
@@ -101,9 +117,10 @@ def max_difference(model: Module, session: onnxruntime.InferenceSession, x: np.n
 @pytest.mark.parametrize(("layer", "input_shape"), LAYERS, ids=lambda value: type(value).__name__)
 def test_every_layer_computes_in_onnx_runtime_what_it_computes_in_eval_mode(layer, input_shape):
     randomize(layer, seed=0).eval()
-    session = onnx_runtime(interop_onnx.onnx_model(layer, input_shape[1:]))
-    x = np.random.default_rng(1).standard_normal(input_shape).astype(np.float32)
-    assert max_difference(layer, session, x) <= 1e-5, type(layer).__name__
+    session = onnx_runtime(interop_onnx.onnx_model(layer, input_shape))
+    for batch in BATCHES:
+        x = np.random.default_rng(batch).standard_normal((batch, *input_shape)).astype(np.float32)
+        assert max_difference(layer, session, x) <= 1e-5, f"{layer!r} at batch {batch}"
 
 
 @pytest.mark.parametrize("name", ARCHITECTURES)
@@ -113,6 +130,16 @@ def test_every_architecture_gives_the_same_logits_in_onnx_runtime_at_any_batch_s
     session = onnx_runtime(interop_onnx.onnx_model(model))
     for batch in (1, 7, RECIPES[name].batch_size):
         x = np.random.default_rng(batch).standard_normal((batch, channels, size, size)).astype(np.float32)
+        assert max_difference(model, session, x) <= TOLERANCE, f"{name} at batch {batch}"
+
+
+@pytest.mark.parametrize("name", IMAGE_TO_IMAGE)
+@pytest.mark.parametrize(("channels", "size"), INPUTS)
+def test_every_image_to_image_model_gives_the_same_images_in_onnx_runtime(name, channels, size):
+    model = randomize(build_image_to_image(name, channels, size), seed=2).eval()
+    session = onnx_runtime(interop_onnx.onnx_model(model))
+    for batch in BATCHES:
+        x = np.random.default_rng(batch).uniform(0, 1, (batch, channels, size, size)).astype(np.float32)
         assert max_difference(model, session, x) <= TOLERANCE, f"{name} at batch {batch}"
 
 
@@ -190,6 +217,25 @@ def test_the_export_command_writes_a_trained_checkpoint_that_onnx_runtime_runs_a
     assert json.loads(properties["normalize_mean"]) == trained_on["mean"]
     images = normalize_images(load_dataset("sample").x_test[:50], trained_on["mean"], trained_on["std"])
     assert max_difference(model.eval(), onnx_runtime(proto), images) <= TOLERANCE
+
+
+def test_a_reconstruct_checkpoint_exports_to_a_file_that_onnx_runtime_runs_alike(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flags = ["--dataset", "sample", "--epochs", "1", "--quiet", "--save", "ae.npz"]
+    assert main(["reconstruct", "autoencoder", *flags]) == 0
+    capsys.readouterr()
+    assert main(["export", "ae.npz", "-o", "ae.onnx"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ae.onnx: autoencoder as ONNX (opset 17), input 'input' (N, 1, 28, 28) -> 'output' images\n")
+    model = build_image_to_image("autoencoder", 1, 28)
+    read_checkpoint("ae.npz").restore(model)
+    proto = onnx.load("ae.onnx")
+    properties = {entry.key: entry.value for entry in proto.metadata_props}
+    mean, std = (json.loads(properties[key]) for key in ("normalize_mean", "normalize_std"))
+    assert mean == [0.0] and std == [1.0]  # the autoencoder reads pixels in [0, 1], not standardised
+    pixels = normalize_images(load_dataset("sample").x_test[: max(BATCHES)], mean, std)
+    for batch in BATCHES:
+        assert max_difference(model.eval(), onnx_runtime(proto), pixels[:batch]) <= TOLERANCE
 
 
 def test_the_export_command_refuses_what_it_cannot_write(tmp_path, monkeypatch, capsys):

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     }
     export_onnx(model, args.output, input_shape, metadata)
     shape = ", ".join(["N", *map(str, input_shape)])
-    output = "images" if "task" in checkpoint.metadata else "logits"  # reconstruct's models give images
+    # reconstruct's models give images, or a mask's logits (tiny_unet); classifiers give class logits
+    task = checkpoint.metadata.get("task")
+    output = "logits" if task is None else "mask logits" if task["target"] == "mask" else "images"
     print(
         f"{args.output}: {architecture['name']} as ONNX (opset {OPSET}), input 'input' ({shape}) -> 'output' {output}"
     )

@@ -74,6 +74,10 @@ _RECORD_RULES = {
     "dataset.image_shape!": ("a list of positive integers", _list_of(lambda size: _is_count(size) and size > 0)),
     "dataset.mean!": ("a list of finite numbers", _list_of(_is_finite_number)),
     "dataset.std!": ("a list of positive finite numbers", _list_of(lambda std: _is_finite_number(std) and std > 0)),
+    # what nnscratch reconstruct's image-to-image models learn to output (absent for classifiers)
+    "task": ("a JSON object", lambda value: isinstance(value, dict)),
+    "task.loss!": ("a string", _is_text),
+    "task.target!": ("a string", _is_text),
 }
 
 

@@ -17,6 +17,7 @@ from nnscratch.common.checkpoint import (
     CheckpointError,
     load_checkpoint,
     metadata_differences,
+    metadata_problems,
     non_finite_entries,
     pack_state,
     read_checkpoint,
@@ -700,3 +701,10 @@ def test_an_option_recorded_only_by_later_versions_is_taken_at_its_old_value():
     assert metadata_differences(older, {"training": {"lr": 0.1, "loss": "nll"}}) == [
         "training.loss is not recorded in the checkpoint ('nll' now)"
     ]
+
+
+def test_a_task_record_of_the_wrong_form_is_named():
+    assert metadata_problems({"format_version": 1, "task": "mask"}) == [
+        "metadata task must be a JSON object, got 'mask'"
+    ]
+    assert metadata_problems({"format_version": 1, "task": {"loss": "mse"}}) == ["metadata task.target is missing"]

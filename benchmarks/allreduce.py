@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks.alpha_beta import fit_alpha_beta, ring_allreduce_seconds
 from benchmarks.machine import load_average, machine_info
 from benchmarks.options import add_report_arguments
-from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.report import load_average_text, new_report, publish, reports_dir
 from benchmarks.timing import Spread
 from nnscratch.cli.arguments import positive_int
 from nnscratch.common.distributed import world
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time_sizes(group, sizes, args.rounds)
     if not group.is_root:
         return 0
+    load = {"before": load_before, "after": load_average()}
     results = results_of(sizes, seconds)
     machine = {**machine_info(threads=1), "processes": group.size, "mpi": transport()}
     notes = [
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "time: median (min–max) over the rounds of the mean time per call; small buffers are summed several times "
         f"in a row per measurement (~{BYTES_PER_MEASUREMENT // (KIB * KIB)} MiB in all, at most {MAX_CALLS} calls).",
         "bandwidth: buffer bytes / median time; model / measured: the fitted alpha-beta model's time over the median.",
-        f"Load average {load_before:.2f} before, {load_average():.2f} after.",
+        f"{load_average_text(load)}.",
     ]
     report = new_report(
         machine,

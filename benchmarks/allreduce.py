@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.alpha_beta import fit_alpha_beta, ring_allreduce_seconds
 from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_report_arguments
+from benchmarks.options import add_report_arguments, parse_with_rounds
 from benchmarks.report import load_average_text, new_report, publish, reports_dir
 from benchmarks.timing import Spread
 from nnscratch.cli.arguments import positive_int
@@ -122,9 +122,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=positive_int, help=f"rounds over all sizes (default {ROUNDS}; quick 2)")
     add_report_arguments(parser, "a smoke run: 4 sizes, 2 rounds")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_report_arguments
+from benchmarks.options import add_report_arguments, parse_with_rounds
 from benchmarks.report import load_average_text, new_report, publish, reports_dir
 from benchmarks.timing import Spread, paired_ratios
 from benchmarks.workloads import cli_settings
@@ -114,9 +114,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     add_report_arguments(parser, "a smoke run: few batches, one round")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:

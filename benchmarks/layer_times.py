@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
 from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import PAUSE
 from benchmarks.torch_side import TorchSetup, torch_setup
@@ -249,9 +249,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.set_defaults(models=list(DEFAULT_MODELS))
     rounds_help = f"interleaved rounds per library (default {ROUNDS})"
     add_timing_arguments(parser, rounds_help, BATCHES, "training steps per round")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:

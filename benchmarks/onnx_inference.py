@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments
+from benchmarks.options import add_shared_arguments, parse_with_rounds
 from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import Spread, paired_ratios, rates, time_interleaved
 from benchmarks.workloads import cli_settings, model_inputs
@@ -113,9 +113,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, help=f"interleaved rounds (default {ROUNDS})")
     parser.add_argument("--images", type=positive_int, default=IMAGES, help="test images per round (%(default)s)")
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:

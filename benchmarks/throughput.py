@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
 from benchmarks.peak_rss import LIBRARIES, peak_rss_mib
 from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import Spread, rates, time_interleaved
@@ -136,9 +136,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser, f"measurements per side (default {ROUNDS}; quick 2)", BATCHES, "training batches per measurement"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory child processes")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:

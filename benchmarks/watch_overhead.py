@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
 from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import Spread, paired_ratios, time_interleaved
 from benchmarks.workloads import build_setup, cli_settings, model_inputs
@@ -97,8 +97,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--every", type=positive_int, default=DEFAULT_EVERY, help="the watcher's interval (default: %(default)s)"
     )
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
+    args = parse_with_rounds(parser, argv, ROUNDS)
     args.batches = args.batches or args.every  # one sampled step per round
     if args.batches % args.every:
         parser.error(f"--batches must be a multiple of --every ({args.every}), got {args.batches}")

@@ -30,8 +30,8 @@ import numpy as np
 
 from benchmarks.alpha_beta import fit_alpha_beta, ring_allreduce_seconds
 from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_report_arguments
-from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.options import add_report_arguments, parse_with_rounds
+from benchmarks.report import load_average_text, new_report, publish, reports_dir
 from benchmarks.timing import Spread
 from nnscratch.cli.arguments import positive_int
 from nnscratch.common.distributed import world
@@ -122,9 +122,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=positive_int, help=f"rounds over all sizes (default {ROUNDS}; quick 2)")
     add_report_arguments(parser, "a smoke run: 4 sizes, 2 rounds")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time_sizes(group, sizes, args.rounds)
     if not group.is_root:
         return 0
+    load = {"before": load_before, "after": load_average()}
     results = results_of(sizes, seconds)
     machine = {**machine_info(threads=1), "processes": group.size, "mpi": transport()}
     notes = [
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "time: median (min–max) over the rounds of the mean time per call; small buffers are summed several times "
         f"in a row per measurement (~{BYTES_PER_MEASUREMENT // (KIB * KIB)} MiB in all, at most {MAX_CALLS} calls).",
         "bandwidth: buffer bytes / median time; model / measured: the fitted alpha-beta model's time over the median.",
-        f"Load average {load_before:.2f} before, {load_average():.2f} after.",
+        f"{load_average_text(load)}.",
     ]
     report = new_report(
         machine,

@@ -52,7 +52,7 @@ import torch
 
 from benchmarks.machine import measured_run
 from benchmarks.peak_rss import reset_peak_rss, status_kib
-from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import Spread, limit_threads, time_interleaved
 from nnscratch.cli.arguments import positive_int
 from nnscratch.convolutional.algorithms.winograd import choose_variant, tile_grid
@@ -363,8 +363,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"batch {batch}, float32, {repeats} interleaved repeats\n", flush=True)
         results = run_speed(batch, repeats)
     memory = {} if args.no_memory or args.quick else {"memory": run_memory(batch, args.threads)}
-    load = run["load_average"]
-    print(f"load average {load['before']:.2f} before, {load['after']:.2f} after")
+    print(load_average_text(run["load_average"]))
     notes = [
         f"Each layer: one forward and backward (input, weight and bias gradients), float32, batch {batch}, "
         f"{repeats} timed runs per library, interleaved, each after an untimed one; {args.threads} threads for "
@@ -376,14 +375,8 @@ def main(argv: list[str] | None = None) -> None:
         'route: the route algorithm="auto" takes for the layer; im2col ms: the same layer on the reference route, '
         "timed in the same rounds; im2col / route: what the reference costs over auto's choice.",
     ]
-    report = new_report(
-        run["machine"],
-        " ".join(["python -m benchmarks.conv_modules", *argv]),
-        results,
-        load_average=load,
-        notes=notes,
-        **memory,
-    )
+    command = " ".join(["python -m benchmarks.conv_modules", *argv])
+    report = measured_report(run, command, results, notes=notes, **memory)
     folder = reports_dir(args.report_dir, smoke=args.quick or batch != BATCH)
     publish(report, CONV_MODULES_FILE, "Conv2D against PyTorch, layer by layer", conv_modules_table, folder)
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import load_average, machine_info
-from benchmarks.options import add_report_arguments
-from benchmarks.report import new_report, publish, reports_dir
-from benchmarks.timing import Spread
+from benchmarks.options import add_report_arguments, parse_with_rounds
+from benchmarks.report import load_average_text, new_report, publish, reports_dir
+from benchmarks.timing import Spread, paired_ratios
 from benchmarks.workloads import cli_settings
 from nnscratch.cli.arguments import positive_int
 from nnscratch.common.datasets import DATASET_NAMES
@@ -97,7 +97,7 @@ def measure(model: str, batches: int, rounds: int, args: argparse.Namespace) -> 
             }
             for processes, threads in CONFIGURATIONS
         ],
-        "ratio": Spread.of([b / a for a, b in zip(threads, processes, strict=True)]).as_dict(),
+        "ratio": Spread.of(paired_ratios(processes, threads)).as_dict(),
     }
 
 
@@ -114,9 +114,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
     parser.add_argument("--data-dir", help="extra folder to search first (also $NNSCRATCH_DATA)")
     add_report_arguments(parser, "a smoke run: few batches, one round")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,21 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     defaults = QUICK_BATCHES if args.quick else BATCHES
     load_before = load_average()
     results = [measure(model, args.batches or defaults[model], args.rounds, args) for model in args.models]
-    load_after = load_average()
+    load = {"before": load_before, "after": load_average()}
     notes = [
         f"{args.rounds} rounds, the configurations taking turns; a measurement: a child process trains one "
         "warm-up epoch, then one timed epoch (by fit) of the given number of global batches; float32.",
         "samples/s: median (min–max) over the rounds; ratio: 2 processes × 1 thread / 1 process × 2 threads in "
         "the same round, median (min–max); above 1, two processes are faster. 1 process × 1 thread: the one-core "
         "reference.",
-        f"Load average {load_before:.2f} before, {load_after:.2f} after (other jobs share the 2 cores).",
+        f"{load_average_text(load)} (other jobs share the 2 cores).",
     ]
     machine = {key: value for key, value in machine_info(threads=2).items() if key not in ("threads", "blas")}
     report = new_report(
         machine,
         " ".join(["python -m benchmarks.data_parallel", *argv]),
         results,
-        load_average={"before": load_before, "after": load_after},
+        load_average=load,
         notes=notes,
     )
     print(data_parallel_table(report))

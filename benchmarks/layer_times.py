@@ -37,8 +37,8 @@ from typing import Any
 import torch
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
-from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
+from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import PAUSE
 from benchmarks.torch_side import TorchSetup, torch_setup
 from benchmarks.workloads import MLP, build_setup, cli_settings, model_inputs
@@ -249,9 +249,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.set_defaults(models=list(DEFAULT_MODELS))
     rounds_help = f"interleaved rounds per library (default {ROUNDS})"
     add_timing_arguments(parser, rounds_help, BATCHES, "training steps per round")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,19 +262,13 @@ def main(argv: list[str] | None = None) -> int:
         for model in args.models:
             results.append(profile(model, dataset, batches[model], args.rounds, args.pause))
             print(layers_text(results[-1]) + "\n", flush=True)
-    report = new_report(
-        run["machine"],
-        " ".join(["python -m benchmarks.layer_times", *argv]),
-        results,
-        load_average=run["load_average"],
-        notes=notes(args, batches),
-    )
+    command = " ".join(["python -m benchmarks.layer_times", *argv])
+    report = measured_report(run, command, results, notes=notes(args, batches))
 
     def tables(report: dict[str, Any]) -> str:
         return "\n\n".join(f"## {result['model']}\n\n{layer_times_table(result)}" for result in report["results"])
 
-    load = run["load_average"]
-    print(f"load average {load['before']:.2f} before, {load['after']:.2f} after")
+    print(load_average_text(run["load_average"]))
     title = "Where a training step's time goes: nnscratch and PyTorch"
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
     publish(report, LAYER_TIMES_FILE, title, tables, folder)

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments
-from benchmarks.report import new_report, publish, reports_dir
-from benchmarks.timing import Spread, rates, time_interleaved
+from benchmarks.options import add_shared_arguments, parse_with_rounds
+from benchmarks.report import load_average_text, measured_report, publish, reports_dir
+from benchmarks.timing import Spread, paired_ratios, rates, time_interleaved
 from benchmarks.workloads import cli_settings, model_inputs
 from nnscratch.cli.arguments import load_data, positive_int
 from nnscratch.common.datasets import DATASET_NAMES, Dataset
@@ -74,7 +74,7 @@ def measure(model_name: str, dataset: Dataset, images: int, rounds: int, threads
 
     steps: dict[str, Callable[[], Any]] = {"nnscratch": nnscratch, "onnxruntime": onnxruntime}
     seconds = time_interleaved(steps, rounds, pause=pause)
-    speedups = [ours / theirs for ours, theirs in zip(seconds["nnscratch"], seconds["onnxruntime"], strict=True)]
+    speedups = paired_ratios(seconds["nnscratch"], seconds["onnxruntime"])
     return {
         "model": model_name,
         "batch_size": settings.batch_size,
@@ -113,9 +113,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, help=f"interleaved rounds (default {ROUNDS})")
     parser.add_argument("--images", type=positive_int, default=IMAGES, help="test images per round (%(default)s)")
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,17 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         "Speed-up: the nnscratch time over the ONNX Runtime time in the same round; median (min–max) over rounds.",
         f"Parity: the models of tests/interop/test_onnx.py (running statistics and affine maps drawn at random, "
         f"{', '.join(REDUCED)} at reduced widths), random normal inputs; ONNX opset {OPSET}.",
-        f"Load average {run['load_average']['before']:.2f} before, {run['load_average']['after']:.2f} after.",
+        f"{load_average_text(run['load_average'])}.",
     ]
-    report = new_report(
-        run["machine"],
-        " ".join(["python -m benchmarks.onnx_inference", *argv]),
-        results,
-        opset=OPSET,
-        parity=parities,
-        load_average=run["load_average"],
-        notes=notes,
-    )
+    command = " ".join(["python -m benchmarks.onnx_inference", *argv])
+    report = measured_report(run, command, results, opset=OPSET, parity=parities, notes=notes)
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
     publish(report, ONNX_INFERENCE_FILE, "ONNX Runtime against nnscratch", onnx_inference_tables, folder)
     return 0

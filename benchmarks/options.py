@@ -38,3 +38,12 @@ def add_timing_arguments(parser: argparse.ArgumentParser, rounds_help: str, batc
     defaults = ", ".join(f"{model} {count}" for model, count in batches.items())
     parser.add_argument("--batches", type=positive_int, help=f"{what}, for every model (default: {defaults})")
     parser.add_argument("--dataset", default="fashion-mnist", choices=DATASET_NAMES, help="default: %(default)s")
+
+
+def parse_with_rounds(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, rounds: int, quick_rounds: int = 2
+) -> argparse.Namespace:
+    """``parser.parse_args(argv)``; an unset --rounds becomes ``rounds``, or ``quick_rounds`` for a --quick run."""
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (quick_rounds if args.quick else rounds)
+    return args

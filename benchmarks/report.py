@@ -46,6 +46,16 @@ def new_report(machine: dict[str, Any], command: str, results: list[dict[str, An
     }
 
 
+def measured_report(run: dict[str, Any], command: str, results: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """``new_report`` of a ``machine.measured_run``: its machine, and its load average before and after."""
+    return new_report(run["machine"], command, results, load_average=run["load_average"], **extra)
+
+
+def load_average_text(load: dict[str, float]) -> str:
+    """ "Load average 0.52 before, 0.61 after": the line every run prints or notes, since load makes figures noisier."""
+    return f"Load average {load['before']:.2f} before, {load['after']:.2f} after"
+
+
 def markdown_report(
     title: str, report: dict[str, Any], table: Callable[[dict[str, Any]], str], notes: list[str]
 ) -> str:

@@ -33,9 +33,9 @@ from typing import Any
 import torch
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
 from benchmarks.peak_rss import LIBRARIES, peak_rss_mib
-from benchmarks.report import new_report, publish, reports_dir
+from benchmarks.report import load_average_text, measured_report, publish, reports_dir
 from benchmarks.timing import Spread, rates, time_interleaved
 from benchmarks.torch_side import torch_setup
 from benchmarks.workloads import SCALAR, build_setup, cli_settings, model_inputs
@@ -136,9 +136,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser, f"measurements per side (default {ROUNDS}; quick 2)", BATCHES, "training batches per measurement"
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-memory child processes")
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
-    return args
+    return parse_with_rounds(parser, argv, ROUNDS, QUICK_ROUNDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,15 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                 training_only = training_only and all(only for _, only in peaks.values())
             results.append(result)
             print(describe(result), flush=True)
-    report = new_report(
-        run["machine"],
-        " ".join(["python -m benchmarks", *argv]),
-        results,
-        load_average=run["load_average"],
-        notes=notes(args, batches, rss_batches, training_only),
-    )
-    load = run["load_average"]
-    print(f"\n{throughput_table(report)}\n\nload average {load['before']:.2f} before, {load['after']:.2f} after")
+    command = " ".join(["python -m benchmarks", *argv])
+    report = measured_report(run, command, results, notes=notes(args, batches, rss_batches, training_only))
+    print(f"\n{throughput_table(report)}\n\n{load_average_text(run['load_average'])}")
     title = "Training and inference throughput: nnscratch and PyTorch"
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
     publish(report, THROUGHPUT_FILE, title, throughput_table, folder)

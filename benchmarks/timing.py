@@ -101,3 +101,12 @@ def time_interleaved(
 def rates(seconds: list[float], items: int) -> list[float]:
     """Items per second of each measurement that processed ``items`` items in ``seconds[i]``."""
     return [items / value for value in seconds]
+
+
+def paired_ratios(numerators: list[float], denominators: list[float]) -> list[float]:
+    """``numerators[i] / denominators[i]`` for every round i: two sides compared round by round.
+
+    The median of these paired ratios, not the ratio of the two medians: a burst of load hits both
+    sides of one round, so it mostly cancels in that round's ratio.
+    """
+    return [top / bottom for top, bottom in zip(numerators, denominators, strict=True)]

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.machine import measured_run
-from benchmarks.options import add_shared_arguments, add_timing_arguments
-from benchmarks.report import new_report, publish, reports_dir
-from benchmarks.timing import Spread, time_interleaved
+from benchmarks.options import add_shared_arguments, add_timing_arguments, parse_with_rounds
+from benchmarks.report import load_average_text, measured_report, publish, reports_dir
+from benchmarks.timing import Spread, paired_ratios, time_interleaved
 from benchmarks.workloads import build_setup, cli_settings, model_inputs
 from nnscratch.cli.arguments import load_data, positive_int
 from nnscratch.common.datasets import Dataset
@@ -72,7 +72,7 @@ def measure(model: str, dataset: Dataset, batches: int, rounds: int, every: int,
     step_ms = {variant: Spread.of([1e3 * s / batches for s in times]) for variant, times in seconds.items()}
     overhead = {}
     for variant in VARIANTS[1:]:
-        ratios = [mine / plain - 1 for mine, plain in zip(seconds[variant], seconds["plain"], strict=True)]
+        ratios = [ratio - 1 for ratio in paired_ratios(seconds[variant], seconds["plain"])]
         overhead[variant] = Spread.of(ratios).as_dict()
     return {
         "model": model,
@@ -97,8 +97,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--every", type=positive_int, default=DEFAULT_EVERY, help="the watcher's interval (default: %(default)s)"
     )
-    args = parser.parse_args(argv)
-    args.rounds = args.rounds or (2 if args.quick else ROUNDS)
+    args = parse_with_rounds(parser, argv, ROUNDS)
     args.batches = args.batches or args.every  # one sampled step per round
     if args.batches % args.every:
         parser.error(f"--batches must be a multiple of --every ({args.every}), got {args.batches}")
@@ -120,15 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         "Overhead: a variant's round time over the plain model's in the same round, minus 1; median (min–max) "
         "over the rounds (the median of these paired ratios, not the ratio of the ms columns' medians). "
         "Targets: idle hooks within noise, watched under 5%.",
-        f"Load average {run['load_average']['before']:.2f} before, {run['load_average']['after']:.2f} after.",
+        f"{load_average_text(run['load_average'])}.",
     ]
-    report = new_report(
-        run["machine"],
-        " ".join(["python -m benchmarks.watch_overhead", *argv]),
-        results,
-        load_average=run["load_average"],
-        notes=notes,
-    )
+    command = " ".join(["python -m benchmarks.watch_overhead", *argv])
+    report = measured_report(run, command, results, notes=notes)
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
     publish(report, WATCH_OVERHEAD_FILE, "What watching a run costs", watch_overhead_table, folder)
     return 0

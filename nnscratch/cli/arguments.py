@@ -406,6 +406,14 @@ def key_value_option(text: str) -> tuple[str, object]:
     return key, _json_or_text(value)
 
 
+def add_architecture_argument(
+    parser: argparse.ArgumentParser, architectures: Sequence[str], name: str = "architecture"
+) -> None:
+    """ARCH (``name``: the positional ``architecture``, or a flag such as ``--arch``): one of ``architectures``,
+    all of them listed in the help."""
+    parser.add_argument(name, choices=list(architectures), metavar="ARCH", help=", ".join(architectures))
+
+
 def add_option_argument(parser: argparse.ArgumentParser, help: str) -> None:
     """``--option KEY=VALUE``, repeatable: build options collected as (key, value) pairs in ``args.option``."""
     parser.add_argument("--option", type=key_value_option, action="append", default=[], metavar="KEY=VALUE", help=help)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from . import arguments
-from .arguments import add_option_argument
+from .arguments import add_architecture_argument, add_option_argument
 from .checkpoints import existing_file
 from .errors import fail
 from .output import format_confusion_matrix, plural, write_plots
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (confusion matrix, mistakes, curves) here")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     weights = parser.add_argument_group("a .safetensors file holds weights only: the model they fit")
-    weights.add_argument("--arch", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    add_architecture_argument(weights, ARCHITECTURES, "--arch")
     add_option_argument(weights, "a build option of --arch, as for `nnscratch train`; repeatable")
 
 

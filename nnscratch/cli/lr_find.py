@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 
 from .arguments import (
+    add_architecture_argument,
     add_augment_arguments,
     add_data_arguments,
     add_loss_argument,
@@ -36,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..vectorized import lr_finder
     from ..vectorized.optim import OPTIMIZERS
 
-    parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    add_architecture_argument(parser, ARCHITECTURES)
     add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     parser.add_argument("--start-lr", type=positive_float, default=lr_finder.START_LR, help="first rate (%(default)s)")
     parser.add_argument("--end-lr", type=positive_float, default=lr_finder.END_LR, help="last rate (%(default)s)")

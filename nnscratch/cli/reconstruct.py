@@ -18,6 +18,7 @@ import json
 
 from . import arguments
 from .arguments import (
+    add_architecture_argument,
     add_data_arguments,
     add_epoch_arguments,
     add_optimizer_arguments,
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..convolutional.architectures import IMAGE_TO_IMAGE
     from ..vectorized.optim import OPTIMIZERS
 
-    parser.add_argument("architecture", choices=list(IMAGE_TO_IMAGE), metavar="ARCH", help=", ".join(IMAGE_TO_IMAGE))
+    add_architecture_argument(parser, IMAGE_TO_IMAGE)
     add_option_argument(parser, "an architecture build option, e.g. width=32; repeatable")
     add_optimizer_arguments(parser, OPTIMIZERS, optimizer=None, lr=None, momentum=None, weight_decay=None)
     add_schedule_arguments(parser, None, "learning-rate schedule (default: the architecture's recipe)", None)

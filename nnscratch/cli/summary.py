@@ -8,6 +8,7 @@ import sys
 
 from .arguments import (
     DATASET_HELP,
+    add_architecture_argument,
     add_conv_algorithm_argument,
     add_dataset_argument,
     add_option_argument,
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..convolutional.architectures import ARCHITECTURES
     from ..vectorized.optim import OPTIMIZERS
 
-    parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    add_architecture_argument(parser, ARCHITECTURES)
     add_dataset_argument(parser, "fashion-mnist", f"sets the input shape and the classes: {DATASET_HELP}")
     add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     add_conv_algorithm_argument(parser)

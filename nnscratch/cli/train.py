@@ -8,6 +8,7 @@ import json
 
 from . import arguments
 from .arguments import (
+    add_architecture_argument,
     add_augment_arguments,
     add_conv_algorithm_argument,
     add_data_arguments,
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..convolutional.architectures import ARCHITECTURES
     from ..vectorized.optim import OPTIMIZERS
 
-    parser.add_argument("architecture", choices=list(ARCHITECTURES), metavar="ARCH", help=", ".join(ARCHITECTURES))
+    add_architecture_argument(parser, ARCHITECTURES)
     add_option_argument(
         parser,
         "an architecture build option, e.g. width=16 or depths=1,1,1,1 (see `nnscratch summary ARCH`); repeatable",

@@ -25,7 +25,6 @@ reconstruction in [0, 1], ``BCEWithLogitsLoss`` for mask logits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -33,8 +32,7 @@ import numpy as np
 from ..common.backend import to_cpu
 from ..common.datasets import train_val_split
 from ..vectorized.losses import MSELoss
-from ..vectorized.trainer import EVAL_BATCH_SIZE, Callback, Trainer
-from ..vectorized.watch import Watcher
+from ..vectorized.trainer import EVAL_BATCH_SIZE, Trainer
 
 
 class ReconstructionTrainer(Trainer):
@@ -42,26 +40,17 @@ class ReconstructionTrainer(Trainer):
 
     loss: compares outputs and targets of the same shape, returning the batch mean (default:
     ``MSELoss()``). output_threshold: the output value that stands for one half of the target
-    range, for the pixel accuracy (0.5 for outputs in [0, 1], 0.0 for logits). The other
-    arguments are the vectorized ``Trainer``'s; ``fit(x, targets, epochs, batch_size, ...)``
+    range, for the pixel accuracy (0.5 for outputs in [0, 1], 0.0 for logits). options: the
+    vectorized ``Trainer``'s other keyword arguments (schedule, grad_clip, callbacks, quiet, seed,
+    watcher, distributed, sync_bn), passed on unchanged; ``fit(x, targets, epochs, batch_size, ...)``
     as ``Trainer.fit``, with target images in place of labels.
     """
 
     def __init__(
-        self,
-        model: Any,
-        optimizer: Any,
-        loss: Any = None,
-        schedule: Any = None,
-        grad_clip: float | None = None,
-        callbacks: Sequence[Callback] = (),
-        quiet: bool = False,
-        seed: int = 0,
-        watcher: Watcher | None = None,
-        output_threshold: float = 0.5,
+        self, model: Any, optimizer: Any, loss: Any = None, *, output_threshold: float = 0.5, **options: Any
     ) -> None:
         loss = MSELoss() if loss is None else loss
-        super().__init__(model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher)
+        super().__init__(model, optimizer, loss, **options)
         self.output_threshold = output_threshold
 
     def _check_data(self, owner: str, x_name: str, y_name: str, x: Any, y: Any) -> None:

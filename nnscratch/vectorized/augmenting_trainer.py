@@ -24,14 +24,12 @@ resumed, whatever number of processes saved it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..common.augment import Augmentation
-from .trainer import Callback, Trainer
-from .watch import Watcher
+from .trainer import Trainer
 
 
 class AugmentingTrainer(Trainer):
@@ -39,7 +37,8 @@ class AugmentingTrainer(Trainer):
 
     augmentation: what to apply (default: ``default_augmentation()``, none). image_shape: (C, H, W) of the
     flat rows x (N, C*H*W) the model takes, or None when x holds images (N, C, H, W) already.
-    The other arguments are ``Trainer``'s.
+    options: ``Trainer``'s other keyword arguments (schedule, grad_clip, callbacks, quiet, seed,
+    watcher, distributed, sync_bn), passed on unchanged.
     """
 
     def __init__(
@@ -47,23 +46,15 @@ class AugmentingTrainer(Trainer):
         model: Any,
         optimizer: Any,
         loss: Any = None,
-        schedule: Any = None,
-        grad_clip: float | None = None,
+        *,
         augmentation: Augmentation | None = None,
-        callbacks: Sequence[Callback] = (),
-        quiet: bool = False,
-        seed: int = 0,
-        watcher: Watcher | None = None,
         image_shape: tuple[int, int, int] | None = None,
-        distributed: bool | None = None,
-        sync_bn: bool = False,
+        **options: Any,
     ) -> None:
-        super().__init__(
-            model, optimizer, loss, schedule, grad_clip, callbacks, quiet, seed, watcher, distributed, sync_bn
-        )
+        super().__init__(model, optimizer, loss, **options)
         self.augmentation = self.default_augmentation() if augmentation is None else augmentation
         self.image_shape = None if image_shape is None else tuple(image_shape)
-        self.augment_rng = np.random.default_rng([seed, 1])  # a stream of its own, next to the shuffling's
+        self.augment_rng = np.random.default_rng([self.seed, 1])  # a stream of its own, next to the shuffling's
 
     @staticmethod
     def default_augmentation() -> Augmentation:

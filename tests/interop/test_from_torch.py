@@ -21,6 +21,20 @@ def max_difference(ours, reference) -> float:
     return float(np.abs(np.asarray(ours) - np.asarray(reference)).max())
 
 
+def assert_same_output_and_gradients(model, reference, x, upstream, output: str, torch_name=lambda name: name) -> None:
+    """The converted ``model`` against its float64 PyTorch ``reference``: the output (called ``output``
+    in errors), dL/dx and every parameter's gradient for the upstream gradient ``upstream``.
+    ``torch_name`` maps a parameter's nnscratch name to PyTorch's."""
+    x_torch = torch.from_numpy(x).requires_grad_()
+    expected = reference(x_torch)
+    expected.backward(torch.from_numpy(upstream))
+    assert_close(model.forward(x), expected, RTOL_MODULE, atol=1e-10, name=output)
+    assert_close(model.backward(upstream), x_torch.grad, RTOL_MODULE, atol=1e-10, name="dL/dx")
+    theirs = dict(reference.named_parameters())
+    for name, parameter in model.named_parameters():
+        assert_close(parameter.grad, theirs[torch_name(name)].grad, RTOL_MODULE, atol=1e-10, name=name)
+
+
 @pytest.mark.parametrize("name", ARCHITECTURES)
 @pytest.mark.parametrize(("channels", "size"), INPUTS)
 def test_a_model_through_pytorch_and_back_has_the_same_logits_and_gradients(name, channels, size):
@@ -84,6 +98,11 @@ def pytorch_model() -> nn.Sequential:
     )
 
 
+def torchvision_name(name: str) -> str:
+    """A parameter's name in torchvision: its residual blocks call the projection ``downsample``, not ``shortcut``."""
+    return name.replace("shortcut", "downsample")
+
+
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_a_pytorch_model_with_resnet_basic_blocks_converts_with_its_weights_and_gradients(training):
     reference = pytorch_model().train(training)
@@ -93,15 +112,7 @@ def test_a_pytorch_model_with_resnet_basic_blocks_converts_with_its_weights_and_
 
     rng = np.random.default_rng(0)
     x, upstream = rng.standard_normal((4, 3, 16, 16)), rng.standard_normal((4, 5))
-    x_torch = torch.from_numpy(x).requires_grad_()
-    logits = reference(x_torch)
-    logits.backward(torch.from_numpy(upstream))
-    assert_close(model.forward(x), logits, RTOL_MODULE, atol=1e-10, name="logits")
-    assert_close(model.backward(upstream), x_torch.grad, RTOL_MODULE, atol=1e-10, name="dL/dx")
-    theirs = dict(reference.named_parameters())
-    for name, parameter in model.named_parameters():
-        torch_name = name.replace("shortcut", "downsample")  # torchvision's name for the projection
-        assert_close(parameter.grad, theirs[torch_name].grad, RTOL_MODULE, atol=1e-10, name=name)
+    assert_same_output_and_gradients(model, reference, x, upstream, "logits", torchvision_name)
     for name, buffer in reference.named_buffers():
         assert_close(model.state_dict()[name.replace("downsample", "shortcut")], buffer, RTOL_MODULE, name=name)
 
@@ -159,11 +170,4 @@ def test_dilated_grouped_and_transposed_convolutions_and_group_and_layer_norms_c
     model = from_torch(reference)
     rng = np.random.default_rng(1)
     x, upstream = rng.standard_normal((3, 2, 8, 8)), rng.standard_normal((3, 5))
-    x_torch = torch.from_numpy(x).requires_grad_()
-    output = reference(x_torch)
-    output.backward(torch.from_numpy(upstream))
-    assert_close(model.forward(x), output, RTOL_MODULE, atol=1e-10, name="log-probabilities")
-    assert_close(model.backward(upstream), x_torch.grad, RTOL_MODULE, atol=1e-10, name="dL/dx")
-    theirs = dict(reference.named_parameters())
-    for name, parameter in model.named_parameters():
-        assert_close(parameter.grad, theirs[name].grad, RTOL_MODULE, atol=1e-10, name=name)
+    assert_same_output_and_gradients(model, reference, x, upstream, "log-probabilities")

@@ -81,7 +81,7 @@ def test_bad_combinations_are_refused_before_any_work(flags, message, trace, cap
         (["--weight-decay", "-1"], "argument --weight-decay: must be a finite number >= 0, got -1"),
         (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice: 'rmsprop'"),
         (["--val-split", "1"], "argument --val-split: must be in [0, 1), got 1"),
-        (["--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+        (["--dataset", "imagenet"], "argument --dataset: 'imagenet': no dataset of that name"),
     ],
 )
 def test_bad_values_are_refused_by_the_parser(flags, message, capsys, no_data):

@@ -1,4 +1,8 @@
-"""``nnscratch summary ARCH``: every layer of an architecture with shapes, parameters, FLOPs, route and memory."""
+"""``nnscratch summary ARCH``: every layer of an architecture with shapes, parameters, FLOPs, route and memory.
+
+ARCH is a classifier of the gallery (``ARCHITECTURES``) or an image-to-image model
+(``IMAGE_TO_IMAGE``); the memory of a training step follows the recipe of the command that
+trains it (``nnscratch train`` or ``nnscratch reconstruct``)."""
 
 from __future__ import annotations
 
@@ -20,14 +24,14 @@ from .train import build_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..convolutional.architectures import ARCHITECTURES
+    from ..convolutional.architectures import ARCHITECTURES, IMAGE_TO_IMAGE
     from ..vectorized.optim import OPTIMIZERS
 
-    add_architecture_argument(parser, ARCHITECTURES)
-    add_dataset_argument(parser, "fashion-mnist", f"sets the input shape and the classes: {DATASET_HELP}")
+    add_architecture_argument(parser, [*ARCHITECTURES, *IMAGE_TO_IMAGE])
+    add_dataset_argument(parser, "fashion-mnist", f"sets the input shape (and a classifier's classes): {DATASET_HELP}")
     add_option_argument(parser, "an architecture build option, as for `nnscratch train`; repeatable")
     add_conv_algorithm_argument(parser)
-    memory = parser.add_argument_group("memory of one training step (as `nnscratch train` would run it)")
+    memory = parser.add_argument_group("memory of one training step (as `nnscratch train` or `reconstruct` runs it)")
     memory.add_argument("--batch-size", type=positive_int, help=default_help(None))
     memory.add_argument("--optimizer", choices=OPTIMIZERS, help=default_help(None, "its state is counted"))
     memory.add_argument("--momentum", type=unit_interval, help=default_help(None, "SGD momentum; 0: no buffer"))
@@ -57,11 +61,11 @@ def measure_memory(args: argparse.Namespace, model):
     """(the memory of one training step as the flags and the recipe set it, the optimizer in words),
     or a MemoryError naming --batch-size when that step does not fit in the memory available."""
     from ..common.memory import allocation_limit, available_memory
-    from ..convolutional.recipes import RECIPES
+    from ..convolutional.recipes import recipe_of
     from ..vectorized.optim import make_optimizer
     from ..vectorized.training_memory import measure_training_memory
 
-    recipe = RECIPES[args.architecture]
+    recipe = recipe_of(args.architecture)
     batch_size = args.batch_size or recipe.batch_size
     optimizer = args.optimizer or recipe.optimizer
     momentum = recipe.momentum if args.momentum is None else args.momentum
@@ -69,6 +73,8 @@ def measure_memory(args: argparse.Namespace, model):
     setting += " + lookahead" if args.lookahead else ""
     available = available_memory()
     try:
+        # the step is run with a uniform gradient at the output, not a loss: the layers hold the same
+        # whatever the loss, so one measurement serves classifiers and image-to-image models alike
         with allocation_limit(available) if available else contextlib.nullcontext():
             memory = measure_training_memory(
                 model,

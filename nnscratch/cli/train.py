@@ -84,11 +84,13 @@ def options_said(args: argparse.Namespace) -> str:
 
 
 def build_model(args: argparse.Namespace):
-    """The architecture for the dataset's image shape, or a ValueError (MemoryError) saying why it cannot
-    be built, with the --option flags behind it. Built within the memory the machine has free: an
-    --option that makes the model too large is refused at the first allocation beyond it."""
+    """The architecture for the dataset's image shape (a classifier of ``ARCHITECTURES``, or for
+    ``nnscratch summary`` a model of ``IMAGE_TO_IMAGE``, which has no classes), or a ValueError
+    (MemoryError) saying why it cannot be built, with the --option flags behind it. Built within the
+    memory the machine has free: an --option that makes the model too large is refused at the first
+    allocation beyond it."""
     from ..common.memory import allocation_limit, available_memory
-    from ..convolutional.architectures import build
+    from ..convolutional.architectures import IMAGE_TO_IMAGE, build, build_image_to_image
 
     (channels, height, width), num_classes = dataset_layout(args)
     if height != width:
@@ -103,6 +105,8 @@ def build_model(args: argparse.Namespace):
     said = options_said(args) or args.architecture
     try:
         with allocation_limit(available) if available else contextlib.nullcontext():
+            if args.architecture in IMAGE_TO_IMAGE:
+                return build_image_to_image(args.architecture, channels, height, **options)
             return build(args.architecture, channels, num_classes, height, **options)
     except MemoryError:
         raise MemoryError(f"{said}: the model does not fit in the {available / 2**30:,.1f} GiB available") from None

@@ -82,3 +82,8 @@ IMAGE_RECIPES = {
         epochs=5, schedule="cosine", loss="bce-with-logits", target="mask", output_threshold=0.0, **_ADAM
     ),
 }
+
+
+def recipe_of(name: str) -> Recipe:
+    """The recipe of architecture ``name``, a classifier's (``RECIPES``) or an image-to-image model's."""
+    return RECIPES[name] if name in RECIPES else IMAGE_RECIPES[name]

@@ -81,7 +81,8 @@ def format_summary(
     lines.append("-" * len(header))
     flops = sum(row.flops for row in rows)
     lines.append(f"{'total':<62} {total_parameters:>12,} {flops:>14,}")
-    lines.append(f"{total_parameters / 1e6:.2f} M parameters, {flops / 1e6:.1f} MFLOPs per image (forward)")
+    # three significant digits: a 2.6k-parameter autoencoder is not "0.00 M"
+    lines.append(f"{total_parameters / 1e6:.3g} M parameters, {flops / 1e6:.3g} MFLOPs per image (forward)")
     lines.append("all parameters are trainable (nnscratch has no frozen parameters)")
     if memory is not None:
         lines += memory_lines(memory)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nnscratch.common.seed import manual_seed
 from nnscratch.convolutional.architectures import ARCHITECTURES, IMAGE_TO_IMAGE, build, build_image_to_image, options_of
-from nnscratch.convolutional.recipes import IMAGE_RECIPES, RECIPES
+from nnscratch.convolutional.recipes import IMAGE_RECIPES, RECIPES, recipe_of
 from nnscratch.convolutional.summary import LayerRow, summarize
 
 from . import REPORTS_DIR
@@ -43,7 +43,7 @@ def totals(name: str, in_channels: int = 1, image_size: int = 28) -> tuple[int, 
 
 
 def recipe_row(name: str) -> tuple:
-    recipe = RECIPES[name] if name in RECIPES else IMAGE_RECIPES[name]
+    recipe = recipe_of(name)
     optimizer = recipe.optimizer + (" (Nesterov)" if recipe.nesterov else "")
     schedule = recipe.schedule + (f", {recipe.warmup_epochs} warmup epochs" if recipe.warmup_epochs else "")
     momentum = f"{recipe.momentum:g}" if recipe.optimizer == "sgd" else "—"
@@ -115,10 +115,6 @@ def model_section(name: str, reports_dir: Path = REPORTS_DIR) -> str:
     image_to_image = name in IMAGE_TO_IMAGE
     command = f"nnscratch {'reconstruct' if image_to_image else 'train'} {name}"
     measured = reconstruction_section(reports_dir, [name]) if image_to_image else model_measurements(name, reports_dir)
-    # `nnscratch summary` measures a classifier's training step; the image-to-image models are summarized in Python
-    layers_from = f"The table `nnscratch summary {name}` prints"
-    if image_to_image:
-        layers_from = "What `summarize(model, model.input_shape)` gives"
     return "\n\n".join(
         [
             "### Size and cost",
@@ -130,7 +126,7 @@ def model_section(name: str, reports_dir: Path = REPORTS_DIR) -> str:
             "### Measured",
             measured,
             "### Every layer",
-            f"{layers_from}, for one 1x28x28 image (FLOPs count a multiply-add as 2).",
+            f"The table `nnscratch summary {name}` prints, for one 1x28x28 image (FLOPs count a multiply-add as 2).",
             collapsible(f"All {len(rows)} layers of {name}", layer_table(rows), opened=len(rows) <= OPEN_LAYER_TABLES),
         ]
     )

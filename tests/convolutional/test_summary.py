@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nnscratch.cli import main
-from nnscratch.convolutional.architectures import ARCHITECTURES, build
+from nnscratch.convolutional.architectures import ARCHITECTURES, IMAGE_TO_IMAGE, build, build_image_to_image
 from nnscratch.convolutional.modules import Conv2D, Sequential
-from nnscratch.convolutional.recipes import RECIPES
+from nnscratch.convolutional.recipes import IMAGE_RECIPES, RECIPES
 from nnscratch.convolutional.summary import summarize
 from nnscratch.vectorized.module import Module
 from nnscratch.vectorized.training_memory import measure_training_memory
@@ -115,3 +115,30 @@ def test_blocks_that_keep_arrays_outside_their_layers_are_counted():
     model = build("efficientnet_lite0", 1, 10, 28, width=0.25, use_se=True)  # squeeze-excite keeps its input and gate
     memory = measure_training_memory(model, model.input_shape, 2)
     assert memory.kept_by_blocks > 0
+
+
+def layer_lines(output):
+    """The rows of a printed summary's layer table, split into columns."""
+    lines = output.splitlines()
+    rule = lines[2]
+    return [line.split() for line in lines[3 : lines.index(rule, 3)]]
+
+
+@pytest.mark.parametrize("name", IMAGE_TO_IMAGE)
+def test_summary_takes_an_image_to_image_model_at_the_batch_and_optimizer_of_its_reconstruct_recipe(name, capsys):
+    assert main(["summary", name, "--dataset", "cifar10"]) == 0
+    out = capsys.readouterr().out
+    recipe = IMAGE_RECIPES[name]
+    assert out.splitlines()[0] == f"{name} on 3x32x32 images, training with {recipe.optimizer}"
+    model = build_image_to_image(name, 3, 32)
+    expected = summarize(model, model.input_shape)
+    rows = layer_lines(out)
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (row.name, row.kind, "x".join(map(str, row.output_shape))) for row in expected
+    ]
+    assert rows[-1][2].endswith("x32x32")  # an image out, of the input's size
+    assert sum(int(row[4].replace(",", "")) for row in rows) == model.flops(model.input_shape) > 0
+    assert f"memory of one training step, batch of {recipe.batch_size}, float32:" in out
+    memory = memory_lines(out)
+    assert memory["optimizer state"] == pytest.approx(2 * memory["parameters"], abs=0.01)  # Adam's two moments
+    assert memory["estimated peak of a training step"] > memory["kept for backward (activations)"] > 0

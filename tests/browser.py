@@ -108,15 +108,18 @@ class Browser:
     def evaluate(self, url: str, expression: str, timeout: float = 15.0) -> str:
         """Open ``url`` in a new tab; evaluate ``expression`` there until it gives a non-empty string.
 
-        Returns that string, or "" when ``timeout`` seconds pass first.
+        Returns that string, or "" when ``timeout`` seconds pass first; the tab is closed either way.
         """
         target = self._call("Target.createTarget", {"url": url})["targetId"]
         session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
-            value = result["result"].get("value")
-            if isinstance(value, str) and value:
-                return value
-            time.sleep(0.2)
-        return ""
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                result = self._call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+                value = result["result"].get("value")
+                if isinstance(value, str) and value:
+                    return value
+                time.sleep(0.2)
+            return ""
+        finally:  # one tab open at a time, however many pages a test reads
+            self._call("Target.closeTarget", {"targetId": target})

@@ -28,7 +28,8 @@ def overview() -> str:
             f"[{exercise.title}](list.md#{exercise.name})",
             f"`{exercise.name}`",
             f"`{exercise.file}`",
-            ", ".join(f"`{exercise.module.removeprefix('nnscratch.')}.{target}`" for target in exercise.targets),
+            # the module and the names apart: one dotted code span (nowrap in tables) would widen the table
+            f"`{exercise.module.removeprefix('nnscratch.')}`: " + ", ".join(f"`{t}`" for t in exercise.targets),
         )
         for exercise in EXERCISES
     ]

@@ -120,20 +120,20 @@ CASES = {
         ]
     },
     **{
-        f"nll-weight={weight}-ignore_index={ignore_index}": (
+        f"nll-weight={weight}-ignore_index={ignore_index}-targets={targets}": (
             kind,
             lambda r, rng, s, w=weight, i=ignore_index: NLLLoss(option_array(rng, w, s), i, r),
             lambda x, t, r, rng, s, w=weight, i=ignore_index: F.nll_loss(
                 x, t, _torch_option(option_array(rng, w, s)), ignore_index=i, reduction=r
             ),
         )
-        for kind, weight, ignore_index in [
-            ("log_probabilities", None, -100),
-            ("log_probabilities", CLASS_WEIGHTS, -100),
-            ("log_probabilities, some -100", None, -100),
-            ("log_probabilities, some -100", CLASS_WEIGHTS, -100),
-            ("log_probabilities, some of class 0", None, 0),
-            ("log_probabilities, some of class 0", CLASS_WEIGHTS, 0),
+        for targets, kind, weight, ignore_index in [
+            ("all counted", "log_probabilities", None, -100),
+            ("all counted", "log_probabilities", CLASS_WEIGHTS, -100),
+            ("some -100", "log_probabilities, some -100", None, -100),
+            ("some -100", "log_probabilities, some -100", CLASS_WEIGHTS, -100),
+            ("some of class 0", "log_probabilities, some of class 0", None, 0),
+            ("some of class 0", "log_probabilities, some of class 0", CLASS_WEIGHTS, 0),
         ]
     },
     "log_softmax_then_nll": (
@@ -398,8 +398,8 @@ def test_nll_whose_targets_all_weigh_0_is_nan_where_torch_is_nan():
         "mse",
         "smooth_l1-beta=0.5",
         "bce_with_logits-weight=None-pos_weight=3.0",
-        "nll-weight=None-ignore_index=-100",
-        "nll-weight=class weights-ignore_index=-100",
+        "nll-weight=None-ignore_index=-100-targets=all counted",
+        "nll-weight=class weights-ignore_index=-100-targets=some -100",
     ],
 )
 def test_float32_input_gives_float32_loss_and_gradient(case):

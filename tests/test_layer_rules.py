@@ -80,6 +80,7 @@ LAYERS = {
     "MaxPool2D-overlapping": (lambda: MaxPool2D(3, stride=1, padding=1), IMAGES, "MaxPool2D"),
     "AvgPool2D": (lambda: AvgPool2D(3, stride=1, padding=1), IMAGES, "AvgPool2D"),
     "GlobalAvgPool2D": (GlobalAvgPool2D, IMAGES, "GlobalAvgPool2D"),
+    "GlobalAvgPool2D-keepdims": (lambda: GlobalAvgPool2D(keepdims=True), IMAGES, "GlobalAvgPool2D"),
     "BatchNorm2D": (lambda: BatchNorm2D(2), IMAGES, "BatchNorm2D"),
     "LayerNorm2D": (lambda: LayerNorm2D(2), IMAGES, "LayerNorm2D"),
     "GroupNorm": (lambda: GroupNorm(2, 2), IMAGES, "GroupNorm"),

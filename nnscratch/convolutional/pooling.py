@@ -11,7 +11,8 @@ faster route ``"tiled"`` (``algorithms/tiled_pool.py``) reshapes x instead. ``al
 takes it where it applies; ``"windows"`` forces the reference, ``"tiled"`` the reshape (an
 error where the windows do not tile); ``last_algorithm`` says which ran.
 
-``GlobalAvgPool2D`` averages each channel over the whole image: (N, C, H, W) -> (N, C).
+``GlobalAvgPool2D`` averages each channel over the whole image: (N, C, H, W) -> (N, C), or
+(N, C, 1, 1) with ``keepdims=True`` (PyTorch's ``AdaptiveAvgPool2d(1)``).
 """
 
 from __future__ import annotations
@@ -175,30 +176,46 @@ class AvgPool2D(_Pool2D):
 class GlobalAvgPool2D(Module):
     """The mean of each channel over the whole image (Lin et al. 2014, "Network in Network").
 
-    x: (N, C, H, W) -> y: (N, C), y[n, c] = mean over (h, w) of x[n, c, h, w]; every pixel
-    gets an equal share of the gradient: dL/dx[n, c, h, w] = dY[n, c] / (H*W).
+    x: (N, C, H, W) -> y: (N, C), or (N, C, 1, 1) with ``keepdims=True``; y[n, c] = mean over
+    (h, w) of x[n, c, h, w]. Every pixel gets an equal share of the gradient:
+    dL/dx[n, c, h, w] = dY[n, c] / (H*W).
+
+    keepdims: keep the two axes of size 1, as torch.nn's ``AdaptiveAvgPool2d(1)`` does. A model
+    written in PyTorch (torchvision's ResNet) ends with that pool, then ``Flatten``; keeping the
+    axes lets ``from_torch`` convert it layer for layer, so every converted model keeps the
+    PyTorch model's layers and parameter names. Built here, the default (N, C) saves the Flatten.
     """
+
+    def __init__(self, keepdims: bool = False) -> None:
+        if not isinstance(keepdims, bool):
+            raise ValueError(f"GlobalAvgPool2D: keepdims must be True or False, got {keepdims!r}")
+        self.keepdims = keepdims
+
+    def extra_repr(self) -> str:
+        return "keepdims=True" if self.keepdims else ""
 
     def flops(self, input_shape: tuple[int, ...]) -> int:
         """One addition per input value."""
         return math.prod(input_shape)
 
     def torch_equivalent(self) -> tuple[str, dict[str, Any]]:
-        """torch.nn's AdaptiveAvgPool2d(1) keeps two axes of size 1: ``interop.torch`` writes one without."""
-        return "GlobalAvgPool2d", {}
+        """torch.nn's AdaptiveAvgPool2d(1) keeps two axes of size 1: ``interop.torch`` writes a twin without."""
+        return ("AdaptiveAvgPool2d", {"output_size": 1}) if self.keepdims else ("GlobalAvgPool2d", {})
 
     def onnx_nodes(self, graph: Any, x: str) -> str:
-        """GlobalAveragePool keeps (N, C, 1, 1); Flatten drops the two axes, as this layer does."""
-        return graph.node("Flatten", [graph.node("GlobalAveragePool", [x])], axis=1)
+        """GlobalAveragePool keeps (N, C, 1, 1); without ``keepdims``, Flatten drops the two axes."""
+        pooled = graph.node("GlobalAveragePool", [x])
+        return pooled if self.keepdims else graph.node("Flatten", [pooled], axis=1)
 
     def forward(self, x: Any) -> Any:
         check_images("GlobalAvgPool2D()", x)
         self._save_for_backward(x.shape)
-        return x.mean(axis=(2, 3))
+        return x.mean(axis=(2, 3), keepdims=self.keepdims)
 
     def backward(self, grad_out: Any) -> Any:
         (shape,) = self._saved()
         xp = get_array_module(grad_out)
         grad_x = xp.empty(shape, dtype=grad_out.dtype)
-        grad_x[...] = (grad_out / (shape[2] * shape[3]))[:, :, None, None]
+        # (N, C) or (N, C, 1, 1) alike: one value per channel, spread over its H*W pixels
+        grad_x[...] = grad_out.reshape(shape[0], shape[1], 1, 1) / (shape[2] * shape[3])
         return grad_x

@@ -13,11 +13,11 @@ and looks up each module's class name in ``CONVERTERS``:
   used twice in its forward, becomes two ReLU modules (each keeps what its own backward needs).
 
 Classes are recognised by name; a twin must be the very class ``to_torch`` writes. A setting
-nnscratch does not implement (a convolution padding by reflection, ``ceil_mode``, a BatchNorm without running
-statistics, bfloat16 weights) makes its layer unsupported, like a class nnscratch lacks: every
-such module is listed, by path, in one TypeError, before anything is returned. Children of a ``Sequential``
-are named by position in nnscratch (``"0.weight"``), as they are in PyTorch unless the
-Sequential was given names.
+nnscratch does not implement (a convolution padding by reflection, ``ceil_mode``, a BatchNorm without
+running statistics, bfloat16 weights, an ``AdaptiveAvgPool2d`` to an output size other than 1) makes its
+layer unsupported, like a class nnscratch lacks: every such module is listed, by path, in one
+TypeError, before anything is returned. Children of a ``Sequential`` are named by position in
+nnscratch (``"0.weight"``), as they are in PyTorch unless the Sequential was given names.
 """
 
 from __future__ import annotations
@@ -169,6 +169,13 @@ def _pool(layer: type[Module], **expected: Any) -> Callable:
     return build
 
 
+def _adaptive_avg_pool(pool: Any, child: Callable) -> Module:
+    """AdaptiveAvgPool2d(1), how torchvision's ResNet ends: the mean of each channel, (N, C, 1, 1)."""
+    if pool.output_size not in (1, (1, 1)):
+        raise Unsupported(f"output_size={pool.output_size!r}, nnscratch has only output_size=1, a global average pool")
+    return GlobalAvgPool2D(keepdims=True)
+
+
 def _flatten(flatten: Any, child: Callable) -> Module:
     _require(flatten, start_dim=1, end_dim=-1)
     return Flatten()
@@ -274,6 +281,7 @@ CONVERTERS: dict[str, Callable[[Any, Callable[[str], Module]], Module]] = {
     "LayerNorm": _layer_norm,
     "MaxPool2d": _pool(MaxPool2D, dilation=1, return_indices=False),
     "AvgPool2d": _pool(AvgPool2D, count_include_pad=True, divisor_override=None),
+    "AdaptiveAvgPool2d": _adaptive_avg_pool,
     "Flatten": _flatten,
     "Dropout": lambda dropout, child: Dropout(dropout.p),
     "Identity": _plain(Identity),

@@ -301,19 +301,29 @@ def test_pools_pass_gradcheck(backend):
     gradcheck_module(MaxPool2D(3, stride=2, padding=1), x)
     gradcheck_module(AvgPool2D(2, stride=1, padding=1), x)
     gradcheck_module(GlobalAvgPool2D(), x)
+    gradcheck_module(GlobalAvgPool2D(keepdims=True), x)
 
 
-@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.integers())
-def test_global_avg_pool_matches_torch(backend, n, channels, height, width, seed):
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.booleans(), st.integers())
+def test_global_avg_pool_matches_torch_adaptive_avg_pool_to_1_with_or_without_its_axes(
+    backend, n, channels, height, width, keepdims, seed
+):
     x = device_input(seed % 2**32, (n, channels, height, width))
-    pool = GlobalAvgPool2D()
+    pool = GlobalAvgPool2D(keepdims=keepdims)
     y = pool.forward(x)
     upstream = device_input(seed % 2**32 + 1, y.shape)
     tx = to_torch(x, True)
-    torch_backward(F.adaptive_avg_pool2d(tx, 1).flatten(1), upstream)
-    assert y.shape == (n, channels)
-    close(y, F.adaptive_avg_pool2d(to_torch(x), 1).flatten(1), "y")
+    expected = F.adaptive_avg_pool2d(tx, 1)
+    expected = expected if keepdims else expected.flatten(1)
+    torch_backward(expected, upstream)
+    assert y.shape == ((n, channels, 1, 1) if keepdims else (n, channels))
+    close(y, expected, "y")
     close(pool.backward(upstream), tx.grad, "dL/dx")
+
+
+def test_global_avg_pool_refuses_a_keepdims_that_is_not_a_bool():
+    with pytest.raises(ValueError, match=r"^GlobalAvgPool2D: keepdims must be True or False, got 1$"):
+        GlobalAvgPool2D(keepdims=1)
 
 
 def test_pools_keep_float32():

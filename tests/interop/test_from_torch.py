@@ -9,7 +9,7 @@ from torch import nn
 
 from nnscratch.convolutional import blocks
 from nnscratch.convolutional.architectures import ARCHITECTURES
-from nnscratch.convolutional.modules import Dropout
+from nnscratch.convolutional.modules import Dropout, GlobalAvgPool2D
 from nnscratch.interop.torch import from_torch, to_torch
 from tests.interop.gallery import INPUTS, images, small_model
 from tests.support import RTOL_MODULE, assert_close
@@ -117,6 +117,36 @@ def test_a_pytorch_model_with_resnet_basic_blocks_converts_with_its_weights_and_
         assert_close(model.state_dict()[name.replace("downsample", "shortcut")], buffer, RTOL_MODULE, name=name)
 
 
+def resnet_like(output_size) -> nn.Sequential:
+    """torchvision's ResNet in small: stem, BasicBlock stages, then its head AdaptiveAvgPool2d, Flatten, Linear."""
+    torch.manual_seed(2)
+    downsample = nn.Sequential(nn.Conv2d(8, 16, 1, stride=2, bias=False), nn.BatchNorm2d(16))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 8)),
+        nn.Sequential(BasicBlock(8, 16, stride=2, downsample=downsample)),
+        nn.AdaptiveAvgPool2d(output_size),
+        nn.Flatten(),
+        nn.Linear(16, 10),
+    )
+
+
+@pytest.mark.parametrize("output_size", [1, (1, 1)])
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_a_resnet_ending_in_adaptive_avg_pool_and_flatten_converts_with_its_logits_and_gradients(output_size, training):
+    reference = resnet_like(output_size).train(training)
+    model = from_torch(reference)
+    assert isinstance(model[6], GlobalAvgPool2D) and model[6].keepdims
+    assert sorted(torchvision_name(name) for name in model.state_dict()) == sorted(reference.state_dict())
+
+    rng = np.random.default_rng(2)
+    x, upstream = rng.standard_normal((3, 3, 20, 20)), rng.standard_normal((3, 10))
+    assert_same_output_and_gradients(model, reference, x, upstream, "logits", torchvision_name)
+
+
 class ResidualBlock(nn.Module):
     """A user's own block that happens to share the name of a twin of nnscratch.interop.torch."""
 
@@ -134,6 +164,7 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
         ResidualBlock(),
         nn.Linear(2, 2).to(torch.bfloat16),
         nn.Sequential(nn.Module()),
+        nn.AdaptiveAvgPool2d((2, 1)),
     )
     with pytest.raises(TypeError) as refused:
         from_torch(model)
@@ -149,7 +180,8 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
         "; 5 (ResidualBlock: a class of that name, but not the twin nnscratch.interop.torch writes)",
         "; 6 (Linear: weight is torch.bfloat16, which NumPy cannot hold: convert with .float() first)",
         "; 7.0 (Module: no nnscratch equivalent)",
-        ". Supported: AvgPool2d, BasicBlock, BatchNorm1d",
+        "; 8 (AdaptiveAvgPool2d: output_size=(2, 1), nnscratch has only output_size=1, a global average pool)",
+        ". Supported: AdaptiveAvgPool2d, AvgPool2d, BasicBlock, BatchNorm1d",
     ):
         assert expected in message
     assert "\n" not in message

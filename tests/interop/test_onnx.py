@@ -74,6 +74,7 @@ LAYERS = [
     (MaxPool2D(3, stride=2, padding=1), IMAGE),
     (AvgPool2D(3, stride=2, padding=1), IMAGE),
     (GlobalAvgPool2D(), IMAGE),
+    (GlobalAvgPool2D(keepdims=True), IMAGE),
     (SqueezeExcite(4, 2), IMAGE),
     (ConcatSkip(4, Sequential(Conv2D(4, 2, 3, padding=1, seed=0), ReLU())), IMAGE),
     (ResidualBlock(4, 8, stride=2), IMAGE),

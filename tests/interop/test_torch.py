@@ -54,6 +54,7 @@ LAYERS = [
     (MaxPool2D(3, stride=2, padding=1), IMAGES),
     (AvgPool2D(2), IMAGES),
     (GlobalAvgPool2D(), IMAGES),
+    (GlobalAvgPool2D(keepdims=True), IMAGES),
     (SqueezeExcite(4, 2), IMAGES),
     (ResidualBlock(4, 8, stride=2), IMAGES),
     (MBConvBlock(4, 4, 3, expand_ratio=2, use_se=True), IMAGES),

@@ -42,6 +42,7 @@ from nnscratch.vectorized.modules import LayerNorm, Linear
         (MaxPool2D(2), (3, 4, 6), 4 * 3 * 2 * 3),  # kh * kw comparisons per output
         (AvgPool2D(3, stride=1, padding=1), (2, 4, 4), 9 * 2 * 4 * 4),
         (GlobalAvgPool2D(), (3, 4, 4), 3 * 4 * 4),  # one addition per input
+        (GlobalAvgPool2D(keepdims=True), (3, 4, 4), 3 * 4 * 4),
         (BatchNorm2D(3), (3, 4, 4), 2 * 3 * 4 * 4),  # a scale and a shift per value
         (LayerNorm2D(3), (3, 4, 4), 2 * 3 * 4 * 4),
         (GroupNorm(3, 3), (3, 4, 4), 2 * 3 * 4 * 4),

@@ -59,6 +59,18 @@ def class_problem(rng, num_samples, num_classes, log_probabilities=False):
     return scores, rng.integers(0, num_classes, num_samples)
 
 
+# kinds of NLL problems with some targets ignored -> the target value that marks them
+IGNORED = {"log_probabilities, some -100": -100, "log_probabilities, some of class 0": 0}
+
+
+def with_ignored_targets(rng, targets, num_classes, ignored):
+    """``targets`` with about half of them set to ``ignored``, never all: one target that counts keeps
+    the mean finite (all ignored is 0/0, tested on its own). Class 0 needs C >= 2."""
+    targets = np.where(rng.random(len(targets)) < 0.5, ignored, targets)
+    targets[rng.integers(len(targets))] = (ignored + 1) % num_classes  # a class other than ``ignored``
+    return targets
+
+
 def option_array(rng, option, shape):
     """An option's value for a problem of ``shape``: None, a number, or a positive array of its shape."""
     if option == PER_CLASS:
@@ -107,10 +119,26 @@ CASES = {
             (PER_CLASS, PER_CLASS),
         ]
     },
-    "nll": ("log_probabilities", lambda r, rng, s: NLLLoss(r), lambda x, t, r, rng, s: F.nll_loss(x, t, reduction=r)),
+    **{
+        f"nll-weight={weight}-ignore_index={ignore_index}-targets={targets}": (
+            kind,
+            lambda r, rng, s, w=weight, i=ignore_index: NLLLoss(option_array(rng, w, s), i, r),
+            lambda x, t, r, rng, s, w=weight, i=ignore_index: F.nll_loss(
+                x, t, _torch_option(option_array(rng, w, s)), ignore_index=i, reduction=r
+            ),
+        )
+        for targets, kind, weight, ignore_index in [
+            ("all counted", "log_probabilities", None, -100),
+            ("all counted", "log_probabilities", CLASS_WEIGHTS, -100),
+            ("some -100", "log_probabilities, some -100", None, -100),
+            ("some -100", "log_probabilities, some -100", CLASS_WEIGHTS, -100),
+            ("some of class 0", "log_probabilities, some of class 0", None, 0),
+            ("some of class 0", "log_probabilities, some of class 0", CLASS_WEIGHTS, 0),
+        ]
+    },
     "log_softmax_then_nll": (
         "scores",
-        lambda r, rng, s: LayerThenLoss(LogSoftmax(axis=1), NLLLoss(r)),
+        lambda r, rng, s: LayerThenLoss(LogSoftmax(axis=1), NLLLoss(reduction=r)),
         lambda x, t, r, rng, s: F.nll_loss(F.log_softmax(x, dim=1), t, reduction=r),
     ),
     **{
@@ -129,6 +157,8 @@ CASES = {
             (1, 0.0, None),
             (1, 1.0, CLASS_WEIGHTS),
             (2, 0.7, CLASS_WEIGHTS),
+            (1, -0.5, None),  # a negative margin forgives a target a little below another class
+            (2, -1.0, CLASS_WEIGHTS),
         ]
     },
 }
@@ -143,11 +173,14 @@ def draw_problem(kind, seed, shape):
     rng = np.random.default_rng(seed)
     if kind in ("real", "probability"):
         return same_shape_problem(rng, shape, kind)
-    return class_problem(rng, *shape, log_probabilities=kind == "log_probabilities")
+    x, t = class_problem(rng, *shape, log_probabilities=kind.startswith("log_probabilities"))
+    return (x, with_ignored_targets(rng, t, shape[1], IGNORED[kind])) if kind in IGNORED else (x, t)
 
 
 def problem_shapes(kind):
-    return shapes(1, 4) if kind in ("real", "probability") else shapes(2, 2, max_side=7)
+    if kind in ("real", "probability"):
+        return shapes(1, 4)
+    return shapes(2, 2, min_side=2 if kind in IGNORED else 1, max_side=7)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -184,6 +217,11 @@ FUNCTIONS = {
         "probability",
     ),
     "nll": (nll_loss, F.nll_loss, "log_probabilities"),
+    "nll-weight-ignore_index": (
+        lambda x, t: nll_loss(x, t, np.array([0.5, 2.0, 1.0]), ignore_index=1, reduction="sum"),
+        lambda x, t: F.nll_loss(x, t, torch.tensor([0.5, 2.0, 1.0]), ignore_index=1, reduction="sum"),
+        "log_probabilities",
+    ),
     "multi_margin": (
         lambda x, t: multi_margin_loss(x, t, p=2, margin=0.5, reduction="none"),
         lambda x, t: F.multi_margin_loss(x, t, p=2, margin=0.5, reduction="none"),
@@ -227,7 +265,7 @@ def kink_distance(case, x, t):
             distances.append(np.abs(np.abs(x - t) - beta))
         return min(float(d.min()) for d in distances)
     if case.startswith("multi_margin"):
-        margin = float(case.split("margin=")[1].split("-")[0])
+        margin = float(case.split("margin=")[1].split("-weight")[0])
         rows = np.arange(len(x))
         hinge = margin - x[rows, t][:, None] + x
         hinge[rows, t] = np.inf
@@ -254,6 +292,16 @@ def test_loss_gradient_passes_gradcheck(case, reduction):
 # ----------------------------------------------------------------------------- properties
 
 
+def mean_denominator(loss, target, per_element):
+    """What "mean" divides the sum by: the number of losses; for NLLLoss, the weights of the targets that count."""
+    if not isinstance(loss, NLLLoss):
+        return per_element.size
+    counted = target != loss.ignore_index
+    if loss.weight is None:
+        return counted.sum()
+    return loss.weight[target[counted]].sum()
+
+
 @pytest.mark.parametrize("case", CASES)
 @given(data=st.data(), seed=seeds())
 def test_reductions_agree_and_gradients_keep_shape(case, data, seed):
@@ -265,12 +313,13 @@ def test_reductions_agree_and_gradients_keep_shape(case, data, seed):
     assert (per_element >= -1e-12).all()  # every loss here is a penalty, never a reward (up to rounding)
     total = ours_for("sum", np.random.default_rng(seed + 1), shape)
     mean = ours_for("mean", np.random.default_rng(seed + 1), shape)
+    denominator = mean_denominator(mean, t, per_element)
     np.testing.assert_allclose(total.forward(x, t), per_element.sum(), rtol=1e-12)
-    np.testing.assert_allclose(mean.forward(x, t), per_element.mean(), rtol=1e-12)
-    # the mean's gradient is the sum's over the number of losses
+    np.testing.assert_allclose(mean.forward(x, t), per_element.sum() / denominator, rtol=1e-12)
+    # the mean's gradient is the sum's over the mean's denominator
     grad = total.backward()
     assert grad.shape == x.shape
-    np.testing.assert_allclose(mean.backward() * per_element.size, grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(mean.backward() * denominator, grad, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("loss", [MSELoss(), L1Loss(), SmoothL1Loss(beta=0.5)], ids=["mse", "l1", "smooth_l1"])
@@ -289,7 +338,7 @@ def test_log_softmax_then_nll_is_cross_entropy(num_samples, num_classes, seed):
     np.testing.assert_allclose(two_steps.backward(), fused.backward(), rtol=1e-10, atol=1e-15)
 
 
-@given(num_samples=st.integers(1, 6), num_classes=st.integers(2, 6), margin=st.floats(0.0, 3.0), seed=seeds())
+@given(num_samples=st.integers(1, 6), num_classes=st.integers(2, 6), margin=st.floats(-3.0, 3.0), seed=seeds())
 def test_multi_margin_is_zero_once_the_target_wins_by_the_margin(num_samples, num_classes, margin, seed):
     x, t = class_problem(np.random.default_rng(seed), num_samples, num_classes)
     x[np.arange(num_samples), t] = x.max(axis=1) + margin + 0.01
@@ -298,7 +347,61 @@ def test_multi_margin_is_zero_once_the_target_wins_by_the_margin(num_samples, nu
     assert not loss.backward().any()
 
 
-@pytest.mark.parametrize("case", ["mse", "smooth_l1-beta=0.5", "bce_with_logits-weight=None-pos_weight=3.0", "nll"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(num_samples=st.integers(1, 6), num_classes=st.integers(2, 6), ignored=st.integers(0, 5), seed=seeds())
+def test_nll_ignore_index_naming_a_class_is_the_same_as_marking_its_targets_minus_100(
+    reduction, num_samples, num_classes, ignored, seed
+):
+    rng = np.random.default_rng(seed)
+    x, t = class_problem(rng, num_samples, num_classes, log_probabilities=True)
+    ignored %= num_classes
+    t[rng.integers(num_samples)] = (ignored + 1) % num_classes  # one target that counts: a finite mean
+    weight = rng.uniform(0.2, 3.0, num_classes)
+    by_class, marked = NLLLoss(weight, ignored, reduction), NLLLoss(weight, -100, reduction)
+    np.testing.assert_array_equal(by_class.forward(x, t), marked.forward(x, np.where(t == ignored, -100, t)))
+    np.testing.assert_array_equal(by_class.backward(), marked.backward())
+
+
+@pytest.mark.parametrize("weight", [None, [1.0, 2.0, 3.0]], ids=["unweighted", "weighted"])
+def test_nll_with_every_target_ignored_has_a_nan_mean_and_zero_gradient_as_torch(weight):
+    x, _ = class_problem(np.random.default_rng(0), 4, 3, log_probabilities=True)
+    t = np.full(4, -100)
+    loss = NLLLoss(None if weight is None else np.array(weight))
+    with pytest.warns(RuntimeWarning):  # NumPy says 0/0 where PyTorch is silent
+        value = loss.forward(x, t)
+        grad = loss.backward()
+    x_torch = to_torch(x, requires_grad=True)
+    expected = F.nll_loss(x_torch, to_torch(t), _torch_option(weight))
+    expected.backward()
+    assert np.isnan(value) and torch.isnan(expected)
+    assert_close(grad, x_torch.grad, RTOL_EXACT, name="d loss / d input")
+    assert not grad.any()
+    assert NLLLoss(reduction="sum").forward(x, t) == 0  # nothing counted: a sum of nothing
+
+
+def test_nll_whose_targets_all_weigh_0_is_nan_where_torch_is_nan():
+    x, _ = class_problem(np.random.default_rng(1), 3, 3, log_probabilities=True)
+    t, weight = np.array([0, 0, 2]), np.array([0.0, 1.0, 0.0])
+    loss = NLLLoss(weight)
+    with pytest.warns(RuntimeWarning):
+        value, grad = loss.forward(x, t), loss.backward()
+    x_torch = to_torch(x, requires_grad=True)
+    expected = F.nll_loss(x_torch, to_torch(t), _torch_option(weight))
+    expected.backward()
+    assert np.isnan(value) and torch.isnan(expected)
+    assert_close(grad, x_torch.grad, RTOL_EXACT, name="d loss / d input")  # NaN at the targets, 0 elsewhere
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "mse",
+        "smooth_l1-beta=0.5",
+        "bce_with_logits-weight=None-pos_weight=3.0",
+        "nll-weight=None-ignore_index=-100-targets=all counted",
+        "nll-weight=class weights-ignore_index=-100-targets=some -100",
+    ],
+)
 def test_float32_input_gives_float32_loss_and_gradient(case):
     kind, ours_for, _ = CASES[case]
     x, t = draw_problem(kind, 0, (3, 4))
@@ -338,6 +441,18 @@ def test_make_loss_builds_every_name_and_says_which_suit_a_classifier():
         (NLLLoss, np.zeros(3), np.array([0]), r"NLLLoss: logits must have shape \(N, C\), got shape \(3,\)"),
         (MultiMarginLoss, np.zeros((2, 3)), np.array([0]), r"MultiMarginLoss: got 1 targets for 2 samples"),
         (
+            lambda: NLLLoss(ignore_index=-1),
+            np.zeros((2, 3)),
+            np.array([0, -100]),
+            r"NLLLoss: target index -100 at position 1 is out of range for C=3",
+        ),
+        (
+            lambda: NLLLoss(weight=np.ones(4)),
+            np.zeros((2, 3)),
+            np.array([0, 1]),
+            r"NLLLoss: weight must have shape \(C,\) = \(3,\), got shape \(4,\)",
+        ),
+        (
             lambda: MultiMarginLoss(weight=np.ones(2)),
             np.zeros((2, 3)),
             np.array([0, 1]),
@@ -362,7 +477,8 @@ def test_bad_input_is_refused_naming_the_loss(make, x, t, message):
         (lambda: MSELoss("average"), r"MSELoss: reduction must be one of \('mean', 'sum', 'none'\), got 'average'"),
         (lambda: SmoothL1Loss(beta=-1.0), r"SmoothL1Loss: beta must be a number in \[0.0, inf\], got -1.0"),
         (lambda: MultiMarginLoss(p=3), r"MultiMarginLoss: p must be 1 or 2, got 3"),
-        (lambda: MultiMarginLoss(margin=-0.5), r"MultiMarginLoss: margin must be a number in \[0.0, inf\]"),
+        (lambda: MultiMarginLoss(margin=float("nan")), r"MultiMarginLoss: margin must be a number in \[-inf, inf\]"),
+        (lambda: NLLLoss(ignore_index=1.0), r"^NLLLoss: ignore_index must be an integer, got 1.0$"),
     ],
 )
 def test_bad_settings_are_refused_by_name(make, message):

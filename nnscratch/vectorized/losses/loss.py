@@ -6,7 +6,8 @@ by sample (NLL, multi-margin), giving losses l_i, then reduces them as PyTorch d
     "mean": L = (1/M) sum_i l_i        "sum": L = sum_i l_i        "none": the l_i themselves
 
 M is the number of losses: every element for the element-wise losses, N for the per-sample
-ones. The chain rule then splits backward in two halves::
+ones (``NLLLoss`` with class weights or ignored targets divides by the weights of the targets
+that count instead, as PyTorch does: its ``_mean_over``). The chain rule then splits backward in two halves::
 
     d L / d input = sum_i (d L / d l_i) * (d l_i / d input)
     d L / d l_i   = g / M  ("mean"),  g  ("sum"),  g_i  ("none")
@@ -41,6 +42,8 @@ class Loss:
     def forward(self, input: Any, target: Any) -> Any:
         """L: a 0-d array for "mean"/"sum", the losses l_i for "none"; in the dtype of ``input``."""
         self._losses = self._forward(input, target)
+        if self.reduction == "mean":
+            return self._losses.sum() / self._mean_over()
         return reduce_losses(self._losses, self.reduction)
 
     __call__ = forward
@@ -64,9 +67,13 @@ class Loss:
                 f"got {tuple(grad.shape)}"
             )
         if self.reduction == "mean":
-            grad = grad / losses.size  # the 1/M of the mean: optimizers never divide by the batch again
+            grad = grad / self._mean_over()  # the 1/M of the mean: optimizers never divide by the batch again
         # a view, not a copy: every loss's _backward may then treat d L / d l_i as one value per l_i
         return self._backward(xp.broadcast_to(grad, losses.shape))
+
+    def _mean_over(self) -> Any:
+        """M, what "mean" divides the sum of the losses by: their number, unless a loss says otherwise."""
+        return self._losses.size
 
     def _forward(self, input: Any, target: Any) -> Any:
         raise NotImplementedError

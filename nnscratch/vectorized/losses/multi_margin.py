@@ -17,18 +17,19 @@ jumps at h_i = 0; there it is taken as 0, as PyTorch takes it. Reductions: the m
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ...common.backend import get_array_module, to_device
+from ...common.backend import get_array_module
 from ...common.checks import check_number
-from .class_scores import checked_class_indices
+from .class_scores import checked_class_indices, class_weights
 from .loss import Loss
 
 
 class MultiMarginLoss(Loss):
     """Multiclass hinge per sample (see the module docstring); input: (N, C) scores, target: (N,) class indices.
 
-    p: 1 or 2. margin: a number >= 0. weight: (C,) class weights, or None for 1 each.
+    p: 1 or 2. margin: a number (usually > 0). weight: (C,) class weights, or None for 1 each.
     """
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, reduction: str = "mean") -> None:
@@ -36,7 +37,8 @@ class MultiMarginLoss(Loss):
         if p not in (1, 2) or isinstance(p, bool):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
         self.p = p
-        self.margin = check_number("MultiMarginLoss", "margin", margin, 0.0)
+        # any margin, as PyTorch: a negative one forgives a target that scores up to -margin below another
+        self.margin = check_number("MultiMarginLoss", "margin", margin, -math.inf)
         self.weight = weight
 
     def _forward(self, input: Any, target: Any) -> Any:
@@ -46,7 +48,7 @@ class MultiMarginLoss(Loss):
         rows = xp.arange(num_samples)
         hinge = xp.maximum(self.margin - input[rows, class_index][:, None] + input, 0)
         hinge[rows, class_index] = 0  # the target class is not compared with itself
-        scale = self._class_weights(num_classes, input.dtype)
+        scale = class_weights("MultiMarginLoss", self.weight, num_classes, input.dtype)
         scale = 1.0 / num_classes if scale is None else scale[class_index][:, None] / num_classes
         self._cache = (hinge, rows, class_index, scale)
         terms = hinge if self.p == 1 else hinge * hinge
@@ -60,16 +62,6 @@ class MultiMarginLoss(Loss):
         # each h_i holds -x_y: the target's score collects minus every other column's gradient
         grad[rows, class_index] -= grad.sum(axis=1)  # (that entry is 0 so far: h_y is not a term)
         return grad
-
-    def _class_weights(self, num_classes: int, dtype: Any) -> Any:
-        if self.weight is None:
-            return None
-        weight = to_device(self.weight, dtype)
-        if weight.shape != (num_classes,):
-            raise ValueError(
-                f"MultiMarginLoss: weight must have shape (C,) = ({num_classes},), got shape {tuple(weight.shape)}"
-            )
-        return weight
 
 
 def multi_margin_loss(

@@ -47,6 +47,20 @@ def test_mlp_trains_with_each_classification_loss_and_the_adaptive_optimizers(lo
     assert f"training.loss is '{loss}' in the checkpoint, 'cross-entropy' now" in capsys.readouterr().err
 
 
+def test_a_run_without_augmentation_records_none_and_cannot_resume_with_it(capsys, tmp_path):
+    from nnscratch.common.checkpoint import read_checkpoint
+
+    save, run = tmp_path / "run.npz", "mlp --dataset sample --quiet --hidden-sizes 16"
+    assert main(f"{run} --epochs 1 --save {save}".split()) == 0
+    training = read_checkpoint(save).metadata["training"]
+    assert not [name for name in training if name.startswith("augment") or name == "no_augment"]
+    assert "augment_rng" in read_checkpoint(save).state["trainer"]["generators"]
+    capsys.readouterr()
+    assert main(f"{run} --epochs 2 --augment-rotate 10 --resume {save}".split()) == 2
+    assert "training.augment_rotate is not recorded in the checkpoint (10.0 now)" in capsys.readouterr().err
+    assert main(f"{run} --epochs 2 --resume {save}".split()) == 0
+
+
 def test_device_auto_without_a_gpu_says_so_and_trains_on_the_cpu(capsys, monkeypatch):
     monkeypatch.setattr(backend, "gpu_available", lambda: False)
     assert (

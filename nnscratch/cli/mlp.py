@@ -95,8 +95,12 @@ class MLPRun(TrainingRun):
                 "dropout": args.dropout,
                 "batchnorm": args.batchnorm,
             },
-            "training": {name: getattr(args, name) for name in (*training, *arguments.augment_record_names(args))},
+            # augmentation only when on: a run without it is recorded as runs were before mlp had it
+            "training": {name: getattr(args, name) for name in (*training, *self._augment_names())},
         }
+
+    def _augment_names(self) -> list[str]:
+        return arguments.augment_record_names(self.args) if self.augmentation.enabled else []
 
     def build(self, dataset, record: dict) -> None:
         from ..vectorized.augmenting_trainer import AugmentingTrainer

@@ -61,6 +61,10 @@ class AugmentingTrainer(Trainer):
         """The augmentation of a trainer given none: none at all (``ConvTrainer``: shifts)."""
         return Augmentation.none()
 
+    def unused_generators(self) -> set[str]:
+        """``augment_rng`` when nothing is augmented (a run saved before the MLP could augment lacks it)."""
+        return set() if self.augmentation.enabled else {"augment_rng"}
+
     def fit(self, x: Any, y: Any, epochs: int, batch_size: int, **options: Any) -> list[dict[str, Any]]:
         """As ``Trainer.fit``, after checking that x's samples are images the augmentation fits."""
         shape = self.image_shape or tuple(x.shape[1:])

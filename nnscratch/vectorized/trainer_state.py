@@ -42,6 +42,11 @@ class TrainerState:
         generators kept inside other objects."""
         return {name: value for name, value in vars(self).items() if isinstance(value, np.random.Generator)}
 
+    def unused_generators(self) -> set[str]:
+        """The generators this run never draws from: their state stays the seed's, so a checkpoint
+        written before one existed may lack it (it loads, the generator left as seeded). None here."""
+        return set()
+
     def state_dict(self) -> dict[str, Any]:
         """The trainer's own state, for checkpoints: plain values, and arrays (live, not copied)::
 
@@ -71,7 +76,8 @@ class TrainerState:
         problem, and nothing is changed."""
         owner = f"{type(self).__name__}.load_state_dict"
         generators, saved = self.named_generators(), state["generators"]
-        problems = [f"generators: {problem}" for problem in state_problems(dict.fromkeys(generators), saved)]
+        expected = [name for name in generators if name in saved or name not in self.unused_generators()]
+        problems = [f"generators: {problem}" for problem in state_problems(dict.fromkeys(expected), saved)]
         for name, rng in generators.items():
             if name in saved:
                 try:
@@ -86,8 +92,8 @@ class TrainerState:
         epoch, seed = check_int(owner, "epoch", state["epoch"], low=0), int(state["seed"])
         best_val_loss = math.inf if stopping["best_val_loss"] is None else float(stopping["best_val_loss"])
         waited, stopped = int(stopping["epochs_without_improvement"]), bool(stopping["stopped_early"])
-        for name, rng in generators.items():
-            rng.bit_generator.state = saved[name]
+        for name in expected:
+            generators[name].bit_generator.state = saved[name]
         self.epoch, self.seed, self.history = epoch, seed, copy_state(state["history"])
         self.best_val_loss, self.best_epoch = best_val_loss, stopping["best_epoch"]
         self.best_state = copy_state(stopping["best_state"])

@@ -76,3 +76,14 @@ def test_a_shift_as_wide_as_the_image_is_refused_before_training(sample):
     images, labels = sample
     with pytest.raises(ValueError, match="shift=28 and cutout=0 must be smaller than the 28x28 images"):
         mlp_trainer(Augmentation(shift=28)).fit(images.reshape(128, -1), labels, 1, 32)
+
+
+def test_a_state_without_the_augmentation_generator_loads_only_where_it_is_never_drawn_from():
+    """A run saved before the MLP could augment has no ``augment_rng``: harmless when nothing is augmented."""
+    plain, augmenting = mlp_trainer(Augmentation.none()), mlp_trainer(AUGMENTATION)
+    older = plain.state_dict()
+    older["generators"] = {"rng": older["generators"]["rng"]}  # as such a run wrote it
+    plain.load_state_dict(older)
+    np.testing.assert_array_equal(plain.augment_rng.random(3), np.random.default_rng([0, 1]).random(3))
+    with pytest.raises(ValueError, match="generators: missing .*augment_rng"):
+        augmenting.load_state_dict(older)

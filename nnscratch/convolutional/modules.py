@@ -157,9 +157,8 @@ def im2col(
     assignment that lays them out as a matrix.
     """
     xp = get_array_module(padded)
-    windows = sliding_windows(padded, kernel_size, stride, dilation).transpose(
-        1, 4, 5, 0, 2, 3
-    )  # (C, kh, kw, N, H', W')
+    # (N, C, H', W', kh, kw) -> (C, kh, kw, N, H', W'): the order of the rows and columns of cols
+    windows = sliding_windows(padded, kernel_size, stride, dilation).transpose(1, 4, 5, 0, 2, 3)
     c, kh, kw, n, out_h, out_w = windows.shape
     cols = xp.empty((c * kh * kw, n * out_h * out_w), dtype=padded.dtype)
     cols.reshape(windows.shape)[...] = windows
@@ -360,14 +359,17 @@ class Conv2D(Module):
         (None when ``needs_input_grad`` is False).
         """
         cols, padded_shape = saved
-        groups = by_group(cols, self.groups)  # (g, C/g*kh*kw, N*H'*W'), each group's patches
-        grad_rows = by_group(grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1), self.groups)
-        # dW = dY @ cols^T, computed as (cols @ dY^T)^T: the operand order BLAS runs several times faster
-        self.weight.grad += (groups @ grad_rows.swapaxes(1, 2)).swapaxes(1, 2).reshape(self.weight.shape)
+        grad_rows = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (F, N*H'*W')
+        group_grads = by_group(grad_rows, self.groups)  # (g, F/g, N*H'*W')
+        group_patches = by_group(cols, self.groups)  # (g, C/g*kh*kw, N*H'*W')
+        # dW = dY @ cols^T per group, computed as (cols @ dY^T)^T: the operand order BLAS runs several times faster
+        grad_weight = (group_patches @ group_grads.swapaxes(1, 2)).swapaxes(1, 2)  # (g, F/g, C/g*kh*kw)
+        self.weight.grad += grad_weight.reshape(self.weight.shape)
         if not self.needs_input_grad:
             return None
-        weight_matrix = by_group(self.weight.data.reshape(self.out_channels, -1), self.groups)  # (g, F/g, C/g*kh*kw)
-        grad_cols = (weight_matrix.swapaxes(1, 2) @ grad_rows).reshape(cols.shape)  # (C*kh*kw, N*H'*W')
+        group_weights = by_group(self.weight.data.reshape(self.out_channels, -1), self.groups)  # (g, F/g, C/g*kh*kw)
+        # dcols = W^T @ dY per group; the groups' blocks of rows stacked back: (C*kh*kw, N*H'*W')
+        grad_cols = (group_weights.swapaxes(1, 2) @ group_grads).reshape(cols.shape)
         grad_padded = col2im(grad_cols, padded_shape, self.kernel_size, self.stride, self.dilation)
         return unpad_images(grad_padded, self.padding)
 

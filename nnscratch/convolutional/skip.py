@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..common.backend import get_array_module
+from ..common.checks import check_int
 from ..vectorized.module import Module
 from .windows import check_images
 
@@ -32,7 +33,7 @@ class ConcatSkip(Module):
     keeps the height and width (see the module docstring). ``channels``: C, the input's channels."""
 
     def __init__(self, channels: int, inner: Module) -> None:
-        self.channels = channels
+        self.channels = check_int("ConcatSkip", "channels", channels)
         self.inner = inner
 
     def extra_repr(self) -> str:

@@ -108,6 +108,12 @@ def test_concat_skip_refuses_an_inner_network_that_changes_the_image_size():
         skip.forward(np.zeros((1, 2, 6, 6)))
 
 
+@pytest.mark.parametrize("channels", [0, 2.0, True])
+def test_concat_skip_refuses_a_channel_count_that_is_not_a_positive_int(channels):
+    with pytest.raises(ValueError, match=r"^ConcatSkip: channels must be a positive integer, got "):
+        ConcatSkip(channels, ReLU())
+
+
 def test_concat_skip_hands_the_skipped_channels_their_gradient_unchanged():
     skip = ConcatSkip(2, ReLU())
     x = np.array([-1.0, 2.0]).reshape(1, 2, 1, 1)

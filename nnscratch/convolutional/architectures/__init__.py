@@ -58,10 +58,9 @@ SIZES = ("in_channels", "num_classes", "image_size")  # arguments every builder 
 
 def options_of(name: str) -> dict[str, Any]:
     """The build options of architecture ``name`` (of either registry) and their defaults."""
-    if name not in IMAGE_TO_IMAGE:
-        check_name(name)
-    builder = IMAGE_TO_IMAGE.get(name) or ARCHITECTURES[name]
-    parameters = inspect.signature(builder).parameters.values()
+    registry = IMAGE_TO_IMAGE if name in IMAGE_TO_IMAGE else ARCHITECTURES
+    check_name(name, registry)
+    parameters = inspect.signature(registry[name]).parameters.values()
     return {p.name: p.default for p in parameters if p.name not in SIZES}
 
 

@@ -66,7 +66,7 @@ class LayerNorm2D(Module):
 
     def __init__(self, num_channels: int, eps: float = 1e-6) -> None:
         self.num_channels = check_int("LayerNorm2D", "num_channels", num_channels)
-        self.eps = float(eps)
+        self.eps = check_number("LayerNorm2D", "eps", eps, 0.0)
         self.weight, self.bias = affine_parameters(num_channels)
 
     def extra_repr(self) -> str:

@@ -515,6 +515,7 @@ def test_layers_reject_a_kernel_larger_than_the_padded_input(layer):
         (lambda: MaxPool2D(2, padding=2), r"MaxPool2D: padding \(2, 2\) must be at most half of kernel_size \(2, 2\)"),
         (lambda: AvgPool2D(3, padding=(0, 2)), r"AvgPool2D: padding \(0, 2\) must be at most half"),
         (lambda: LayerNorm2D(0), r"LayerNorm2D: num_channels must be a positive integer, got 0"),
+        (lambda: LayerNorm2D(2, eps=-1e-6), r"LayerNorm2D: eps must be a number in \[0.0, inf\], got -1e-06"),
         (lambda: SqueezeExcite(4, 0), r"SqueezeExcite: reduced_channels must be a positive integer, got 0"),
     ],
 )

@@ -81,6 +81,8 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
        {"model": "lenet", "input": "1x28x28", "options": {},       (the build options, {} for the defaults)
         "max_abs_diff": {"1": 6e-08, "7": 6e-08, "32": 7e-08},     (by batch size)
         "max_abs_logit": 3.2},
+       ...]}
+
 ``benchmarks/reports/allreduce.json`` (``mpiexec -n 2 python -m benchmarks.allreduce``)::
 
     {"machine": {...}, "date": "...", "command": "...", "processes": 2,

@@ -21,6 +21,7 @@ from .reports import (
     missing,
     provenance,
     spread_text,
+    speedup_text,
 )
 
 
@@ -77,7 +78,7 @@ def data_parallel_table(report: dict[str, Any]) -> str:
             result["model"],
             result["batch_size"],
             *(spread_text(configuration["samples_per_s"]) for configuration in result["configurations"]),
-            f"{result['ratio']['median']:.2f}× ({result['ratio']['min']:.2f}–{result['ratio']['max']:.2f})",
+            speedup_text(result["ratio"]),
         )
         for result in report["results"]
     ]

@@ -404,6 +404,11 @@ def spread_text(spread: dict[str, float] | None) -> str:
     return f"{thousands(spread['median'])} ({thousands(spread['min'])}–{thousands(spread['max'])})"
 
 
+def speedup_text(spread: dict[str, float]) -> str:
+    """A ratio's median and range, e.g. "1.10× (1.02–1.15)"."""
+    return f"{spread['median']:.2f}× ({spread['min']:.2f}–{spread['max']:.2f})"
+
+
 def ratio_text(per_library: dict[str, Any] | None, key: str | None = "median") -> str:
     """nnscratch / PyTorch, e.g. "1.23×"; "—" without a PyTorch number."""
     if not per_library or "pytorch" not in per_library:
@@ -752,7 +757,7 @@ def onnx_inference_tables(report: dict[str, Any]) -> str:
             result["batch_size"],
             spread_text(result["images_per_s"]["nnscratch"]),
             spread_text(result["images_per_s"]["onnxruntime"]),
-            f"{result['speedup']['median']:.2f}× ({result['speedup']['min']:.2f}–{result['speedup']['max']:.2f})",
+            speedup_text(result["speedup"]),
         )
         for result in report["results"]
     ]

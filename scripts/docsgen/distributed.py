@@ -20,8 +20,8 @@ from .reports import (
     load_report,
     missing,
     provenance,
-    spread_text,
     speedup_text,
+    spread_text,
 )
 
 
@@ -38,7 +38,8 @@ def processes_text(count: int) -> str:
 
 
 def microseconds(spread: dict[str, float]) -> str:
-    return f"{thousands(1e6 * spread['median'])} ({thousands(1e6 * spread['min'])}–{thousands(1e6 * spread['max'])})"
+    """A spread of seconds as ``spread_text`` shows it, in µs."""
+    return spread_text({key: 1e6 * spread[key] for key in ("median", "min", "max")})
 
 
 def fit_text(fit: dict[str, Any], processes: int) -> str:

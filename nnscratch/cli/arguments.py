@@ -476,6 +476,8 @@ def add_augment_arguments(
     parser: argparse.ArgumentParser, title: str = "random shifts of up to 2 pixels; flips for cifar10"
 ) -> None:
     """--augment-*, --augment-OP-p and --no-augment (title: what the command does without them)."""
+    from ..common.augment import FLIP_P
+
     group = parser.add_argument_group(f"augmentation (default: {title})")
     for name, (kind, default, metavar, text) in AUGMENT_FLAGS.items():
         if kind is None:
@@ -484,7 +486,7 @@ def add_augment_arguments(
             group.add_argument(f"--augment-{name}", type=kind, default=default, metavar=metavar, help=text)
     for name in AUGMENT_OPERATIONS:
         each = "batch is mixed" if name == "cutmix" else "image gets it"
-        usual = 0.5 if name.endswith("flip") else 1
+        usual = FLIP_P if name.endswith("flip") else 1
         group.add_argument(
             f"--augment-{name}-p",
             type=bounded_float(1),

@@ -285,7 +285,9 @@ def sometimes(operation: Callable[[Any], Any], images: Any, p: float, rng: np.ra
     """
     if p >= 1:
         return operation(images)
-    chosen = np.flatnonzero(rng.random(len(images)) < p) if p > 0 else np.empty(0, dtype=np.int64)
+    if p <= 0:
+        return images
+    chosen = np.flatnonzero(rng.random(len(images)) < p)
     if len(chosen) == 0:
         return images
     xp = get_array_module(images)

@@ -42,7 +42,8 @@ def logsumexp(x: Any, axis: int = -1, keepdims: bool = False) -> Any:
 
 def reduce_losses(losses: Any, reduction: str) -> Any:
     """Losses of any shape reduced as PyTorch reduces them: "mean" and "sum" give a 0-d array,
-    "none" the losses themselves. Every loss of the library ends its forward here."""
+    "none" the losses themselves. ``CrossEntropyLoss`` ends its forward here, and so does every
+    ``vectorized.losses.Loss`` but for "mean", which divides the sum by its own ``_mean_over``."""
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":

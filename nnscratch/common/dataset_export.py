@@ -16,11 +16,15 @@ data whose every pixel and label is known.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .datasets import Dataset
 
-def write_npz_dataset(dataset, path: str | Path) -> Path:
+
+def write_npz_dataset(dataset: Dataset, path: str | Path) -> Path:
     """Save ``dataset``'s four arrays, images uint8 (N, C, H, W), and its ``class_names`` (a unicode
     array, which needs no pickle) to the ``.npz`` file ``path``."""
     path = Path(path)
@@ -40,7 +44,7 @@ def folder_name(class_name: str) -> str:
     return class_name.replace("/", "-")
 
 
-def write_image_folder(dataset, folder: str | Path) -> Path:
+def write_image_folder(dataset: Dataset, folder: str | Path) -> Path:
     """Write every image of ``dataset`` as ``folder/train|test/CLASS/NNNNN.png`` (gray or RGB as it is).
 
     The reader sorts the class folders by name, so the labels it gives may be numbered in another

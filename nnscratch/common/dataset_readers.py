@@ -169,12 +169,19 @@ def _as_nchw(array: np.ndarray) -> np.ndarray:
     return array[:, None] if array.ndim == 3 else array
 
 
+def check_label_header(header: ArrayHeader, path: Path) -> None:
+    """Refuse from its header a labels array (``y_train``, ``y_test``) that is not integers (N,)."""
+    if header.dtype.kind not in "iu" or len(header.shape) != 1:
+        raise DatasetError(
+            f"{path}: {header.name} must be integer labels (N,), got dtype {header.dtype} shape {header.shape}"
+        )
+
+
 def _check_npz_header(header: ArrayHeader, image_shape: tuple, path: Path) -> None:
     """Refuse from its header an array that cannot be what its key is (labels (N,), images uint8)."""
     key, shape, dtype = header.name, header.shape, header.dtype
     if key.startswith("y"):
-        if dtype.kind not in "iu" or len(shape) != 1:
-            raise DatasetError(f"{path}: {key} must be integer labels (N,), got dtype {dtype} shape {shape}")
+        check_label_header(header, path)
         return
     channels, height, width = image_shape
     allowed = [(height, width)] if channels == 1 else []

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset_catalog import DatasetError
-from .dataset_readers import Arrays, check_counts, check_labels, read_npz_arrays
+from .dataset_readers import Arrays, check_counts, check_label_header, check_labels, read_npz_arrays
 from .npz_reader import ArrayHeader
 from .pixels import as_uint8_pixels, check_pixel_dtype
 
@@ -60,8 +60,7 @@ def _check_header(header: ArrayHeader, path: Path) -> None:
                 f"got dtype {dtype} shape {shape}"
             )
     elif key.startswith("y"):
-        if dtype.kind not in "iu" or len(shape) != 1:
-            raise DatasetError(f"{path}: {key} must be integer labels (N,), got dtype {dtype} shape {shape}")
+        check_label_header(header, path)
     else:
         check_pixel_dtype(dtype, f"{path}: {key}")
         four_d = len(shape) == 4 and (shape[1] in CHANNELS or shape[3] in CHANNELS)

@@ -20,6 +20,7 @@ from .reports import (
     load_report,
     missing,
     provenance,
+    speedup_text,
     spread_text,
 )
 
@@ -37,7 +38,8 @@ def processes_text(count: int) -> str:
 
 
 def microseconds(spread: dict[str, float]) -> str:
-    return f"{thousands(1e6 * spread['median'])} ({thousands(1e6 * spread['min'])}–{thousands(1e6 * spread['max'])})"
+    """A spread of seconds as ``spread_text`` shows it, in µs."""
+    return spread_text({key: 1e6 * spread[key] for key in ("median", "min", "max")})
 
 
 def fit_text(fit: dict[str, Any], processes: int) -> str:
@@ -77,7 +79,7 @@ def data_parallel_table(report: dict[str, Any]) -> str:
             result["model"],
             result["batch_size"],
             *(spread_text(configuration["samples_per_s"]) for configuration in result["configurations"]),
-            f"{result['ratio']['median']:.2f}× ({result['ratio']['min']:.2f}–{result['ratio']['max']:.2f})",
+            speedup_text(result["ratio"]),
         )
         for result in report["results"]
     ]

@@ -81,6 +81,8 @@ gallery comes from one of these files, written by the benchmarks (``benchmarks/`
        {"model": "lenet", "input": "1x28x28", "options": {},       (the build options, {} for the defaults)
         "max_abs_diff": {"1": 6e-08, "7": 6e-08, "32": 7e-08},     (by batch size)
         "max_abs_logit": 3.2},
+       ...]}
+
 ``benchmarks/reports/allreduce.json`` (``mpiexec -n 2 python -m benchmarks.allreduce``)::
 
     {"machine": {...}, "date": "...", "command": "...", "processes": 2,
@@ -400,6 +402,11 @@ def spread_text(spread: dict[str, float] | None) -> str:
     if spread is None:
         return "—"
     return f"{thousands(spread['median'])} ({thousands(spread['min'])}–{thousands(spread['max'])})"
+
+
+def speedup_text(spread: dict[str, float]) -> str:
+    """A ratio's median and range, e.g. "1.10× (1.02–1.15)"."""
+    return f"{spread['median']:.2f}× ({spread['min']:.2f}–{spread['max']:.2f})"
 
 
 def ratio_text(per_library: dict[str, Any] | None, key: str | None = "median") -> str:
@@ -750,7 +757,7 @@ def onnx_inference_tables(report: dict[str, Any]) -> str:
             result["batch_size"],
             spread_text(result["images_per_s"]["nnscratch"]),
             spread_text(result["images_per_s"]["onnxruntime"]),
-            f"{result['speedup']['median']:.2f}× ({result['speedup']['min']:.2f}–{result['speedup']['max']:.2f})",
+            speedup_text(result["speedup"]),
         )
         for result in report["results"]
     ]

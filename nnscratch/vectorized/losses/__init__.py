@@ -56,11 +56,9 @@ LOSSES = (*CLASSIFICATION_LOSSES, *SAME_SHAPE_LOSSES)
 
 def make_loss(name: str) -> Any:
     """A loss with its default settings, by its command-line name (one of ``LOSSES``)."""
-    if name in CLASSIFICATION_LOSSES:
-        return CLASSIFICATION_LOSSES[name]()
-    if name in SAME_SHAPE_LOSSES:
-        return SAME_SHAPE_LOSSES[name]()
-    raise ValueError(f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}")
+    if name not in LOSSES:
+        raise ValueError(_unknown(name))
+    return {**CLASSIFICATION_LOSSES, **SAME_SHAPE_LOSSES}[name]()
 
 
 def classification_problem(name: str) -> str | None:
@@ -72,6 +70,10 @@ def classification_problem(name: str) -> str | None:
             f"--loss {name} compares outputs with targets of the same shape (regression, reconstructions), "
             f"not with class labels: for a classifier choose one of {', '.join(CLASSIFICATION_LOSSES)}"
         )
+    return _unknown(name)
+
+
+def _unknown(name: str) -> str:
     return f"unknown loss {name!r}; choose one of: {', '.join(LOSSES)}"
 
 

@@ -12,8 +12,8 @@ nnscratch time over ONNX Runtime's in the same round; the report gives medians a
 The report also holds the parity table of the docs: for every architecture of the gallery, at
 1x28x28 and 3x32x32, the largest difference between the logits of nnscratch and ONNX Runtime
 at batch sizes 1, 7 and the recipe's, on the models ``tests/interop/test_onnx.py`` checks (random
-statistics and affine maps, ConvNeXt-Tiny at reduced widths). Writes ``onnx_inference.json``
-and ``.md`` (``benchmarks/reports/``, or ``out/benchmarks/`` for a smoke run).
+statistics and affine maps, ConvNeXt-Tiny at reduced widths; built by ``tests/interop/gallery.py``).
+Writes ``onnx_inference.json`` and ``.md`` (``benchmarks/reports/``, or ``out/benchmarks/`` for a smoke run).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from nnscratch.convolutional.recipes import RECIPES
 from nnscratch.interop.onnx import INPUT, OPSET, onnx_model
 from nnscratch.vectorized.module import no_grad
 from scripts.docsgen.reports import ONNX_INFERENCE_FILE, onnx_inference_tables
-from tests.interop.test_onnx import INPUTS, REDUCED, max_difference, randomize
+from tests.interop.gallery import INPUTS, REDUCED, max_difference, onnx_checked_model
 
 MODELS = ["lenet", "baseline"]
 ROUNDS = 7
@@ -87,7 +87,7 @@ def measure(model_name: str, dataset: Dataset, images: int, rounds: int, threads
 
 def parity(model_name: str, channels: int, size: int) -> dict[str, Any]:
     """The largest |nnscratch - ONNX Runtime| of one architecture's logits at batch 1, 7 and its recipe's."""
-    model = randomize(build(model_name, channels, 10, size, **REDUCED.get(model_name, {})), seed=2).eval()
+    model = onnx_checked_model(model_name, channels, size)
     session = onnx_session(onnx_model(model), threads=1)
     differences, largest_logit = {}, 0.0
     for batch in (1, 7, RECIPES[model_name].batch_size):

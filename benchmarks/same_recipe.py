@@ -3,8 +3,8 @@
 Each trains some models with the recipe of their ``nnscratch`` command in both libraries
 (its own ``train_both``) and writes one report; what is the same, written once here: the
 command line (--models --epochs --dataset, and --quick for a smoke run on the sample), and
-the run itself (the data, the thread limit, the machine line, one result per model, the
-report in JSON and Markdown, smoke runs to ``out/benchmarks``).
+the run itself (the data, ``machine.measured_run``'s frame, one result per model, the report
+in JSON and Markdown through ``report.publish``, smoke runs to ``out/benchmarks``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from benchmarks.machine import machine_info
+from benchmarks.machine import measured_run
 from benchmarks.options import add_shared_arguments
-from benchmarks.report import markdown_report, new_report, reports_dir, write_report
-from benchmarks.timing import limit_threads
+from benchmarks.report import measured_report, publish, reports_dir
 from nnscratch.cli.arguments import load_data, positive_int
 from nnscratch.common.datasets import DATASET_NAMES, Dataset
 
@@ -49,13 +48,10 @@ def run_and_report(
     thread limit, then write ``report_file`` and its Markdown (``title``, ``table``, ``notes``). ``command``:
     the command line, as the report records it."""
     dataset = load_data(args)
-    with limit_threads(args.threads):
-        machine = machine_info(args.threads)
-        print(", ".join(f"{key} {value}" for key, value in machine.items()), flush=True)
+    with measured_run(args.threads) as run:
         results = [train_both(model, dataset, args.epochs, args.pause) for model in args.models]
-    report = new_report(machine, command, results, notes=notes)
-    markdown = markdown_report(title, report, table, notes)
+    report = measured_report(run, command, results, notes=notes)
+    print(f"\n{table(report)}")
     folder = reports_dir(args.report_dir, smoke=args.quick or dataset.name != "fashion-mnist")
-    json_path, markdown_path = write_report(report, report_file, markdown, folder)
-    print(f"\n{table(report)}\nwrote {json_path} and {markdown_path}")
+    publish(report, report_file, title, table, folder)
     return 0

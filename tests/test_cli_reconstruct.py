@@ -1,8 +1,10 @@
 """`nnscratch reconstruct ARCH`: the image-to-image models trained from the command line, on the bundled sample."""
 
+import numpy as np
 import pytest
 
 from nnscratch.cli import main
+from nnscratch.common.checkpoint import read_checkpoint
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -77,3 +79,16 @@ def test_a_run_cut_after_one_epoch_and_resumed_ends_as_the_run_in_one_go(tmp_pat
     resumed = capsys.readouterr().out.splitlines()
     assert "resuming" in "\n".join(resumed) and resumed[-1] == in_one_go
     assert in_one_go.startswith("test reconstruction MSE")
+
+
+def test_a_dataset_file_of_your_own_gives_the_model_its_image_shape(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    images = {
+        f"x_{split}": rng.integers(0, 256, (n, 3, 16, 16), dtype=np.uint8) for split, n in [("train", 40), ("test", 8)]
+    }
+    labels = {f"y_{split}": rng.integers(0, 2, n) for split, n in [("train", 40), ("test", 8)]}
+    np.savez(tmp_path / "mine.npz", **images, **labels)
+    flags = ["--dataset", str(tmp_path / "mine.npz"), "--epochs", "1", "--quiet"]
+    assert main(["reconstruct", "autoencoder", *flags, "--save", str(tmp_path / "ae.npz")]) == 0
+    assert "test reconstruction MSE" in capsys.readouterr().out
+    assert read_checkpoint(tmp_path / "ae.npz").metadata["architecture"]["in_channels"] == 3

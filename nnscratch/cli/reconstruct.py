@@ -28,7 +28,7 @@ from .arguments import (
 from .checkpoints import add_checkpoint_arguments
 from .output import plural, schedule_batch_epochs
 from .runner import TrainingRun
-from .train import fill_training_flags, options_said
+from .train import build_model, fill_training_flags
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,15 +94,9 @@ class ReconstructRun(TrainingRun):
         return f"reconstruct-{self.args.architecture}"
 
     def problems(self) -> list[str]:
-        """The model, built here from --option before any data is read (a bad option is refused now)."""
-        from ..common.datasets import IMAGE_SHAPES
-        from ..convolutional.architectures import build_image_to_image
-
-        channels, height, _ = IMAGE_SHAPES[self.args.dataset]
-        try:
-            self.model = build_image_to_image(self.args.architecture, channels, height, **dict(self.args.option))
-        except ValueError as error:
-            return [f"{options_said(self.args) or self.args.architecture}: {error}"]
+        """The model, built here as ``train`` builds its own (``build_model``: for --dataset's image
+        shape, a dataset file of your own included, within the memory free), before any data is read."""
+        self.model = build_model(self.args)
         return []
 
     def record(self) -> dict:

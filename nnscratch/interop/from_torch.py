@@ -258,7 +258,7 @@ def _convnext_block(block: Any, child: Callable) -> Module:
     built = ConvNeXtBlock(channels, kernel_size=1, expansion=1, layer_scale_init=None)
     built = _assembled(built, {name: child(name) for name in ("dwconv", "norm", "pwconv1", "act", "pwconv2")})
     if block.gamma is not None:
-        built.gamma = Parameter(to_device(block.gamma.detach().cpu().numpy()))
+        built.gamma = Parameter(to_device(_as_numpy("gamma", block.gamma)))
     return built
 
 

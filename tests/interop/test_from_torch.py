@@ -187,6 +187,14 @@ def test_unsupported_layers_are_all_listed_by_path_with_the_reason():
     assert "\n" not in message
 
 
+def test_a_convnext_layer_scale_numpy_cannot_hold_is_refused_like_any_other_weight():
+    twin = to_torch(blocks.ConvNeXtBlock(4, kernel_size=3))
+    twin.gamma.data = twin.gamma.data.to(torch.bfloat16)
+    refused = r"cannot convert the model \(ConvNeXtBlock: gamma is torch.bfloat16, which NumPy cannot hold"
+    with pytest.raises(TypeError, match=refused):
+        from_torch(twin)
+
+
 def test_dilated_grouped_and_transposed_convolutions_and_group_and_layer_norms_convert():
     torch.manual_seed(1)
     reference = nn.Sequential(

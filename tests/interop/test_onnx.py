@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -48,11 +46,9 @@ from nnscratch.vectorized.batchnorm import BatchNorm1D
 from nnscratch.vectorized.layernorm import LayerNorm
 from nnscratch.vectorized.module import Module
 from nnscratch.vectorized.modules import Linear
+from tests.interop.gallery import INPUTS, max_difference, onnx_checked_model, randomize
 
 TOLERANCE = 1e-4  # max abs difference of float32 logits, as the issue asks
-INPUTS = [(1, 28), (3, 32)]
-# the full widths, but ConvNeXt-Tiny's, whose nnscratch forward alone takes seconds per batch
-REDUCED = {"convnext_tiny": {"depths": (1, 1, 2, 1), "widths": (32, 64, 128, 256)}}
 IMAGE = (4, 6, 6)  # one sample; every layer runs at batch 1 and 7
 BATCHES = (1, 7)
 LAYERS = [
@@ -91,28 +87,10 @@ LAYERS = [
 ]
 
 
-def randomize(model: Module, seed: int) -> Module:
-    """Fresh values for every vector parameter and running statistic (BatchNorm's and LayerNorm's
-    affine maps, biases, layer scales start at 1 or 0, or 1e-6): the export must carry all of them."""
-    rng = np.random.default_rng(seed)
-    vectors = [parameter.data for parameter in model.parameters()] + [buffer for _, buffer in model.named_buffers()]
-    for vector in vectors:
-        if vector.ndim == 1:
-            vector[...] = rng.uniform(0.5, 1.5, vector.shape)
-    return model
-
-
 def onnx_runtime(proto) -> onnxruntime.InferenceSession:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # the machine is shared; one thread is plenty for these sizes
     return onnxruntime.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
-def max_difference(model: Module, session: onnxruntime.InferenceSession, x: np.ndarray) -> float:
-    (exported,) = session.run(None, {interop_onnx.INPUT: x})
-    ours = model.forward(x)
-    assert exported.shape == ours.shape and exported.dtype == ours.dtype == np.float32
-    return float(np.abs(exported - ours).max())
 
 
 @pytest.mark.parametrize(("layer", "input_shape"), LAYERS, ids=lambda value: type(value).__name__)
@@ -127,7 +105,7 @@ def test_every_layer_computes_in_onnx_runtime_what_it_computes_in_eval_mode(laye
 @pytest.mark.parametrize("name", ARCHITECTURES)
 @pytest.mark.parametrize(("channels", "size"), INPUTS)
 def test_every_architecture_gives_the_same_logits_in_onnx_runtime_at_any_batch_size(name, channels, size):
-    model = randomize(build(name, channels, 10, size, **REDUCED.get(name, {})), seed=2).eval()
+    model = onnx_checked_model(name, channels, size)
     session = onnx_runtime(interop_onnx.onnx_model(model))
     for batch in (1, 7, RECIPES[name].batch_size):
         x = np.random.default_rng(batch).standard_normal((batch, channels, size, size)).astype(np.float32)
@@ -188,18 +166,6 @@ def test_an_input_shape_is_needed_when_the_model_records_none():
         interop_onnx.onnx_model(mlp)
     with pytest.raises(ValueError, match=r"input_shape must be positive sizes without the batch axis, got \(0,\)"):
         interop_onnx.onnx_model(mlp, (0,))
-
-
-def test_without_onnx_installed_the_error_says_how_to_install_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "onnx", None)  # what an absent package looks like to import
-    with pytest.raises(ImportError, match=r"needs the onnx package, which is not installed: pip install 'nnscratch"):
-        interop_onnx.onnx_model(Sequential(Linear(4, 2)), (4,))
-
-
-def test_importing_nnscratch_and_its_onnx_export_does_not_import_onnx():
-    code = "import sys, nnscratch.cli, nnscratch.interop.onnx; print('onnx' in sys.modules)"
-    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert printed.strip() == "False"
 
 
 def test_the_export_command_writes_a_trained_checkpoint_that_onnx_runtime_runs_alike(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from nnscratch.interop import onnx as interop_onnx
 from nnscratch.interop import safetensors as interop_safetensors
 from nnscratch.interop import torch as interop_torch
 
@@ -18,6 +19,11 @@ IMPORTERS = [
         "safetensors",
         r"needs the safetensors package, which is not installed: pip install 'nnscratch\[interop\]'$",
     ),
+    (
+        interop_onnx._onnx,
+        "onnx",
+        r"needs the onnx package, which is not installed: pip install 'nnscratch\[interop\]'$",
+    ),
 ]
 
 
@@ -28,8 +34,9 @@ def test_without_the_library_installed_the_error_says_how_to_install_it(monkeypa
         importer()
 
 
-def test_importing_nnscratch_and_its_interop_imports_neither_torch_nor_safetensors():
-    modules = "nnscratch.cli, nnscratch.convolutional.modules, nnscratch.interop.torch, nnscratch.interop.safetensors"
-    code = f"import sys, {modules}; print('torch' in sys.modules, 'safetensors' in sys.modules)"
+def test_importing_nnscratch_and_its_interop_imports_none_of_the_libraries():
+    interop = "nnscratch.interop.torch, nnscratch.interop.safetensors, nnscratch.interop.onnx"
+    modules = f"nnscratch.cli, nnscratch.convolutional.modules, {interop}"
+    code = f"import sys, {modules}; print(*(name in sys.modules for name in ('torch', 'safetensors', 'onnx')))"
     printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert printed.split() == ["False", "False"]
+    assert printed.split() == ["False", "False", "False"]

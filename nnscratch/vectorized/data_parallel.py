@@ -59,9 +59,7 @@ class DataParallel:
         self.averager = GradientAverager(model.parameters(), world)
         self.batchnorms = [module for module in model.modules() if isinstance(module, BatchNorm)]
         self.sync_bn = sync_bn
-        if sync_bn:
-            for module in self.batchnorms:
-                module.sync = self.sum_statistics
+        self._sync_batchnorms(sync_bn)
 
     def local_batch_size(self, batch_size: int) -> int:
         """Each rank's share of a global batch of ``batch_size``; a ValueError when K does not divide it."""
@@ -132,17 +130,19 @@ class DataParallel:
 
     def close(self) -> None:
         """The end of the run together: every BatchNorm back to this process's own statistics."""
+        self._sync_batchnorms(False)
+
+    def _sync_batchnorms(self, sync: bool) -> None:
+        """Every BatchNorm's statistics over the global batch (``sum_statistics``), or this rank's (None)."""
         for module in self.batchnorms:
-            module.sync = None
+            module.sync = self.sum_statistics if sync else None
 
     @contextlib.contextmanager
     def alone(self) -> Iterator[None]:
         """Inside: BatchNorm uses this rank's statistics only, so that a forward run by one rank
         alone (diagnosing a NaN) does not wait for the other ranks."""
-        self.close()
+        self._sync_batchnorms(False)
         try:
             yield
         finally:
-            if self.sync_bn:
-                for module in self.batchnorms:
-                    module.sync = self.sum_statistics
+            self._sync_batchnorms(self.sync_bn)

@@ -95,7 +95,7 @@ class DataParallel:
         rank, size = self.world.rank, self.world.size
         count = len(range(rank, len(x), size))
         loss, accuracy = evaluate(x[rank::size], y[rank::size]) if count else (0.0, 0.0)
-        loss_sum, correct, total = self.sum([loss * count, round(accuracy * count), count])
+        loss_sum, correct, total = self.sum([loss * count, accuracy * count, count])
         return loss_sum / total, correct / total
 
     def broadcast_buffers(self) -> None:

@@ -118,9 +118,10 @@ class DataParallel:
         """
         xp = get_array_module(self.model.parameters()[0].data)
         names = [name for name, _ in self.model.named_parameters()]
-        own = [zlib.crc32(to_cpu(parameter.data).tobytes()) for parameter in self.model.parameters()]
-        root = self.world.broadcast(xp.asarray(own, dtype=xp.int64))
-        differing = self.world.allreduce_sum((xp.asarray(own, dtype=xp.int64) != root).astype(xp.int64))
+        checksums = [zlib.crc32(to_cpu(parameter.data).tobytes()) for parameter in self.model.parameters()]
+        own = xp.asarray(checksums, dtype=xp.int64)
+        root = self.world.broadcast(own.copy())
+        differing = self.world.allreduce_sum((own != root).astype(xp.int64))
         if bool(differing.any()):
             first = int(xp.argmax(differing != 0))
             raise ReplicasDiffer(

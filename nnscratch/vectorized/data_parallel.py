@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..common.backend import get_array_module, to_cpu
-from ..common.distributed import GradientAverager, World, shard_indices
+from ..common.distributed import GradientAverager, World, batch_share_problem, shard_indices
 from .batchnorm import BatchNorm
 from .module import Module
 
@@ -63,11 +63,9 @@ class DataParallel:
 
     def local_batch_size(self, batch_size: int) -> int:
         """Each rank's share of a global batch of ``batch_size``; a ValueError when K does not divide it."""
-        if batch_size % self.world.size:
-            raise ValueError(
-                f"batch_size {batch_size} is the global batch: it must be divisible by the {self.world.size} "
-                f"processes, each of which takes batch_size / {self.world.size}"
-            )
+        problem = batch_share_problem("batch_size", batch_size, self.world.size)
+        if problem:
+            raise ValueError(problem)
         return batch_size // self.world.size
 
     def shard(self, order: Any) -> Any:

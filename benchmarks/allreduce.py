@@ -41,7 +41,7 @@ from scripts.docsgen.reports import ALLREDUCE_FILE
 KIB = 1024
 SIZES = [4 * KIB * 2**power for power in range(15)]  # 4 KiB, 8 KiB, ..., 64 MiB
 BYTES_PER_MEASUREMENT = 16 * KIB * KIB
-MAX_CALLS = 256  # enough for the smallest buffer: 256 calls of ~10 us dwarf the timer's noise
+MAX_CALLS = 256  # enough for the smallest buffer: 256 calls of a few microseconds each dwarf the timer's noise
 ROUNDS, QUICK_ROUNDS = 9, 2
 QUICK_SIZES = SIZES[::4]
 

@@ -246,17 +246,14 @@ class TrainingRun:
 
     def processes_problem(self) -> str | None:
         """Why this run cannot be shared by the processes mpiexec started (None: it can, or there is one)."""
+        from ..common.distributed import batch_share_problem
+
         processes = self.world.size
         if processes == 1:
             return None
         if not self.data_parallel:
             return f"nnscratch {self.command} trains in one process: run it without mpiexec -n {processes}"
-        if self.args.batch_size % processes:
-            return (
-                f"--batch-size {self.args.batch_size} is the global batch: it must be divisible by the {processes} "
-                f"processes (each takes --batch-size / {processes})"
-            )
-        return None
+        return batch_share_problem("--batch-size", self.args.batch_size, processes)
 
     def memory_problem(self, num_parameters: int | None) -> str | None:
         """Why a model of ``num_parameters`` cannot be trained in the memory this machine has free.

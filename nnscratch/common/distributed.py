@@ -181,6 +181,17 @@ def limit_blas_threads(world_: World) -> int | None:
     return threads
 
 
+def batch_share_problem(name: str, batch_size: int, processes: int) -> str | None:
+    """Why a global batch of ``batch_size`` (the option ``name``) cannot be shared out by ``processes``
+    (None: each takes batch_size / processes)."""
+    if batch_size % processes == 0:
+        return None
+    return (
+        f"{name} {batch_size} is the global batch: it must be divisible by the {processes} processes "
+        f"(each takes {name} / {processes})"
+    )
+
+
 def shard_indices(order: Any, rank: int, size: int) -> Any:
     """Rank ``rank``'s share of an epoch's order (N,) of sample indices, as ``DistributedSampler``:
     the order is padded by repeating its first samples to a multiple of ``size``, and rank r takes

@@ -176,13 +176,18 @@ class BatchNorm(Module):
         if not used_batch_stats:
             return grad_x
         # scale * (g - mean(g) - x_hat * mean(g * x_hat)), with x_hat = centered * inv_std
-        # (with --sync-bn, means over the global batch, as forward took them: one Allreduce for both sums)
-        both = get_array_module(grad_sum).concatenate([grad_sum, grad_x_hat_sum])
-        both, count = self._global_sums(both, grad_out.size // grad_out.shape[1])
-        grad_sum, grad_x_hat_sum = both[: self.num_features], both[self.num_features :]
+        count = grad_out.size // grad_out.shape[1]
+        if self.sync is not None:  # --sync-bn: means over the global batch, as forward took them
+            grad_sum, grad_x_hat_sum, count = self._synced_gradient_sums(grad_sum, grad_x_hat_sum, count)
         grad_x -= centered * per_channel(scale * inv_std * grad_x_hat_sum / count, shape)
         grad_x -= per_channel(scale * grad_sum / count, shape)
         return grad_x
+
+    def _synced_gradient_sums(self, grad_sum: Any, grad_x_hat_sum: Any, count: int) -> tuple[Any, Any, int]:
+        """--sync-bn: backward's two (C,) sums over ``count`` values per channel -> the same over every
+        process's batch, in one call of ``sync`` (one Allreduce for both)."""
+        both, count = self.sync(get_array_module(grad_sum).concatenate([grad_sum, grad_x_hat_sum]), count)
+        return both[: self.num_features], both[self.num_features :], count
 
 
 class BatchNorm1D(BatchNorm):

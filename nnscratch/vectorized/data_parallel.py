@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..common.backend import get_array_module, to_cpu
-from ..common.distributed import GradientAverager, World, shard_indices
+from ..common.distributed import GradientAverager, World, batch_share_problem, shard_indices
 from .batchnorm import BatchNorm
 from .module import Module
 
@@ -59,17 +59,13 @@ class DataParallel:
         self.averager = GradientAverager(model.parameters(), world)
         self.batchnorms = [module for module in model.modules() if isinstance(module, BatchNorm)]
         self.sync_bn = sync_bn
-        if sync_bn:
-            for module in self.batchnorms:
-                module.sync = self.sum_statistics
+        self._sync_batchnorms(sync_bn)
 
     def local_batch_size(self, batch_size: int) -> int:
         """Each rank's share of a global batch of ``batch_size``; a ValueError when K does not divide it."""
-        if batch_size % self.world.size:
-            raise ValueError(
-                f"batch_size {batch_size} is the global batch: it must be divisible by the {self.world.size} "
-                f"processes, each of which takes batch_size / {self.world.size}"
-            )
+        problem = batch_share_problem("batch_size", batch_size, self.world.size)
+        if problem:
+            raise ValueError(problem)
         return batch_size // self.world.size
 
     def shard(self, order: Any) -> Any:
@@ -97,7 +93,7 @@ class DataParallel:
         rank, size = self.world.rank, self.world.size
         count = len(range(rank, len(x), size))
         loss, accuracy = evaluate(x[rank::size], y[rank::size]) if count else (0.0, 0.0)
-        loss_sum, correct, total = self.sum([loss * count, round(accuracy * count), count])
+        loss_sum, correct, total = self.sum([loss * count, accuracy * count, count])
         return loss_sum / total, correct / total
 
     def broadcast_buffers(self) -> None:
@@ -120,9 +116,10 @@ class DataParallel:
         """
         xp = get_array_module(self.model.parameters()[0].data)
         names = [name for name, _ in self.model.named_parameters()]
-        own = [zlib.crc32(to_cpu(parameter.data).tobytes()) for parameter in self.model.parameters()]
-        root = self.world.broadcast(xp.asarray(own, dtype=xp.int64))
-        differing = self.world.allreduce_sum((xp.asarray(own, dtype=xp.int64) != root).astype(xp.int64))
+        checksums = [zlib.crc32(to_cpu(parameter.data).tobytes()) for parameter in self.model.parameters()]
+        own = xp.asarray(checksums, dtype=xp.int64)
+        root = self.world.broadcast(own.copy())
+        differing = self.world.allreduce_sum((own != root).astype(xp.int64))
         if bool(differing.any()):
             first = int(xp.argmax(differing != 0))
             raise ReplicasDiffer(
@@ -132,17 +129,19 @@ class DataParallel:
 
     def close(self) -> None:
         """The end of the run together: every BatchNorm back to this process's own statistics."""
+        self._sync_batchnorms(False)
+
+    def _sync_batchnorms(self, sync: bool) -> None:
+        """Every BatchNorm's statistics over the global batch (``sum_statistics``), or this rank's (None)."""
         for module in self.batchnorms:
-            module.sync = None
+            module.sync = self.sum_statistics if sync else None
 
     @contextlib.contextmanager
     def alone(self) -> Iterator[None]:
         """Inside: BatchNorm uses this rank's statistics only, so that a forward run by one rank
         alone (diagnosing a NaN) does not wait for the other ranks."""
-        self.close()
+        self._sync_batchnorms(False)
         try:
             yield
         finally:
-            if self.sync_bn:
-                for module in self.batchnorms:
-                    module.sync = self.sum_statistics
+            self._sync_batchnorms(self.sync_bn)

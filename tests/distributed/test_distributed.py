@@ -98,6 +98,20 @@ def test_a_global_batch_the_processes_cannot_share_is_refused_by_name():
         parallel.local_batch_size(63)
 
 
+def test_validation_shared_by_the_ranks_keeps_a_fractional_accuracy_such_as_pixel_accuracy():
+    two_processes = World()
+    two_processes.size = 2  # no communicator: the sums over the ranks are this rank's own
+    parallel = DataParallel(build_mlp(4, [3], 2), two_processes)
+    seen = []
+
+    def evaluate(x, y):
+        seen.append(len(x))
+        return 0.5, 0.3  # 0.3 of the pixels right: not a whole number of samples
+
+    assert parallel.evaluate(evaluate, np.zeros((3, 4)), np.zeros(3)) == pytest.approx((0.5, 0.3))
+    assert seen == [2]  # rank 0 of 2 evaluates samples 0 and 2
+
+
 class ThreadedRanks:
     """``BatchNorm.sync`` for ``size`` threads standing in for ranks: each call returns the sums of all."""
 
